@@ -1,0 +1,1 @@
+"""The torch-free core: formulas, layer rules, explanations, specs, receptive fields."""

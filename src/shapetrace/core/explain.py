@@ -1,0 +1,70 @@
+"""The worked formula of a layer call as text, in English or Korean.
+
+``render_layer`` turns a ``LayerResult`` (numbers) into lines such as
+``H_out = floor((28 + 2*1 - 1*(3-1) - 1) / 1) + 1 = 28``.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from .errors import ShapetraceError
+from .layers.base import REGISTRY, fmt_shape
+from .messages import note_text, word
+from .records import DimFormula, LayerResult, Note
+
+
+class Lang(str, Enum):
+    EN = "en"
+    KO = "ko"
+
+
+def as_lang(lang: str | Lang) -> Lang:
+    try:
+        return Lang(lang)
+    except ValueError:
+        raise ShapetraceError(f"lang must be 'en' or 'ko', got {lang!r}") from None
+
+
+def call_text(layer: str, kwargs: dict[str, Any] | tuple) -> str:
+    """``Conv2d(in_channels=1, out_channels=32, kernel_size=3, padding=1)``: the arguments
+    that differ from torch's defaults, in constructor order."""
+    kw = dict(kwargs)
+    defn = REGISTRY.get(layer)
+    defaults = dict(defn.signature) if defn else {}
+    shown = [f"{k}={v!r}" for k, v in kw.items()
+             if k not in defaults or defaults[k] is not kw[k] and defaults[k] != kw[k]]
+    return f"{layer}({', '.join(shown)})"
+
+
+def formula_lines(formulas: list[DimFormula] | tuple[DimFormula, ...]) -> list[str]:
+    return [f"{f.axis}_out = {f.worked} = {f.value}" for f in formulas]
+
+
+def symbolic_lines(formulas: list[DimFormula] | tuple[DimFormula, ...]) -> list[str]:
+    return [f"{f.axis}_out = {f.formula}" for f in formulas]
+
+
+def note_lines(notes: list[Note] | tuple[Note, ...], lang: str | Lang = Lang.EN) -> list[str]:
+    lg = as_lang(lang).value
+    return [note_text(n.key, n.args, lg) for n in notes]
+
+
+def render_layer(r: LayerResult, lang: str | Lang = Lang.EN) -> str:
+    lg = as_lang(lang).value
+    ins = ", ".join(fmt_shape(s) for s in r.input_shapes)
+    lines = [call_text(r.layer, r.kwargs),
+             f"  {word('input', lg)}:  {ins}",
+             f"  {word('output', lg)}: {fmt_shape(r.output_shape)}"]
+    if r.formulas:
+        lines.append(f"  {word('formula', lg)}:")
+        lines += [f"    {s}" for s in symbolic_lines(r.formulas)]
+        lines += [f"    {s}" for s in formula_lines(r.formulas)]
+    else:
+        lines.append(f"  {word('formula', lg)}: {word('no_formula', lg)}")
+    lines.append(f"  {word('params', lg)}: {r.params:,}")
+    lines.append(f"  {word('macs', lg)}: {r.macs:,}")
+    for n in note_lines(r.notes, lg):
+        lines.append(f"  {word('note', lg)}: {n}")
+    return "\n".join(lines)

@@ -1,0 +1,252 @@
+"""The layer registry: one ``LayerDef`` per torch.nn class, and argument binding.
+
+A layer family module (``conv.py``, ``pool.py`` ...) registers each class it knows
+with ``@register(name, signature)``. ``signature`` lists the constructor's keyword
+arguments in torch's order with their defaults (``REQUIRED`` for none), so that a
+call is checked exactly as torch's constructor checks its keywords.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping, NoReturn, Sequence
+
+from ..errors import ArgumentError, ShapeError, UnknownLayerError
+from ..records import LayerResult, RFMode, Shape
+
+REQUIRED: Any = type("REQUIRED", (), {"__repr__": lambda self: "REQUIRED"})()
+
+# Arguments every torch.nn layer takes and that never change a shape.
+_IGNORED = ("device", "dtype")
+
+
+@dataclass(frozen=True)
+class LayerDef:
+    name: str
+    signature: tuple[tuple[str, Any], ...]
+    fn: Callable[["Call"], LayerResult]
+    # Arguments that may be left out and are read off the input shape(s).
+    inferred: Mapping[str, Callable[[tuple[Shape, ...]], Any]] = field(default_factory=dict)
+    n_inputs: int = 1  # 2 for Bilinear
+    family: str = ""
+    integer_input: bool = False  # Embedding: the input holds indices, not features
+
+    @property
+    def arg_names(self) -> tuple[str, ...]:
+        return tuple(n for n, _ in self.signature)
+
+
+REGISTRY: dict[str, LayerDef] = {}
+
+
+def register(name: str, signature: Sequence[tuple[str, Any]], *, family: str,
+             inferred: Mapping[str, Callable[[tuple[Shape, ...]], Any]] | None = None,
+             n_inputs: int = 1, integer_input: bool = False):
+    """Register ``fn(call) -> LayerResult`` as the rule for torch.nn.<name>."""
+
+    def deco(fn: Callable[[Call], LayerResult]) -> Callable[[Call], LayerResult]:
+        if name in REGISTRY:
+            raise RuntimeError(f"layer {name} registered twice")
+        REGISTRY[name] = LayerDef(name, tuple(signature), fn, dict(inferred or {}), n_inputs,
+                                  family, integer_input)
+        return fn
+
+    return deco
+
+
+def register_many(names: Iterable[str], signature: Sequence[tuple[str, Any]], **kw):
+    def deco(fn):
+        for n in names:
+            register(n, signature, **kw)(fn)
+        return fn
+
+    return deco
+
+
+class Call:
+    """One layer applied to one input: the bound arguments and helpers to fail well."""
+
+    def __init__(self, layer: LayerDef, args: dict[str, Any], inputs: tuple[Shape, ...]):
+        self.defn = layer
+        self.layer = layer.name
+        self.args = args
+        self.inputs = inputs
+
+    @property
+    def input(self) -> Shape:
+        return self.inputs[0]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.args[key]
+
+    def fail(self, message: str, *, argument: str | None = None, fix: str | None = None) -> NoReturn:
+        raise ShapeError(f"{self.layer}: {message}", layer=self.layer, argument=argument, fix=fix)
+
+    def bad_arg(self, argument: str, message: str) -> NoReturn:
+        raise ArgumentError(f"{self.layer}: {argument} {message}", layer=self.layer, argument=argument)
+
+    # -- argument readers: they check type and range the way torch's constructor does
+    def int_arg(self, name: str, *, minimum: int | None = None, allow_none: bool = False) -> int | None:
+        v = self.args[name]
+        if v is None and allow_none:
+            return None
+        if not is_int(v):
+            self.bad_arg(name, f"must be an integer, got {v!r}")
+        if minimum is not None and v < minimum:
+            self.fail(f"{name} must be >= {minimum}, got {v}", argument=name)
+        return int(v)
+
+    def bool_arg(self, name: str) -> bool:
+        v = self.args[name]
+        if not isinstance(v, bool):
+            if is_int(v) and v in (0, 1):
+                return bool(v)
+            self.bad_arg(name, f"must be true or false, got {v!r}")
+        return v
+
+    def float_arg(self, name: str, *, allow_none: bool = False) -> float | None:
+        v = self.args[name]
+        if v is None and allow_none:
+            return None
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            self.bad_arg(name, f"must be a number, got {v!r}")
+        return float(v)
+
+    def tuple_arg(self, name: str, n: int, *, allow_one: bool = False) -> tuple[int, ...]:
+        """An int or a tuple of ``n`` ints (torch's ``_single``/``_pair``/``_triple``).
+
+        ``allow_one``: a 1-tuple is broadcast, as torch's pooling functions do.
+        """
+        v = self.args[name]
+        if is_int(v):
+            return (int(v),) * n
+        if isinstance(v, (list, tuple)) and all(is_int(x) for x in v):
+            if len(v) == n:
+                return tuple(int(x) for x in v)
+            if allow_one and len(v) == 1:
+                return (int(v[0]),) * n
+            self.bad_arg(name, f"must be an integer or {n} integers, got {len(v)} values {tuple(v)}")
+        self.bad_arg(name, f"must be an integer or a tuple of {n} integers, got {v!r}")
+
+    def choice_arg(self, name: str, choices: Sequence[str]) -> str:
+        v = self.args[name]
+        if not isinstance(v, str) or v not in choices:
+            opts = ", ".join(repr(c) for c in choices)
+            self.fail(f"{name} must be one of {opts}, got {v!r}", argument=name)
+        return v
+
+    def ndim_check(self, allowed: Sequence[int], what: str = "input") -> int:
+        """Check the input rank is one torch accepts; returns it."""
+        shape = self.input
+        if len(shape) not in allowed:
+            want = " or ".join(str(a) + "D" for a in allowed)
+            self.fail(f"expected a {want} {what}, got {len(shape)}D input of shape {fmt_shape(shape)}",
+                      argument="input")
+        return len(shape)
+
+    def result(self, output_shape: Sequence[int], *, params: int = 0, macs: int = 0,
+               formulas=(), notes=(), rf=None, rf_mode: RFMode | None = None,
+               inputs: tuple[Shape, ...] | None = None) -> LayerResult:
+        return LayerResult(
+            layer=self.layer,
+            input_shapes=inputs if inputs is not None else self.inputs,
+            output_shape=tuple(int(d) for d in output_shape),
+            params=int(params),
+            macs=int(macs),
+            formulas=tuple(formulas),
+            notes=tuple(notes),
+            rf=rf,
+            rf_mode=rf_mode or (RFMode.WINDOW if rf is not None else RFMode.IDENTITY),
+            kwargs=tuple((k, v) for k, v in self.args.items() if k not in _IGNORED),
+        )
+
+
+def is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def fmt_shape(shape: Sequence[int]) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def prod(xs: Iterable[int]) -> int:
+    return math.prod(xs)
+
+
+def lookup(layer: str) -> LayerDef:
+    if not isinstance(layer, str):
+        raise UnknownLayerError(f"layer must be a torch.nn class name, got {layer!r}")
+    name = layer[3:] if layer.startswith("nn.") else layer
+    defn = REGISTRY.get(name)
+    if defn is None:
+        close = difflib.get_close_matches(name, REGISTRY, n=3, cutoff=0.6)
+        if not close:
+            folded = {k.lower(): k for k in REGISTRY}
+            if name.lower() in folded:
+                close = [folded[name.lower()]]
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise UnknownLayerError(f"unknown layer {layer!r}{hint}", layer=layer)
+    return defn
+
+
+def normalise_inputs(defn: LayerDef, input_shape: Any) -> tuple[Shape, ...]:
+    """One shape for one-input layers; a sequence of shapes for Bilinear."""
+
+    def one(s: Any, what: str) -> Shape:
+        if isinstance(s, (str, bytes)) or not isinstance(s, Sequence):
+            raise ShapeError(f"{defn.name}: {what} must be a sequence of integers, got {s!r}",
+                             layer=defn.name, argument="input")
+        if not all(is_int(d) for d in s):
+            raise ShapeError(f"{defn.name}: {what} must hold integers, got {tuple(s)!r}",
+                             layer=defn.name, argument="input")
+        neg = [d for d in s if d < 0]
+        if neg:
+            raise ShapeError(f"{defn.name}: {what} {fmt_shape(s)} has a negative size {neg[0]}",
+                             layer=defn.name, argument="input")
+        return tuple(int(d) for d in s)
+
+    if defn.n_inputs == 1:
+        return (one(input_shape, "input shape"),)
+    if (isinstance(input_shape, Sequence) and len(input_shape) == defn.n_inputs
+            and all(isinstance(s, Sequence) and not isinstance(s, str) for s in input_shape)):
+        return tuple(one(s, f"input {i + 1} shape") for i, s in enumerate(input_shape))
+    raise ShapeError(f"{defn.name}: takes {defn.n_inputs} inputs; give input_shape as a list of "
+                     f"{defn.n_inputs} shapes, got {input_shape!r}", layer=defn.name, argument="input")
+
+
+def bind(defn: LayerDef, kwargs: Mapping[str, Any], inputs: tuple[Shape, ...]) -> dict[str, Any]:
+    """Keyword arguments -> the full argument dict, defaults and inferred values filled."""
+    names = defn.arg_names
+    args: dict[str, Any] = {}
+    for k in kwargs:
+        if k not in names and k not in _IGNORED:
+            close = difflib.get_close_matches(k, names, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            valid = ", ".join(names)
+            raise ArgumentError(f"{defn.name}: unknown argument {k!r}{hint} (takes: {valid})",
+                                layer=defn.name, argument=k)
+    for name, default in defn.signature:
+        if name in kwargs:
+            args[name] = kwargs[name]
+        elif name in defn.inferred:
+            try:
+                args[name] = defn.inferred[name](inputs)
+            except (IndexError, ValueError):
+                # The input is too short to read the value off: the layer's own rank
+                # check reports this with the numbers.
+                args[name] = None if default is REQUIRED else default
+        elif default is REQUIRED:
+            raise ArgumentError(f"{defn.name}: missing required argument {name!r}",
+                                layer=defn.name, argument=name)
+        else:
+            args[name] = default
+    return args
+
+
+def call(layer: str, input_shape: Any, kwargs: Mapping[str, Any]) -> LayerResult:
+    defn = lookup(layer)
+    inputs = normalise_inputs(defn, input_shape)
+    args = bind(defn, kwargs, inputs)
+    return defn.fn(Call(defn, args, inputs))
