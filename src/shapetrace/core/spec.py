@@ -1,0 +1,497 @@
+"""Declarative models: a spec file (YAML or JSON) and its flow, row by row, without torch.
+
+Schema (ARCHITECTURE.md, "Spec files")::
+
+    input: [1, 1, 28, 28]        # the full input shape, batch included
+    name: seed                   # optional
+    dtype: float32               # optional: element size for the memory columns
+    layers:
+      - {type: Conv2d, name: conv1, out_channels: 32, kernel_size: 3, padding: 1}
+      - type: Residual           # output = body(x) + shortcut(x), then `post`
+        name: resblock1
+        body: [...]
+        shortcut: [...]          # omitted: identity
+        post: [{type: ReLU}]     # optional: layers applied after the add
+      - {type: Concat, dim: 1, branches: [[...], [...]]}
+      - {type: Sequential, name: stage1, layers: [...]}
+      - {type: Linear, out_features: 10}   # in_features inferred
+
+``type`` is a torch.nn class name (or Residual / Concat / Sequential); the other
+keys are its constructor arguments. Arguments read off the input (``in_channels``,
+``in_features`` ...) may be left out; when given, they are checked.
+
+Malformed specs raise ``SpecError`` (exit code 2) with the path of the bad item;
+a shape error is not raised: ``flow`` returns the rows up to the failing layer and
+``Report.error`` says what failed and how to fix it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from . import receptive
+from .api import compute
+from .errors import ShapeError, SpecError
+from .layers import REGISTRY
+from .layers.base import fmt_shape, is_int
+from .records import Diagnosis, Report, Row, Shape, finish_totals, mark_leaves
+
+BLOCKS = ("Residual", "Concat", "Sequential")
+MAX_NESTING = 64
+MAX_DIMS = 8
+MAX_LAYERS = 100_000
+
+DTYPE_BYTES = {
+    "float64": 8, "float32": 4, "float16": 2, "bfloat16": 2,
+    "int64": 8, "int32": 4, "int16": 2, "int8": 1, "uint8": 1, "bool": 1,
+}
+
+
+# --------------------------------------------------------------------------- tree
+
+
+@dataclass(frozen=True)
+class LayerNode:
+    type: str
+    name: str | None
+    kwargs: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ResidualNode:
+    name: str | None
+    body: tuple["Node", ...]
+    shortcut: tuple["Node", ...] | None  # None: identity
+    post: tuple["Node", ...] = ()
+
+
+@dataclass(frozen=True)
+class ConcatNode:
+    name: str | None
+    dim: int
+    branches: tuple[tuple["Node", ...], ...]
+
+
+@dataclass(frozen=True)
+class SequentialNode:
+    name: str | None
+    layers: tuple["Node", ...]
+
+
+Node = Union[LayerNode, ResidualNode, ConcatNode, SequentialNode]
+
+
+@dataclass(frozen=True)
+class Spec:
+    input: Shape
+    layers: tuple[Node, ...]
+    name: str = "spec"
+    dtype: str = "float32"
+    extra: dict[str, Any] = field(default_factory=dict)  # unknown top-level keys are kept, not used
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec back as plain data (what ``parse_spec`` reads)."""
+        d: dict[str, Any] = {"name": self.name, "input": list(self.input)}
+        if self.dtype != "float32":
+            d["dtype"] = self.dtype
+        d["layers"] = [_node_to_dict(n) for n in self.layers]
+        return d
+
+
+def _node_to_dict(n: Node) -> dict[str, Any]:
+    if isinstance(n, LayerNode):
+        d: dict[str, Any] = {"type": n.type}
+        if n.name:
+            d["name"] = n.name
+        d.update({k: _plain(v) for k, v in n.kwargs.items()})
+        return d
+    if isinstance(n, ResidualNode):
+        d = {"type": "Residual"}
+        if n.name:
+            d["name"] = n.name
+        d["body"] = [_node_to_dict(x) for x in n.body]
+        if n.shortcut is not None:
+            d["shortcut"] = [_node_to_dict(x) for x in n.shortcut]
+        if n.post:
+            d["post"] = [_node_to_dict(x) for x in n.post]
+        return d
+    if isinstance(n, ConcatNode):
+        d = {"type": "Concat"}
+        if n.name:
+            d["name"] = n.name
+        d["dim"] = n.dim
+        d["branches"] = [[_node_to_dict(x) for x in b] for b in n.branches]
+        return d
+    d = {"type": "Sequential"}
+    if n.name:
+        d["name"] = n.name
+    d["layers"] = [_node_to_dict(x) for x in n.layers]
+    return d
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, tuple):
+        return [_plain(x) for x in v]
+    return v
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_spec(path: str | os.PathLike[str]) -> Spec:
+    """Read a YAML or JSON spec file (by extension; YAML otherwise)."""
+    p = os.fspath(path)
+    try:
+        with open(p, encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        raise SpecError(f"spec file not found: {p}") from None
+    except IsADirectoryError:
+        raise SpecError(f"spec path is a directory, not a file: {p}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise SpecError(f"cannot read spec file {p}: {e}") from None
+    data = parse_text(text, json_only=p.lower().endswith(".json"), source=p)
+    return parse_spec(data, source=p)
+
+
+def parse_text(text: str, *, json_only: bool = False, source: str = "spec") -> Any:
+    """YAML (a superset of JSON) or strict JSON text -> data. Safe loaders only: data, never code."""
+    if json_only:
+        try:
+            return json.loads(text)
+        except (json.JSONDecodeError, ValueError) as e:
+            raise SpecError(f"{source}: invalid JSON: {e}") from None
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise SpecError(f"{source}: invalid YAML{where}: {problem}") from None
+    except (ValueError, RecursionError) as e:
+        raise SpecError(f"{source}: invalid YAML: {e}") from None
+
+
+def parse_spec(data: Any, *, source: str = "spec") -> Spec:
+    """Validate plain data (from YAML/JSON) into a ``Spec``; SpecError names the bad item."""
+    if not isinstance(data, dict):
+        raise SpecError(f"{source}: a spec must be a mapping with 'input' and 'layers', "
+                        f"got {type(data).__name__}")
+    unknown = set(data) - {"input", "layers", "name", "dtype"}
+    if "input" not in data:
+        raise SpecError(f"{source}: missing 'input' (the full input shape, e.g. [1, 1, 28, 28])")
+    if "layers" not in data:
+        raise SpecError(f"{source}: missing 'layers' (a list of layers)")
+    shape = _shape(data["input"], f"{source}: input")
+    name = data.get("name", "spec")
+    if not isinstance(name, str) or not name.strip():
+        raise SpecError(f"{source}: name must be a non-empty string, got {name!r}")
+    dtype = data.get("dtype", "float32")
+    if dtype not in DTYPE_BYTES:
+        raise SpecError(f"{source}: dtype must be one of {', '.join(DTYPE_BYTES)}, got {dtype!r}")
+    counter = [0]
+    layers = _layers(data["layers"], f"{source}: layers", 0, counter)
+    spec = Spec(shape, layers, name.strip(), dtype, {k: data[k] for k in unknown})
+    _check_unique_names(spec)
+    return spec
+
+
+def _shape(v: Any, where: str) -> Shape:
+    if not isinstance(v, (list, tuple)) or not v:
+        raise SpecError(f"{where} must be a non-empty list of integers, got {v!r}")
+    if len(v) > MAX_DIMS:
+        raise SpecError(f"{where} has {len(v)} dimensions; at most {MAX_DIMS} are supported")
+    if not all(is_int(d) for d in v):
+        raise SpecError(f"{where} must hold integers, got {v!r}")
+    if any(d < 1 for d in v):
+        raise SpecError(f"{where} sizes must be positive, got {list(v)}")
+    return tuple(int(d) for d in v)
+
+
+def _layers(v: Any, where: str, nesting: int, counter: list[int]) -> tuple[Node, ...]:
+    if nesting > MAX_NESTING:
+        raise SpecError(f"{where}: blocks nested more than {MAX_NESTING} deep")
+    if not isinstance(v, list):
+        raise SpecError(f"{where} must be a list of layers, got {type(v).__name__}")
+    return tuple(_node(item, f"{where}[{i}]", nesting, counter) for i, item in enumerate(v))
+
+
+def _node(item: Any, where: str, nesting: int, counter: list[int]) -> Node:
+    counter[0] += 1
+    if counter[0] > MAX_LAYERS:
+        raise SpecError(f"{where}: more than {MAX_LAYERS} layers")
+    if not isinstance(item, dict):
+        raise SpecError(f"{where} must be a mapping with a 'type', got {item!r}"[:300])
+    if "type" not in item:
+        raise SpecError(f"{where} has no 'type' (a torch.nn class name such as Conv2d)")
+    typ = item["type"]
+    if not isinstance(typ, str):
+        raise SpecError(f"{where}: type must be a string, got {typ!r}")
+    name = item.get("name")
+    if name is not None and (not isinstance(name, str) or not name.strip() or "." in name
+                             or any(ch.isspace() for ch in name)):
+        raise SpecError(f"{where}: name must be a non-empty string without dots or spaces, got {name!r}")
+    label = f"{where} ({typ}{' ' + repr(name) if name else ''})"
+    if typ == "Residual":
+        _only(item, {"type", "name", "body", "shortcut", "post"}, label)
+        if "body" not in item:
+            raise SpecError(f"{label}: missing 'body' (the layers of the residual path)")
+        body = _layers(item["body"], f"{where}.body", nesting + 1, counter)
+        if not body:
+            raise SpecError(f"{label}: 'body' is empty")
+        sc = item.get("shortcut")
+        shortcut = None if sc is None else _layers(sc, f"{where}.shortcut", nesting + 1, counter)
+        post = _layers(item.get("post", []), f"{where}.post", nesting + 1, counter)
+        return ResidualNode(name, body, shortcut if shortcut else None, post)
+    if typ == "Concat":
+        _only(item, {"type", "name", "dim", "branches"}, label)
+        dim = item.get("dim", 1)
+        if not is_int(dim):
+            raise SpecError(f"{label}: dim must be an integer, got {dim!r}")
+        br = item.get("branches")
+        if not isinstance(br, list) or len(br) < 1:
+            raise SpecError(f"{label}: 'branches' must be a list of layer lists")
+        branches = tuple(_layers(b, f"{where}.branches[{i}]", nesting + 1, counter) for i, b in enumerate(br))
+        return ConcatNode(name, dim, branches)
+    if typ == "Sequential":
+        _only(item, {"type", "name", "layers"}, label)
+        return SequentialNode(name, _layers(item.get("layers", []), f"{where}.layers", nesting + 1, counter))
+    defn = REGISTRY.get(typ[3:] if typ.startswith("nn.") else typ)
+    if defn is None:
+        close = difflib.get_close_matches(typ, list(REGISTRY) + list(BLOCKS), n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise SpecError(f"{where}: unknown layer type {typ!r}{hint}")
+    kwargs = {k: _tuples(v) for k, v in item.items() if k not in ("type", "name")}
+    for k in kwargs:
+        if k not in defn.arg_names and k not in ("device", "dtype"):
+            close = difflib.get_close_matches(k, defn.arg_names, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise SpecError(f"{label}: unknown argument {k!r}{hint} (takes: {', '.join(defn.arg_names)})")
+    return LayerNode(defn.name, name, kwargs)
+
+
+def _only(item: dict, allowed: set[str], label: str) -> None:
+    extra = sorted(set(item) - allowed)
+    if extra:
+        raise SpecError(f"{label}: unknown key {extra[0]!r} (takes: {', '.join(sorted(allowed))})")
+
+
+def _tuples(v: Any) -> Any:
+    if isinstance(v, list):
+        return tuple(_tuples(x) for x in v)
+    return v
+
+
+def _check_unique_names(spec: Spec) -> None:
+    seen: set[str] = set()
+    for qual, _node_ in _walk_names(spec.layers, ""):
+        if qual in seen:
+            raise SpecError(f"duplicate layer name {qual!r}: names must be unique")
+        seen.add(qual)
+
+
+def _walk_names(nodes, prefix, section=""):
+    for i, n in enumerate(nodes):
+        q = child_name(prefix, section, n.name, i)
+        yield q, n
+        if isinstance(n, ResidualNode):
+            yield from _walk_names(n.body, q, "body")
+            if n.shortcut:
+                yield from _walk_names(n.shortcut, q, "shortcut")
+            if n.post:
+                yield from _walk_names(n.post, q, "post")
+        elif isinstance(n, ConcatNode):
+            for b, br in enumerate(n.branches):
+                yield from _walk_names(br, q, f"branches.{b}")
+        elif isinstance(n, SequentialNode):
+            yield from _walk_names(n.layers, q)
+
+
+def child_name(prefix: str, section: str, name: str | None, index: int) -> str:
+    """Qualified row name, like ``named_modules()``: a named layer is ``block.name``; an
+    unnamed one is ``block.<section>.<index>`` (``resblock1.body.0``, ``3``)."""
+    if name:
+        own = name
+    else:
+        own = f"{section}.{index}" if section else str(index)
+    return f"{prefix}.{own}" if prefix else own
+
+
+# --------------------------------------------------------------------------- flow
+
+
+class _Stop(Exception):
+    """Carries the diagnosis of the first failing layer out of the recursion."""
+
+    def __init__(self, diagnosis: Diagnosis):
+        self.diagnosis = diagnosis
+
+
+class _Flow:
+    def __init__(self, spec: Spec):
+        self.spec = spec
+        self.rows: list[Row] = []
+        self.elem = DTYPE_BYTES[spec.dtype]
+
+    def run(self) -> Report:
+        shape = self.spec.input
+        rf = receptive.initial(len(shape) - 2) if len(shape) >= 3 else None
+        error = None
+        try:
+            self.seq(self.spec.layers, "", 0, shape, rf)
+        except _Stop as stop:
+            error = stop.diagnosis
+        mark_leaves(self.rows)
+        from math import prod
+
+        totals = finish_totals(self.rows, input_bytes=prod(self.spec.input) * self.elem)
+        return Report(model=self.spec.name, input_shapes=[self.spec.input], rows=self.rows,
+                      totals=totals, error=error, device="none")
+
+    def seq(self, nodes, prefix: str, depth: int, shape: Shape, rf, section: str = ""):
+        for i, n in enumerate(nodes):
+            shape, rf = self.node(n, child_name(prefix, section, n.name, i), depth, shape, rf)
+        return shape, rf
+
+    def node(self, n: Node, qual: str, depth: int, shape: Shape, rf):
+        if isinstance(n, LayerNode):
+            return self.layer(n, qual, depth, shape, rf)
+        row = Row(name=qual, kind=type(n).__name__.replace("Node", ""), depth=depth,
+                  input_shapes=[shape], output_shapes=[])
+        self.rows.append(row)
+        if isinstance(n, SequentialNode):
+            out, out_rf = self.seq(n.layers, qual, depth + 1, shape, rf)
+        elif isinstance(n, ResidualNode):
+            out, out_rf = self.residual(n, qual, depth + 1, shape, rf)
+        else:
+            out, out_rf = self.concat(n, qual, depth + 1, shape, rf)
+        row.output_shapes = [out]
+        row.output_bytes = _numel(out) * self.elem
+        row.receptive_field = out_rf
+        return out, out_rf
+
+    def layer(self, n: LayerNode, qual: str, depth: int, shape: Shape, rf):
+        try:
+            r = compute(n.type, shape, **n.kwargs)
+        except ShapeError as e:
+            raise _Stop(Diagnosis(row=qual, kind=n.type, message=str(e), actual=shape,
+                                  argument=e.argument, fixes=[e.fix] if e.fix else [])) from None
+        out_rf = receptive.apply(rf, r)
+        self.rows.append(Row(
+            name=qual, kind=n.type, depth=depth, input_shapes=[shape], output_shapes=[r.output_shape],
+            params=r.params, trainable_params=r.params, macs=r.macs,
+            output_bytes=_numel(r.output_shape) * self.elem, param_bytes=r.params * 4,
+            receptive_field=out_rf, formulas=list(r.formulas), notes=list(r.notes),
+            kwargs=dict(r.kwargs)))
+        return r.output_shape, out_rf
+
+    def residual(self, n: ResidualNode, qual: str, depth: int, shape: Shape, rf):
+        body_out, body_rf = self.seq(n.body, qual, depth, shape, rf, "body")
+        if n.shortcut is None:
+            sc_out, sc_rf = shape, rf
+        else:
+            sc_out, sc_rf = self.seq(n.shortcut, qual, depth, shape, rf, "shortcut")
+        out = _broadcast(body_out, sc_out)
+        add_name = qual + ".add"
+        if out is None:
+            raise _Stop(_add_mismatch(add_name, qual, shape, body_out, sc_out, n.shortcut is None))
+        out_rf = receptive.merge(body_rf, sc_rf)
+        self.rows.append(Row(name=add_name, kind="add", depth=depth, input_shapes=[body_out, sc_out],
+                             output_shapes=[out], output_bytes=_numel(out) * self.elem,
+                             receptive_field=out_rf, is_op=True))
+        if n.post:
+            return self.seq(n.post, qual, depth, out, out_rf, "post")
+        return out, out_rf
+
+    def concat(self, n: ConcatNode, qual: str, depth: int, shape: Shape, rf):
+        outs, rfs = [], []
+        for b, branch in enumerate(n.branches):
+            o, r = self.seq(branch, qual, depth, shape, rf, f"branches.{b}")
+            outs.append(o)
+            rfs.append(r)
+        cat_name = qual + ".cat"
+        rank = len(outs[0])
+        dim = n.dim
+        if not -rank <= dim < rank:
+            raise _Stop(Diagnosis(row=cat_name, kind="cat", argument="dim",
+                                  message=f"Concat {qual}: dim {dim} is out of range for "
+                                          f"{rank}D tensors (valid: {-rank} to {rank - 1})",
+                                  fixes=[f"dim between {-rank} and {rank - 1}"]))
+        d = dim % rank
+        for b, o in enumerate(outs[1:], start=1):
+            if len(o) != rank or any(o[i] != outs[0][i] for i in range(rank) if i != d):
+                raise _Stop(Diagnosis(
+                    row=cat_name, kind="cat", expected=outs[0], actual=o, argument="branches",
+                    message=f"Concat {qual}: branch {b} gives {fmt_shape(o)} but branch 0 gives "
+                            f"{fmt_shape(outs[0])}; all sizes except dim {d} must match",
+                    fixes=["make the branches keep the same spatial size (padding, stride)"]))
+        out = tuple(sum(o[d] for o in outs) if i == d else outs[0][i] for i in range(rank))
+        out_rf = rfs[0]
+        for r in rfs[1:]:
+            out_rf = receptive.merge(out_rf, r)
+        self.rows.append(Row(name=cat_name, kind="cat", depth=depth, input_shapes=outs,
+                             output_shapes=[out], output_bytes=_numel(out) * self.elem,
+                             receptive_field=out_rf, is_op=True, kwargs={"dim": dim}))
+        return out, out_rf
+
+
+def _numel(shape: Shape) -> int:
+    from math import prod
+
+    return prod(shape)
+
+
+def _broadcast(a: Shape, b: Shape) -> Shape | None:
+    """torch's broadcasting of ``a + b``; None when the shapes do not broadcast.
+    https://pytorch.org/docs/stable/notes/broadcasting.html"""
+    n = max(len(a), len(b))
+    pa = (1,) * (n - len(a)) + tuple(a)
+    pb = (1,) * (n - len(b)) + tuple(b)
+    out = []
+    for x, y in zip(pa, pb):
+        if x == y or y == 1:
+            out.append(x)
+        elif x == 1:
+            out.append(y)
+        else:
+            return None
+    return tuple(out)
+
+
+def _add_mismatch(add_name: str, qual: str, shape: Shape, body: Shape, sc: Shape,
+                  identity: bool) -> Diagnosis:
+    what = "the input (identity shortcut)" if identity else "the shortcut"
+    fixes = []
+    if len(body) == len(sc) and len(body) >= 2:
+        if body[1] != sc[1]:
+            fixes.append(f"a shortcut Conv{max(len(body) - 2, 1)}d({sc[1]}, {body[1]}, kernel_size=1)"
+                         f" to match the channels")
+        spatial_b, spatial_s = body[2:], sc[2:]
+        if spatial_b != spatial_s and all(s and b for s, b in zip(spatial_s, spatial_b)):
+            ratios = {s // b for s, b in zip(spatial_s, spatial_b) if b and s % b == 0}
+            if len(ratios) == 1 and ratios != {1}:
+                fixes.append(f"stride={ratios.pop()} in the shortcut, as the body downsamples")
+            else:
+                fixes.append("make body and shortcut produce the same spatial size")
+    return Diagnosis(
+        row=add_name, kind="add", expected=body, actual=sc, argument="shortcut",
+        message=f"Residual {qual}: the body gives {fmt_shape(body)} but {what} gives {fmt_shape(sc)}; "
+                f"they cannot be added",
+        fixes=fixes or ["make the body and the shortcut produce the same shape"])
+
+
+def flow(spec: Spec | dict[str, Any]) -> Report:
+    """The flow of a spec, row by row (pre-order: a block's row comes before its layers).
+
+    Never raises for a shape problem: the rows up to the failing layer are kept and
+    ``Report.error`` names the layer, the numbers and the fix.
+    """
+    if not isinstance(spec, Spec):
+        spec = parse_spec(spec)
+    return _Flow(spec).run()
