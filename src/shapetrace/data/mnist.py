@@ -1,0 +1,365 @@
+"""MNIST: the IDX reader, the data lookup, a verified download and the bundled sample.
+
+numpy only (never torch), so that the depth experiment, the web server and tests can
+read the digits without paying for a torch import.
+
+IDX format (http://yann.lecun.com/exdb/mnist/, "FILE FORMATS FOR THE MNIST DATABASE"):
+a big-endian magic number ``0x0000TTNN`` (two zero bytes, a type code ``TT``, the number
+of dimensions ``NN``), then one big-endian uint32 per dimension, then the data in C order.
+MNIST uses type 0x08 (unsigned byte): images are ``0x00000803`` (N x 28 x 28), labels
+``0x00000801`` (N).
+
+Where the data is looked for (the first one given wins):
+  1. ``data_dir`` (the CLI's ``--data DIR``),
+  2. ``$SHAPETRACE_DATA``,
+  3. the user cache dir, ``platformdirs.user_cache_dir("shapetrace")/mnist``.
+When the four files are not there and ``download=True``, they are fetched from the
+standard mirrors into that folder, with retries, and checked against the mirrors'
+published md5 before they are used.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..core.errors import DataError
+
+ENV_VAR = "SHAPETRACE_DATA"
+IMAGE_SIZE = 28
+NUM_CLASSES = 10
+TRAIN_SIZE = 60_000
+TEST_SIZE = 10_000
+
+# Mean and standard deviation of the training pixels scaled to [0, 1]
+# (33.318 / 255 = 0.1307; the classic PyTorch MNIST example uses the same pair).
+PIXEL_MEAN = 0.1307
+PIXEL_STD = 0.3081
+
+# The standard mirrors: torchvision's (pytorch/vision, torchvision/datasets/mnist.py,
+# ``MNIST.mirrors``) and the original site. The md5 sums are of the .gz files as
+# those mirrors publish them (the same list in ``MNIST.resources``).
+MIRRORS: tuple[str, ...] = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "http://yann.lecun.com/exdb/mnist/",
+)
+FILES: dict[str, tuple[str, str]] = {
+    # key: (file name on the mirrors, md5 of that .gz file)
+    "train_images": ("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+    "train_labels": ("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432"),
+    "test_images": ("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
+    "test_labels": ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"),
+}
+
+# IDX type codes -> numpy dtypes (big-endian, as the format stores them).
+_IDX_DTYPES: dict[int, np.dtype] = {
+    0x08: np.dtype(np.uint8),
+    0x09: np.dtype(np.int8),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+_GZIP_MAGIC = b"\x1f\x8b"
+
+SAMPLE_DIR = Path(__file__).resolve().parent / "sample"
+SAMPLE_FILES = {
+    "images": "mnist-sample-images-idx3-ubyte.gz",
+    "labels": "mnist-sample-labels-idx1-ubyte.gz",
+}
+SAMPLE_TRAIN = 800  # the sample's first 800 digits are its training split, the rest its test split
+
+
+@dataclass(frozen=True, eq=False)
+class MNIST:
+    """The digits as numpy arrays: images uint8 (N, 28, 28), labels int64 (N,) in 0..9."""
+
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+    source: str = ""  # where it was read from (a folder, or "bundled sample")
+
+    def __post_init__(self) -> None:
+        for split in ("train", "test"):
+            images = getattr(self, f"{split}_images")
+            labels = getattr(self, f"{split}_labels")
+            if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
+                raise DataError(f"MNIST {split} images must be uint8 (N, 28, 28), got "
+                                f"{images.dtype} {tuple(images.shape)}")
+            if labels.dtype != np.int64 or labels.ndim != 1 or len(labels) != len(images):
+                raise DataError(f"MNIST {split} labels must be int64 (N,) with N = {len(images)}, got "
+                                f"{labels.dtype} {tuple(labels.shape)}")
+
+    def __repr__(self) -> str:
+        return (f"MNIST(train={len(self.train_labels)}, test={len(self.test_labels)}, "
+                f"source={self.source!r})")
+
+
+# ----------------------------------------------------------------------------- reader
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read one IDX file (gzip-compressed or raw, told apart by content, not by name).
+
+    Every check raises ``DataError`` naming the file: unreadable, corrupt gzip, bad
+    magic, unknown type code, too short for its header, or data size not matching the
+    dimensions (truncated or with trailing bytes).
+    """
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{p}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{p}: is a directory, expected an IDX file") from None
+    except OSError as e:
+        raise DataError(f"{p}: cannot read ({e.strerror or e})") from None
+    if raw[:2] == _GZIP_MAGIC:
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as e:
+            raise DataError(f"{p}: corrupt or truncated gzip data ({' '.join(str(e).split())})") from None
+    return parse_idx(raw, name=str(p))
+
+
+def parse_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
+    """Parse the uncompressed bytes of an IDX file (see ``read_idx``)."""
+    if len(raw) < 4:
+        raise DataError(f"{name}: too short for an IDX header ({len(raw)} bytes, need at least 4)")
+    if raw[0] != 0 or raw[1] != 0:
+        raise DataError(f"{name}: bad IDX magic number 0x{raw[:4].hex()} "
+                        f"(must start with two zero bytes, e.g. 0x00000803 for images)")
+    type_code, ndim = raw[2], raw[3]
+    dtype = _IDX_DTYPES.get(type_code)
+    if dtype is None:
+        raise DataError(f"{name}: unknown IDX type code 0x{type_code:02x} in magic 0x{raw[:4].hex()}")
+    if ndim == 0:
+        raise DataError(f"{name}: IDX magic 0x{raw[:4].hex()} says 0 dimensions")
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DataError(f"{name}: truncated IDX header ({len(raw)} bytes, the {ndim} dimensions need {header})")
+    dims = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    got = len(raw) - header
+    if got < expected:
+        raise DataError(f"{name}: truncated: dimensions {'x'.join(map(str, dims))} need {expected} "
+                        f"data bytes, found {got}")
+    if got > expected:
+        raise DataError(f"{name}: {got - expected} unexpected bytes after the data of "
+                        f"dimensions {'x'.join(map(str, dims))}")
+    arr = np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
+    return arr.astype(dtype.newbyteorder("="), copy=True)  # native order, writable, owns its memory
+
+
+def read_images(path: str | os.PathLike) -> np.ndarray:
+    """An MNIST image file: uint8, shape (N, 28, 28)."""
+    arr = read_idx(path)
+    if arr.dtype != np.uint8 or arr.ndim != 3:
+        raise DataError(f"{path}: expected an image file (magic 0x00000803: uint8, 3 dimensions), "
+                        f"got {arr.dtype} with {arr.ndim} dimension(s)")
+    if arr.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
+        raise DataError(f"{path}: images are {arr.shape[1]}x{arr.shape[2]}, MNIST images are 28x28")
+    return arr
+
+
+def read_labels(path: str | os.PathLike) -> np.ndarray:
+    """An MNIST label file: values 0..9, returned as int64, shape (N,)."""
+    arr = read_idx(path)
+    if arr.dtype != np.uint8 or arr.ndim != 1:
+        raise DataError(f"{path}: expected a label file (magic 0x00000801: uint8, 1 dimension), "
+                        f"got {arr.dtype} with {arr.ndim} dimension(s)")
+    if arr.size and int(arr.max()) >= NUM_CLASSES:
+        bad = int(np.argmax(arr >= NUM_CLASSES))
+        raise DataError(f"{path}: label {int(arr[bad])} at index {bad} is outside 0..9")
+    return arr.astype(np.int64)
+
+
+def write_idx(path: str | os.PathLike, arr: np.ndarray, *, compress: bool | None = None) -> Path:
+    """Write ``arr`` as an IDX file (gzip when ``compress`` or the name ends in .gz), atomically.
+
+    Used by the sample script and the tests; the inverse of ``read_idx``.
+    """
+    p = Path(path)
+    arr = np.asarray(arr)
+    codes = {dt.newbyteorder("="): code for code, dt in _IDX_DTYPES.items()}
+    code = codes.get(arr.dtype.newbyteorder("="))
+    if code is None:
+        raise DataError(f"{p}: IDX cannot store dtype {arr.dtype}")
+    header = bytes([0, 0, code, arr.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in arr.shape)
+    data = header + np.ascontiguousarray(arr, dtype=_IDX_DTYPES[code]).tobytes()
+    if compress is None:
+        compress = p.suffix == ".gz"
+    if compress:
+        data = gzip.compress(data, compresslevel=9, mtime=0)
+    _atomic_write(p, data)
+    return p
+
+
+# ----------------------------------------------------------------------------- lookup
+
+def default_cache_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("shapetrace")) / "mnist"
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> tuple[Path, str]:
+    """The folder to use and why: ``--data DIR``, else ``$SHAPETRACE_DATA``, else the cache dir."""
+    if data_dir is not None and str(data_dir) != "":
+        return Path(data_dir).expanduser(), "--data"
+    env = os.environ.get(ENV_VAR, "")
+    if env:
+        return Path(env).expanduser(), f"${ENV_VAR}"
+    return default_cache_dir(), "the user cache dir"
+
+
+def find_file(folder: Path, gz_name: str) -> Path | None:
+    """``name.gz`` or the uncompressed ``name`` in ``folder``, whichever exists (gz first)."""
+    for candidate in (folder / gz_name, folder / gz_name[: -len(".gz")]):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_mnist(data_dir: str | os.PathLike | None = None, *, download: bool = True,
+               mirrors: Sequence[str] | None = None, retries: int = 3,
+               timeout: float = 30.0) -> MNIST:
+    """Full MNIST (60,000 training and 10,000 test digits) as numpy arrays.
+
+    Looks in ``data_dir``, else ``$SHAPETRACE_DATA``, else the user cache dir. Files may
+    be gzip-compressed or raw. Missing files are downloaded there when ``download`` is
+    true (verified by md5); otherwise, or when the network is unreachable, a
+    ``DataError`` says where to put the files.
+    """
+    folder, why = resolve_data_dir(data_dir)
+    if folder.exists() and not folder.is_dir():
+        raise DataError(f"{folder} (from {why}) is not a directory")
+    if why != "the user cache dir" and not folder.exists() and not download:
+        raise DataError(f"{folder} (from {why}): no such directory")
+    paths: dict[str, Path] = {}
+    missing: list[str] = []
+    for key, (name, _md5) in FILES.items():
+        found = find_file(folder, name) if folder.is_dir() else None
+        if found is None:
+            missing.append(key)
+        else:
+            paths[key] = found
+    if missing:
+        names = ", ".join(FILES[k][0] for k in missing)
+        if not download:
+            raise DataError(f"MNIST not found in {folder} (from {why}): missing {names}; "
+                            f"put the four MNIST files there, pass --data DIR, set ${ENV_VAR}, "
+                            f"or allow the download")
+        for key in missing:
+            paths[key] = download_file(key, folder, mirrors=mirrors, retries=retries, timeout=timeout)
+    train_images = read_images(paths["train_images"])
+    train_labels = read_labels(paths["train_labels"])
+    test_images = read_images(paths["test_images"])
+    test_labels = read_labels(paths["test_labels"])
+    for split, images, labels, img_key, lab_key in (
+            ("train", train_images, train_labels, "train_images", "train_labels"),
+            ("test", test_images, test_labels, "test_images", "test_labels")):
+        if len(images) != len(labels):
+            raise DataError(f"{paths[lab_key]}: {len(labels)} labels for the {len(images)} images "
+                            f"of {paths[img_key].name}")
+    return MNIST(train_images, train_labels, test_images, test_labels, source=str(folder))
+
+
+# ----------------------------------------------------------------------------- download
+
+def download_file(key: str, folder: Path, *, mirrors: Sequence[str] | None = None, retries: int = 3,
+                  timeout: float = 30.0, files: dict[str, tuple[str, str]] | None = None,
+                  sleep: Callable[[float], None] = time.sleep) -> Path:
+    """Fetch one of the four files into ``folder``: each mirror in turn, ``retries`` tries each
+    with a growing pause; the bytes must match the published md5 before the file is renamed
+    into place (temp file + ``os.replace``, so a half download never looks like data)."""
+    files = FILES if files is None else files
+    mirrors = MIRRORS if mirrors is None else tuple(mirrors)
+    name, md5 = files[key]
+    target = folder / name
+    problems: list[str] = []
+    for mirror in mirrors:
+        url = mirror.rstrip("/") + "/" + name
+        for attempt in range(1, max(1, retries) + 1):
+            try:
+                with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (fixed https/http URLs)
+                    data = response.read()
+            except (urllib.error.URLError, OSError, ValueError) as e:
+                reason = getattr(e, "reason", None) or e
+                problems.append(f"{url}: {' '.join(str(reason).split())}")
+                if attempt < retries:
+                    sleep(min(8.0, 0.5 * 2 ** (attempt - 1)))
+                continue
+            digest = hashlib.md5(data).hexdigest()  # noqa: S324 (integrity, as published)
+            if digest != md5:
+                problems.append(f"{url}: md5 {digest} does not match the published {md5}")
+                break  # the mirror serves other bytes: try the next mirror, not the same one again
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                _atomic_write(target, data)
+            except OSError as e:
+                raise DataError(f"cannot write {target}: {e.strerror or e}") from None
+            return target
+    last = problems[-1] if problems else "no mirror configured"
+    raise DataError(f"could not download {name} into {folder} ({last}); offline? copy the four MNIST "
+                    f"files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
+                    f"t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) into a folder and pass "
+                    f"--data DIR or set ${ENV_VAR}")
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# ----------------------------------------------------------------------------- sample
+
+def load_sample() -> MNIST:
+    """The bundled sample: 1,000 real MNIST test digits (100 per class), shipped in the package.
+
+    Split as an ``MNIST``: the first 800 are ``train_*``, the last 200 ``test_*``
+    (both class-balanced), so ``train --sample`` can run offline. ``sample_digits()``
+    gives all 1,000 at once.
+    """
+    images, labels = sample_digits()
+    return MNIST(images[:SAMPLE_TRAIN], labels[:SAMPLE_TRAIN], images[SAMPLE_TRAIN:],
+                 labels[SAMPLE_TRAIN:], source="bundled sample")
+
+
+def sample_digits() -> tuple[np.ndarray, np.ndarray]:
+    """All 1,000 digits of the bundled sample: images uint8 (1000, 28, 28), labels int64."""
+    images = read_images(SAMPLE_DIR / SAMPLE_FILES["images"])
+    labels = read_labels(SAMPLE_DIR / SAMPLE_FILES["labels"])
+    if len(images) != len(labels):
+        raise DataError(f"{SAMPLE_DIR}: the bundled sample has {len(images)} images and {len(labels)} labels")
+    return images, labels
