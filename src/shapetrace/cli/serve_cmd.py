@@ -1,1 +1,87 @@
-"""(filled by its issue)"""
+"""``shapetrace serve``: the web calculator on a local port.
+
+fastapi and uvicorn (the ``[web]`` extra) are imported inside the command, so that
+``shapetrace layer`` does not pay for them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import sys
+
+import typer
+
+from ..core.errors import ShapetraceError
+from . import app
+from ._common import guard
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening socket, so that a busy port or a bad host is a one-line error here
+    (and ``--port 0`` picks a free port we can print)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as e:
+        raise ShapetraceError(f"cannot resolve host {host!r}: {e.strerror}") from None
+    family, _, _, _, addr = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(addr)
+    except OSError as e:
+        sock.close()
+        why = "is in use; pick another with --port" if e.errno == 98 else f"cannot be bound: {e.strerror}"
+        raise ShapetraceError(f"{host}:{port} {why}") from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+@app.command("serve")
+@guard
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on. The default serves "
+                             "this machine only; any other address is reachable from the network."),
+    port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port (0: any free port)."),
+    open_browser: bool = typer.Option(False, "--open", help="Open the page in the default browser."),
+) -> None:
+    """Serve the web calculator: build a model layer by layer and see every shape, formula,
+    parameter count, MACs and receptive field as you type."""
+    try:
+        import uvicorn
+
+        from ..web.app import create_app
+    except ImportError as e:
+        raise ShapetraceError(f"the web calculator needs the [web] extra ({e.name} is missing): "
+                              "pip install 'shapetrace[web]'") from None
+
+    sock = bind_socket(host, port)
+    bound_host, bound_port = sock.getsockname()[:2]
+    shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+    url = f"http://{shown}:{bound_port}/"
+    if not _is_loopback(host):
+        print(f"warning: listening on {host}, reachable from other machines on the network; "
+              f"use --host 127.0.0.1 to serve this machine only", file=sys.stderr)
+    print(f"shapetrace calculator at {url}  (Ctrl+C stops it)", flush=True)
+    config = uvicorn.Config(create_app(), log_level="warning", limit_concurrency=64,
+                            timeout_keep_alive=5, access_log=False)
+    server = uvicorn.Server(config)
+    if open_browser:
+        import threading
+        import webbrowser
+
+        threading.Timer(0.5, webbrowser.open, args=(url,)).start()
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()

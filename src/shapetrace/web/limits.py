@@ -1,0 +1,228 @@
+"""Bounds on what one request may ask of the server, and the checks that enforce them.
+
+The calculator's API is open to whatever a browser (or a fuzzer) sends, so every
+request is bounded before the core sees it:
+
+* ``BodyLimit``: an ASGI middleware that reads at most ``max_body_bytes`` of a
+  body and answers 413 beyond that, whatever ``Content-Length`` claims;
+* ``check_data``: one bounded walk over the decoded JSON that refuses too many
+  values, too deep nesting, too many layers, numbers out of range, long strings
+  and anything that is not plain JSON data (YAML can produce dates, sets, aliases);
+* ``check_layer_args``: layer arguments are scalars or flat lists of scalars.
+
+Bounding the input bounds the work: the core's flow is linear in the number of
+layers, so no request can keep the server busy for long (see
+docs/benchmarks/web.md for the worst case measured).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from ..core.errors import ShapetraceError
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_body_bytes: int = 1 << 20  # 1 MiB of JSON or YAML
+    max_layers: int = 4096  # layers and blocks, all nesting levels together
+    max_values: int = 200_000  # JSON values of any kind in one request
+    max_depth: int = 64  # JSON nesting (a spec's block nesting is capped by the core too)
+    max_abs_int: int = 2**31 - 1  # sizes and arguments: int32, far beyond any real layer
+    max_abs_float: float = 1e9
+    max_str: int = 200  # names, string arguments ('same', 'zeros'), keys
+    max_list: int = 16  # a tuple argument such as kernel_size=(3, 3)
+
+
+DEFAULT_LIMITS = Limits()
+
+
+class RequestError(ShapetraceError):
+    """A request the API refuses; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+# --------------------------------------------------------------------------- body size
+
+
+class BodyLimit:
+    """Pure ASGI middleware: read the request body with a cap, then replay it to the app.
+
+    A ``Content-Length`` above the cap is refused before reading; a body that streams
+    past the cap (chunked, or a lying header) is refused as soon as it does.
+    """
+
+    def __init__(self, app, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for key, value in scope.get("headers", ()):
+            if key == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    await _plain_error(send, 400, "Content-Length is not a number")
+                    return
+                if declared > self.max_bytes:
+                    await _plain_error(send, 413, _too_large(declared, self.max_bytes))
+                    return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await _plain_error(send, 413, _too_large(size, self.max_bytes, at_least=True))
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay():
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # later calls wait for the disconnect, as the server's would
+
+        await self.app(scope, replay, send)
+
+
+def _too_large(size: int, cap: int, at_least: bool = False) -> str:
+    return (f"request body of {'more than ' if at_least else ''}{size:,} bytes is too large; "
+            f"the limit is {cap:,} bytes")
+
+
+async def _plain_error(send, status: int, message: str) -> None:
+    import json
+
+    body = json.dumps({"detail": message}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+# --------------------------------------------------------------------------- data
+
+
+def decode_json(body: bytes, what: str = "request body") -> Any:
+    """Bytes -> data; malformed or too deeply nested JSON is a 400 with the position."""
+    import json
+
+    if not body.strip():
+        raise RequestError(f"{what} is empty; send a JSON spec like "
+                           '{"input": [1, 1, 28, 28], "layers": [...]}', 400)
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise RequestError(f"{what} is not UTF-8 text (byte {e.start})", 400) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise RequestError(f"{what} is not valid JSON: {e.msg} at line {e.lineno}, "
+                           f"column {e.colno}", 400) from None
+    except RecursionError:
+        raise RequestError(f"{what} is nested too deeply", 400) from None
+    except ValueError as e:  # e.g. an integer literal with too many digits
+        raise RequestError(f"{what} is not valid JSON: {e}", 400) from None
+
+
+def check_data(data: Any, limits: Limits = DEFAULT_LIMITS, *, what: str = "spec") -> None:
+    """Walk ``data`` once, with every bound checked as it goes (so the walk itself is bounded,
+    also for YAML aliases that reuse one list many times); raise RequestError on the first
+    problem, naming where it is."""
+    stack: list[tuple[Any, str, int]] = [(data, what, 0)]
+    seen = 0
+    mappings = 0
+    while stack:
+        value, path, depth = stack.pop()
+        seen += 1
+        if seen > limits.max_values:
+            raise RequestError(f"{what} has more than {limits.max_values:,} values; "
+                               f"the web calculator takes smaller specs", 422)
+        if depth > limits.max_depth:
+            raise RequestError(f"{path}: nested more than {limits.max_depth} levels deep", 422)
+        if isinstance(value, dict):
+            mappings += 1
+            if mappings > limits.max_layers + 1:
+                raise RequestError(f"{what} has more than {limits.max_layers:,} layers; "
+                                   f"the web calculator takes at most {limits.max_layers:,}", 422)
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise RequestError(f"{path}: keys must be strings, got {_short(key)}")
+                if len(key) > limits.max_str:
+                    raise RequestError(f"{path}: key {key[:40]!r}... is longer than "
+                                       f"{limits.max_str} characters")
+                stack.append((item, f"{path}.{key}", depth + 1))
+        elif isinstance(value, list):
+            for i in range(len(value) - 1, -1, -1):
+                stack.append((value[i], f"{path}[{i}]", depth + 1))
+        elif isinstance(value, bool) or value is None:
+            pass
+        elif isinstance(value, int):
+            if abs(value) > limits.max_abs_int:
+                raise RequestError(f"{path}: {_short(value)} is out of range; numbers must lie "
+                                   f"between -{limits.max_abs_int:,} and {limits.max_abs_int:,}")
+        elif isinstance(value, float):
+            if not math.isfinite(value) or abs(value) > limits.max_abs_float:
+                raise RequestError(f"{path}: {_short(value)} is out of range; numbers must be "
+                                   f"finite and at most {limits.max_abs_float:g} in size")
+        elif isinstance(value, str):
+            if len(value) > limits.max_str:
+                raise RequestError(f"{path}: a string of {len(value):,} characters is too long "
+                                   f"(at most {limits.max_str})")
+        else:
+            raise RequestError(f"{path}: {type(value).__name__} values are not allowed; "
+                               f"use numbers, strings, true/false, null and lists")
+
+
+def check_layer_args(spec, limits: Limits = DEFAULT_LIMITS) -> None:
+    """Every layer argument is a scalar or a flat list of at most ``max_list`` scalars
+    (torch's int-or-tuple arguments); a dict or a nested list is refused."""
+    from ..core.spec import ConcatNode, LayerNode, ResidualNode, SequentialNode
+
+    stack = [(n, f"layers[{i}]") for i, n in enumerate(spec.layers)]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, LayerNode):
+            for k, v in node.kwargs.items():
+                if isinstance(v, tuple):
+                    if len(v) > limits.max_list:
+                        raise RequestError(f"{path} ({node.type}): {k} has {len(v)} values; "
+                                           f"at most {limits.max_list}")
+                    if any(isinstance(x, (tuple, dict)) for x in v):
+                        raise RequestError(f"{path} ({node.type}): {k} must be a value or a flat "
+                                           f"list of values, got a nested list")
+                elif isinstance(v, dict):
+                    raise RequestError(f"{path} ({node.type}): {k} must be a value or a list, "
+                                       f"got a mapping")
+        elif isinstance(node, ResidualNode):
+            stack += [(n, f"{path}.body[{i}]") for i, n in enumerate(node.body)]
+            stack += [(n, f"{path}.shortcut[{i}]") for i, n in enumerate(node.shortcut or ())]
+            stack += [(n, f"{path}.post[{i}]") for i, n in enumerate(node.post)]
+        elif isinstance(node, ConcatNode):
+            for b, branch in enumerate(node.branches):
+                stack += [(n, f"{path}.branches[{b}][{i}]") for i, n in enumerate(branch)]
+        elif isinstance(node, SequentialNode):
+            stack += [(n, f"{path}.layers[{i}]") for i, n in enumerate(node.layers)]
+
+
+def _short(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -1,0 +1,65 @@
+"""The page's presets: the spec files shipped in ``shapetrace/examples``, read by the core.
+
+Any ``*.yaml`` there becomes a preset; its id is the file's stem, its title the spec's
+``name`` and its description the first comment line of the file. The seed, ResNet-18
+and VGG-16 come first.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+from ..core.spec import parse_spec, parse_text
+
+_FIRST = ("seed", "resnet18", "vgg16")
+_TITLES = {"seed": "Seed: CNN with residual blocks (MNIST 28x28)",
+           "resnet18": "ResNet-18 (224x224)",
+           "vgg16": "VGG-16, configuration D (224x224)"}
+
+
+def _files() -> dict[str, Any]:
+    root = resources.files("shapetrace") / "examples"
+    found = {}
+    for entry in root.iterdir():
+        if entry.name.endswith((".yaml", ".yml")) and entry.is_file():
+            found[entry.name.rsplit(".", 1)[0]] = entry
+    return found
+
+
+def preset_ids() -> list[str]:
+    ids = sorted(_files())
+    return [i for i in _FIRST if i in ids] + [i for i in ids if i not in _FIRST]
+
+
+def _description(text: str) -> str:
+    """The file's leading comment block, as one paragraph."""
+    lines = []
+    for line in text.splitlines():
+        s = line.strip()
+        if not s.startswith("#"):
+            break
+        lines.append(s.lstrip("#").strip())
+    return " ".join(x for x in lines if x)
+
+
+def list_presets() -> list[dict[str, str]]:
+    out = []
+    files = _files()
+    for pid in preset_ids():
+        text = files[pid].read_text(encoding="utf-8")
+        data = parse_text(text, source=pid)
+        name = data.get("name", pid) if isinstance(data, dict) else pid
+        out.append({"id": pid, "title": _TITLES.get(pid, str(name)),
+                    "description": _description(text)})
+    return out
+
+
+def load_preset(pid: str) -> dict[str, Any] | None:
+    """The preset's spec as plain data (``Spec.to_dict()``), or None when there is none.
+    A shipped spec the core cannot read raises SpecError (tests load every preset)."""
+    files = _files()
+    if pid not in files:
+        return None
+    text = files[pid].read_text(encoding="utf-8")
+    return parse_spec(parse_text(text, source=pid), source=pid).to_dict()
