@@ -1,0 +1,71 @@
+"""The terminal table: a rich Table with the layer tree, then totals, warnings, the error."""
+
+from __future__ import annotations
+
+import io
+
+from rich import box
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from .options import Column
+from .view import View, tree_prefixes
+
+_RIGHT = {Column.PARAMS, Column.TRAINABLE, Column.MACS, Column.OUTPUT_BYTES, Column.PARAM_BYTES}
+_NOWRAP = {Column.INPUT, Column.OUTPUT, Column.PARAMS, Column.TRAINABLE, Column.MACS,
+           Column.OUTPUT_BYTES, Column.PARAM_BYTES, Column.RF, Column.KIND}
+
+
+def renderable(view: View) -> RenderableType:
+    """The view as rich renderables (print them on any Console)."""
+    table = Table(title=view.title, box=box.SIMPLE_HEAD, title_justify="left", show_edge=False,
+                  pad_edge=False)
+    for c in view.columns:
+        table.add_column(view.headers[c], justify="right" if c in _RIGHT else "left",
+                         no_wrap=c in _NOWRAP, overflow="fold")
+    prefixes = tree_prefixes(view.rows) if not view.seed_table else [""] * len(view.rows)
+    for prefix, r in zip(prefixes, view.rows):
+        cells = []
+        for c in view.columns:
+            if c is Column.LAYER:
+                cells.append(Text(prefix + (r.label if not view.seed_table else r.cells[c])))
+            else:
+                cells.append(Text(r.cells[c], style="bold red" if (r.failed and c is Column.OUTPUT) else ""))
+        table.add_row(*cells, style="red" if r.failed else None)
+    parts: list[RenderableType] = [table]
+    if view.totals:
+        totals = Table.grid(padding=(0, 2))
+        totals.add_column()
+        totals.add_column(justify="right")
+        for label, value in view.totals:
+            totals.add_row(label, value)
+        parts.append(totals)
+    for message, fix in view.warnings:
+        t = Text()
+        t.append("warning: ", style="bold yellow")
+        t.append(message)
+        if fix:
+            t.append("\n  fix: " + fix)
+        parts.append(t)
+    if view.error:
+        t = Text()
+        for i, (label, value) in enumerate(view.error):
+            if i:
+                t.append("\n")
+            if i == 0:
+                t.append(f"{label}: ", style="bold red")
+                t.append(value)
+            else:
+                t.append(f"  {label + ': ' if label else ''}{value}")
+        parts.append(t)
+    return Group(*parts)
+
+
+def to_text(view: View, width: int = 160) -> str:
+    """Plain text, no colour, at a fixed width (deterministic: used for goldens)."""
+    buf = io.StringIO()
+    console = Console(file=buf, width=width, color_system=None, force_terminal=False,
+                      legacy_windows=False, highlight=False, emoji=False)
+    console.print(renderable(view))
+    return "\n".join(line.rstrip() for line in buf.getvalue().splitlines()) + "\n"

@@ -1,0 +1,41 @@
+"""Fold a flow to a depth: rows deeper than ``depth`` disappear into their ancestor.
+
+Works on records only (no torch), so a spec's flow folds the same way as a traced
+model's. The folded row takes over its hidden descendants' parameters (so the
+params column still adds up to the total) and the MACs of the leaves under it; the
+report's totals are those of the full flow.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from ..core.records import Report, Row
+
+
+def fold(report: Report, depth: int) -> Report:
+    rows: list[Row] = []
+    keeper: Row | None = None  # the shown row hidden rows fold into
+    hidden_macs: dict[int, list[int | None]] = {}
+    for r in report.rows:
+        if r.depth <= depth:
+            keeper = copy.copy(r)
+            keeper.notes = list(r.notes)
+            rows.append(keeper)
+            continue
+        if keeper is None:
+            continue
+        keeper.params += r.params
+        keeper.trainable_params += r.trainable_params
+        keeper.param_bytes += r.param_bytes
+        if r.leaf:
+            hidden_macs.setdefault(id(keeper), []).append(r.macs)
+    for r in rows:
+        leaves = hidden_macs.get(id(r))
+        if leaves is not None:
+            r.macs = None if any(m is None for m in leaves) else sum(leaves)  # type: ignore[misc]
+    for i, r in enumerate(rows):
+        r.leaf = not (i + 1 < len(rows) and rows[i + 1].depth > r.depth)
+    return Report(model=report.model, input_shapes=list(report.input_shapes), rows=rows,
+                  totals=copy.copy(report.totals), warnings=list(report.warnings), error=report.error,
+                  device=report.device)
