@@ -32,6 +32,8 @@ class LayerDef:
     n_inputs: int = 1  # 2 for Bilinear
     family: str = ""
     integer_input: bool = False  # Embedding: the input holds indices, not features
+    # Identity takes and ignores any arguments (``nn.Identity(*args, **kwargs)``).
+    any_kwargs: bool = False
 
     @property
     def arg_names(self) -> tuple[str, ...]:
@@ -43,14 +45,14 @@ REGISTRY: dict[str, LayerDef] = {}
 
 def register(name: str, signature: Sequence[tuple[str, Any]], *, family: str,
              inferred: Mapping[str, Callable[[tuple[Shape, ...]], Any]] | None = None,
-             n_inputs: int = 1, integer_input: bool = False):
+             n_inputs: int = 1, integer_input: bool = False, any_kwargs: bool = False):
     """Register ``fn(call) -> LayerResult`` as the rule for torch.nn.<name>."""
 
     def deco(fn: Callable[[Call], LayerResult]) -> Callable[[Call], LayerResult]:
         if name in REGISTRY:
             raise RuntimeError(f"layer {name} registered twice")
         REGISTRY[name] = LayerDef(name, tuple(signature), fn, dict(inferred or {}), n_inputs,
-                                  family, integer_input)
+                                  family, integer_input, any_kwargs)
         return fn
 
     return deco
@@ -137,6 +139,39 @@ class Call:
             self.fail(f"{name} must be one of {opts}, got {v!r}", argument=name)
         return v
 
+    def opt_tuple_arg(self, name: str, n: int, default: tuple[int, ...], *,
+                      allow_one: bool = False) -> tuple[int, ...]:
+        """Like ``tuple_arg`` but None (and an empty list, as torch's pooling functions
+        take it) means ``default`` (a pooling stride defaults to the kernel size)."""
+        v = self.args[name]
+        if v is None or (isinstance(v, (list, tuple)) and len(v) == 0):
+            return default
+        return self.tuple_arg(name, n, allow_one=allow_one)
+
+    def dim_arg(self, name: str, ndim: int) -> int:
+        """A dimension index, wrapped the way torch wraps it (``maybe_wrap_dim``): a
+        0-d tensor takes -1 and 0, as if it had one dimension."""
+        v = self.args[name]
+        if not is_int(v):
+            self.bad_arg(name, f"must be an integer dimension, got {v!r}")
+        size = max(ndim, 1)
+        if not -size <= v < size:
+            self.fail(f"{name}={v} is out of range for a {ndim}D input (valid: {-size} to {size - 1})",
+                      argument=name, fix=f"{name} between {-size} and {size - 1}")
+        return v + size if v < 0 else v
+
+    def prob_arg(self, name: str = "p") -> float:
+        p = self.float_arg(name)
+        if not 0.0 <= p <= 1.0:
+            self.fail(f"{name} is a probability and must be between 0 and 1, got {p}", argument=name,
+                      fix=f"{name} between 0 and 1, e.g. 0.5")
+        return p
+
+    def none_arg(self, name: str, why: str) -> None:
+        """An argument that can only be None here (e.g. Embedding's ``_weight``, a tensor)."""
+        if self.args[name] is not None:
+            self.bad_arg(name, f"must be None: {why}")
+
     def ndim_check(self, allowed: Sequence[int], what: str = "input") -> int:
         """Check the input rank is one torch accepts; returns it."""
         shape = self.input
@@ -161,6 +196,24 @@ class Call:
             rf_mode=rf_mode or (RFMode.WINDOW if rf is not None else RFMode.IDENTITY),
             kwargs=tuple((k, v) for k, v in self.args.items() if k not in _IGNORED),
         )
+
+
+AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+_AXIS_WORDS = {"L": "length", "H": "height", "W": "width", "D": "depth"}
+
+
+def axes(n: int) -> tuple[str, ...]:
+    """Names of the last ``n`` spatial dimensions, as torch's docs name them."""
+    return AXES.get(n, tuple(f"d{i}" for i in range(n)))
+
+
+def axis_word(ax: str) -> str:
+    return _AXIS_WORDS.get(ax, ax)
+
+
+def show(t: Sequence[int]) -> str:
+    """One value as itself, several as a tuple (for messages)."""
+    return str(t[0]) if len(t) == 1 else fmt_shape(t)
 
 
 def is_int(v: Any) -> bool:
@@ -221,7 +274,7 @@ def bind(defn: LayerDef, kwargs: Mapping[str, Any], inputs: tuple[Shape, ...]) -
     names = defn.arg_names
     args: dict[str, Any] = {}
     for k in kwargs:
-        if k not in names and k not in _IGNORED:
+        if k not in names and k not in _IGNORED and not defn.any_kwargs:
             close = difflib.get_close_matches(k, names, n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             valid = ", ".join(names)
@@ -242,6 +295,8 @@ def bind(defn: LayerDef, kwargs: Mapping[str, Any], inputs: tuple[Shape, ...]) -
                                 layer=defn.name, argument=name)
         else:
             args[name] = default
+    if defn.any_kwargs:
+        args.update((k, v) for k, v in kwargs.items() if k not in args and k not in _IGNORED)
     return args
 
 

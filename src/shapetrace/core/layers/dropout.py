@@ -1,0 +1,65 @@
+"""Dropout, Dropout1d/2d/3d, AlphaDropout and FeatureAlphaDropout: the shape is unchanged.
+
+https://pytorch.org/docs/stable/generated/torch.nn.Dropout.html (and Dropout1d/2d/3d,
+AlphaDropout, FeatureAlphaDropout); rank checks from torch/nn/functional.py.
+
+Torch's rules worth knowing: ``p`` must lie in [0, 1] (checked by the constructor);
+Dropout1d takes only 2D/3D inputs, but Dropout2d, Dropout3d and FeatureAlphaDropout
+take any input with at least 2 dimensions (Dropout2d warns unless 4D, and treats a
+3D input as (N, C, L); Dropout3d warns unless 4D/5D; a note repeats the warning).
+"""
+
+from __future__ import annotations
+
+from ..records import note
+from .base import Call, fmt_shape, register, register_many
+
+_SIG = [("p", 0.5), ("inplace", False)]
+
+
+def _common(c: Call) -> None:
+    c.prob_arg("p")
+    c.bool_arg("inplace")
+
+
+@register_many(["Dropout", "AlphaDropout"], _SIG, family="dropout")
+def dropout(c: Call):
+    _common(c)
+    return c.result(c.input)
+
+
+@register("Dropout1d", _SIG, family="dropout")
+def dropout1d(c: Call):
+    _common(c)
+    if len(c.input) not in (2, 3):
+        c.fail(f"expected a 2D (unbatched) or 3D (batched) input (N, C, L), got {len(c.input)}D input of "
+               f"shape {fmt_shape(c.input)}", argument="input", fix="Dropout for other ranks")
+    return c.result(c.input)
+
+
+def _feature(quiet_ranks: tuple[int, ...] | None):
+    """Feature dropout. ``quiet_ranks``: the ranks torch takes without a warning
+    (None: any rank >= 2, as FeatureAlphaDropout)."""
+
+    def rule(c: Call):
+        _common(c)
+        ndim = len(c.input)
+        if ndim < 2:
+            c.fail(f"feature dropout needs an input with at least 2 dimensions (N, C, *), got "
+                   f"{ndim}D input of shape {fmt_shape(c.input)}", argument="input",
+                   fix="Dropout for 0-d and 1-d inputs")
+        notes = []
+        if quiet_ranks is not None and ndim not in quiet_ranks:
+            if c.layer == "Dropout2d" and ndim == 3:
+                notes.append(note("dropout2d_3d"))
+            else:
+                notes.append(note("dropout_rank", layer=c.layer, ndim=ndim,
+                                  expected="/".join(f"{r}D" for r in quiet_ranks)))
+        return c.result(c.input, notes=notes)
+
+    return rule
+
+
+register("Dropout2d", _SIG, family="dropout")(_feature((4,)))
+register("Dropout3d", _SIG, family="dropout")(_feature((4, 5)))
+register("FeatureAlphaDropout", _SIG, family="dropout")(_feature(None))
