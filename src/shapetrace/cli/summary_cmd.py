@@ -1,1 +1,195 @@
-"""(filled by its issue)"""
+"""``shapetrace summary [TARGET]``: the flow table of a model or a spec file.
+
+TARGET is a spec file (.yaml/.yml/.json: computed by the core, torch is never
+imported), a built-in model (``seed``, the default, and ``seed-verbatim``),
+``path/file.py:Name`` or ``package.module:factory`` (a class, a factory function or
+a module instance). torch is imported only for model targets.
+
+Exit codes: 0 ok; 1 the flow has a shape error (the diagnosis is printed) or a
+silent shape bug (a view that changed the batch size); 2 bad usage or input.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, List, Optional
+
+import typer
+
+from ..core.errors import ShapetraceError
+from . import app
+from ._common import guard, parse_shape, parse_value
+
+# Warnings that mean the model computes the wrong thing although nothing raised.
+_FAILING_WARNINGS = frozenset({"batch_changed"})
+
+
+@app.command("summary")
+@guard
+def summary_command(
+    target: Optional[str] = typer.Argument(
+        None, help="A spec file (.yaml/.yml/.json), path/file.py:Name, package.module:factory, "
+                   "or a built-in model: seed (default), seed-verbatim."),
+    input: Optional[List[str]] = typer.Option(
+        None, "--input", "-i", help="Input shape, e.g. 1,1,28,28. Repeat it (or separate shapes "
+                                    "with ';') for a model with several inputs."),
+    dtype: Optional[str] = typer.Option(
+        None, "--dtype", help="Input dtype(s), e.g. int64 for token ids; ';' between inputs."),
+    kwargs: Optional[str] = typer.Option(
+        None, "--kwargs", help="Constructor arguments: key=value,key=value or a YAML/JSON mapping."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table, markdown, json, csv or html."),
+    layout: str = typer.Option("nchw", "--layout", help="nchw (as torch) or hwc (no batch, channels "
+                                                       "last, like the seed's table)."),
+    lang: str = typer.Option("en", "--lang", help="en or ko."),
+    seed_table: bool = typer.Option(False, "--seed-table", help="The seed's grouped table: Layer, "
+                                                               "Input size, Output size, Description."),
+    explain: bool = typer.Option(False, "--explain", help="Add the worked formula of each layer."),
+    flops: bool = typer.Option(False, "--flops", help="FLOPs (2 x MACs) instead of MACs."),
+    depth: Optional[int] = typer.Option(None, "--depth", min=0, help="Fold rows deeper than this."),
+    columns: Optional[str] = typer.Option(None, "--columns", help="Columns to show, e.g. "
+                                                                  "layer,input,output,params."),
+    device: str = typer.Option("auto", "--device", help="auto (small models run on the CPU, others "
+                                                       "on meta), meta, cpu or cuda."),
+    width: Optional[int] = typer.Option(None, "--width", min=40, help="Table width (default: the terminal)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead "
+                                                                       "of the terminal."),
+) -> None:
+    """Trace a model (or compute a spec) layer by layer: shapes, params, MACs, memory,
+    receptive field; on a shape error, the failing layer and the fix."""
+    from .. import render
+    from ..render.options import Format, Options, as_format
+    from ..trace.targets import TargetKind, parse_target
+
+    f = as_format(fmt)
+    options = dict(layout=layout, lang=lang, explain=explain, flops=flops, seed_table=seed_table,
+                   columns=columns)
+    Options.make(**options)  # validate before any slow work
+    tgt = parse_target(target)
+    shapes = _shapes(input)
+    if tgt.kind is TargetKind.SPEC:
+        if kwargs is not None or dtype is not None:
+            raise ShapetraceError("--kwargs and --dtype apply to model targets, not to spec files")
+        report = _spec_report(tgt.location, shapes)
+    else:
+        report = _model_report(tgt, shapes, dtype, _kwargs(kwargs), device)
+    if depth is not None:
+        from ..trace.fold import fold
+
+        report = fold(report, depth)
+
+    if f is Format.TABLE and output is None:
+        from rich.console import Console
+
+        console = Console(width=width, highlight=False, soft_wrap=False)
+        console.print(render.rich_table(report, **options))
+    else:
+        text = render.render(report, f, **options) if f is not Format.TABLE else \
+            render.table(report, width=width or 160, **options)
+        if output is not None:
+            from ..train.atomic import atomic_write_text
+
+            try:
+                atomic_write_text(output, text)
+            except OSError as e:
+                raise ShapetraceError(f"cannot write {output}: {e.strerror or e}") from None
+        else:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+
+    if report.error is not None:
+        print(f"error: {' '.join(report.error.message.split())}", file=sys.stderr)
+        raise typer.Exit(1)
+    bad = [w for w in report.warnings if w.code in _FAILING_WARNINGS]
+    if bad:
+        print(f"error: {' '.join(bad[0].message.split())}", file=sys.stderr)
+        raise typer.Exit(1)
+
+
+def _shapes(items: Optional[List[str]]) -> list[tuple[int, ...]] | None:
+    if not items:
+        return None
+    out = []
+    for item in items:
+        for part in item.split(";"):
+            if part.strip():
+                out.append(parse_shape(part, "--input"))
+    if not out:
+        raise ShapetraceError("--input is empty; give a shape like 1,1,28,28")
+    return out
+
+
+def _kwargs(text: Optional[str]) -> dict[str, Any]:
+    """'num_classes=10,batchnorm=true' or '{num_classes: 10}' -> a dict."""
+    if text is None or not text.strip():
+        return {}
+    t = text.strip()
+    if t.startswith("{"):
+        import yaml
+
+        try:
+            data = yaml.safe_load(t)
+        except yaml.YAMLError as e:
+            raise ShapetraceError(f"--kwargs is not a valid YAML/JSON mapping: {str(e).splitlines()[0]}") from None
+        if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+            raise ShapetraceError(f"--kwargs must be a mapping of names to values, got {t!r}")
+        return {k: _tuples(v) for k, v in data.items()}
+    out: dict[str, Any] = {}
+    for item in _split_top(t):
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise ShapetraceError(f"--kwargs entries must look like name=value, got {item.strip()!r}")
+        out[key] = parse_value(value)
+    return out
+
+
+def _tuples(v: Any) -> Any:
+    if isinstance(v, list):
+        return tuple(_tuples(x) for x in v)
+    return v
+
+
+def _split_top(text: str) -> list[str]:
+    """Split on commas outside brackets: 'a=1,k=(3,3)' -> ['a=1', 'k=(3,3)']."""
+    parts, depth, cur = [], 0, []
+    for ch in text:
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    parts.append("".join(cur))
+    return [p for p in parts if p.strip()]
+
+
+def _spec_report(path: str, shapes):
+    """A spec's flow, by the torch-free core."""
+    import dataclasses
+
+    from ..core.spec import flow, load_spec
+
+    spec = load_spec(path)
+    if shapes is not None:
+        if len(shapes) != 1:
+            raise ShapetraceError(f"a spec has one input; --input gave {len(shapes)} shapes")
+        spec = dataclasses.replace(spec, input=shapes[0])
+    return flow(spec)
+
+
+def _model_report(tgt, shapes, dtype: Optional[str], kwargs: dict[str, Any], device: str):
+    from ..trace.targets import load_model
+    from ..trace.tracer import summary
+
+    if shapes is None:
+        shapes = [tgt.default_input] if tgt.default_input is not None else None
+    if shapes is None:
+        raise ShapetraceError(f"give the model's input shape with --input, e.g. --input 1,3,224,224")
+    dtypes = [d.strip() for d in dtype.split(";")] if dtype else None
+    model = load_model(tgt, kwargs)
+    return summary(model, input_size=shapes if len(shapes) > 1 else shapes[0], dtypes=dtypes,
+                   device=device)

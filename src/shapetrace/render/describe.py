@@ -8,6 +8,7 @@ description rather than a guess.
 
 from __future__ import annotations
 
+import math
 from enum import Enum
 
 from ..core.explain import Lang
@@ -26,6 +27,8 @@ class Category(str, Enum):
     LINEAR = "linear"
     CLASSIFY = "classify"
     ADD = "add"
+    ARITH = "arithmetic"
+    REDUCE = "reduce"
     RESIDUAL = "residual"
     CONCAT = "concat"
     EMBED = "embedding"
@@ -71,6 +74,11 @@ _KINDS: dict[Category, list[str]] = {
     Category.LINEAR: ["Linear", "LazyLinear", "Bilinear", "linear", "bilinear", "addmm",
                       "NonDynamicallyQuantizableLinear"],
     Category.ADD: ["add", "add_", "sub", "sub_"],
+    Category.ARITH: ["mul", "mul_", "div", "div_", "rsub", "rdiv", "neg", "pow", "exp", "log", "sqrt",
+                     "rsqrt", "abs", "clamp", "clamp_", "where", "masked_fill", "masked_fill_", "maximum",
+                     "minimum"],
+    Category.REDUCE: ["mean", "sum", "amax", "amin", "max", "min", "std", "var", "logsumexp", "norm",
+                      "prod"],
     Category.RESIDUAL: ["Residual"],
     Category.CONCAT: ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "Concat"],
     Category.EMBED: ["Embedding", "EmbeddingBag", "embedding"],
@@ -101,6 +109,8 @@ _TEXT: dict[Category, dict[Lang, str]] = {
     Category.LINEAR: {Lang.EN: "combine features", Lang.KO: "특징 결합"},
     Category.CLASSIFY: {Lang.EN: "classify labels (0-{last})", Lang.KO: "라벨 분류 (0~{last} 라벨)"},
     Category.ADD: {Lang.EN: "shortcut add", Lang.KO: "단축 경로 더하기"},
+    Category.ARITH: {Lang.EN: "elementwise arithmetic", Lang.KO: "원소별 연산"},
+    Category.REDUCE: {Lang.EN: "reduction (mean, sum, max)", Lang.KO: "축약 (평균, 합, 최대)"},
     Category.RESIDUAL: {Lang.EN: "Residual Block (shortcut path)", Lang.KO: "Residual Block (단축 경로)"},
     Category.CONCAT: {Lang.EN: "concatenate features", Lang.KO: "특징 연결"},
     Category.EMBED: {Lang.EN: "embedding lookup", Lang.KO: "임베딩 조회"},
@@ -120,8 +130,10 @@ TRACE_NOTES: dict[str, dict[Lang, str]] = {
                       Lang.KO: "이 모듈의 {call}번째 호출: 파라미터는 첫 호출에서 센다"},
     "tied_params": {Lang.EN: "{param} is {owner} (tied weights, {count:,} parameters counted there)",
                     Lang.KO: "{param}은 {owner}와 같은 텐서 (가중치 공유, {count:,}개는 그쪽에서 센다)"},
-    "unused_params": {Lang.EN: "includes {count:,} parameters of {module}, which the forward never calls",
-                      Lang.KO: "forward가 호출하지 않는 {module}의 파라미터 {count:,}개 포함"},
+    "unused_params": {Lang.EN: "includes the {count:,} parameters of {module}, never called as a module "
+                                "(used through its weights, or not at all)",
+                      Lang.KO: "모듈로 호출되지 않는 {module}의 파라미터 {count:,}개 포함 "
+                               "(가중치만 직접 쓰이거나 쓰이지 않음)"},
 }
 
 
@@ -151,8 +163,8 @@ def categorize(report: Report) -> list[Category]:
     cats: list[Category] = []
     for i, r in enumerate(rows):
         cat = CATEGORY.get(r.kind)
-        if cat is Category.ADD and len(r.input_shapes) < 2:
-            cat = Category.OTHER  # x + 1: not a combination of two paths
+        if cat is Category.ADD and (len(r.input_shapes) < 2 or r.input_shapes[0] != r.input_shapes[1]):
+            cat = Category.ARITH  # x + 1, x + bias: not two paths of the same shape meeting
         if cat in (Category.RESHAPE, Category.FLATTEN) and r.kind != "Flatten":
             cat = Category.FLATTEN if _flattens(r) else Category.RESHAPE
         if cat is None or cat is Category.BLOCK:
@@ -172,7 +184,7 @@ def _flattens(r: Row) -> bool:
     if not r.input_shapes or not r.output_shapes:
         return False
     i, o = r.input_shapes[0], r.output_shapes[0]
-    return len(o) == 2 and len(i) > 2
+    return len(o) == 2 and len(i) > 2 and math.prod(i) == math.prod(o)
 
 
 _TAIL = (Category.ACT, Category.SOFTMAX, Category.DROPOUT)
