@@ -80,9 +80,10 @@ def _json_body(name: str, description: str) -> dict[str, Any]:
 
 
 def _ok(name_or_schema: str | dict[str, Any], description: str,
-        media: str = "application/json") -> dict[int | str, dict[str, Any]]:
+        media: str | tuple[str, ...] = "application/json") -> dict[int | str, dict[str, Any]]:
     s = schema.ref(name_or_schema) if isinstance(name_or_schema, str) else name_or_schema
-    return {200: {"description": description, "content": {media: {"schema": s}}}}
+    types = (media,) if isinstance(media, str) else media
+    return {200: {"description": description, "content": {m: {"schema": s} for m in types}}}
 
 
 def create_app(limits: Limits = DEFAULT_LIMITS) -> FastAPI:
@@ -152,7 +153,10 @@ def create_app(limits: Limits = DEFAULT_LIMITS) -> FastAPI:
 
     @app.post("/api/spec/export", tags=["spec"], summary="A spec as a spec file (YAML or JSON)",
               openapi_extra=_json_body("Spec", "a spec"),
-              responses={**_ok({"type": "string"}, "the spec file's text", "text/plain"),
+              response_class=PlainTextResponse,
+              responses={200: {"description": "the spec file's text: YAML, or JSON with format=json",
+                               "content": {"application/yaml": {"schema": schema.ref("Spec")},
+                                           "application/json": {"schema": schema.ref("Spec")}}},
                          **_error_responses(400, 413, 422)})
     async def api_export(request: Request, format: SpecFormat = Query(SpecFormat.yaml)) -> Response:
         spec = await read_spec(request)
@@ -162,8 +166,9 @@ def create_app(limits: Limits = DEFAULT_LIMITS) -> FastAPI:
 
     @app.post("/api/table", tags=["flow"], summary="The flow table as Markdown or CSV",
               openapi_extra=_json_body("Spec", "a spec"),
+              response_class=PlainTextResponse,
               responses={**_ok({"type": "string"}, "the table, rendered by shapetrace.render",
-                               "text/plain"),
+                               ("text/markdown", "text/csv")),
                          **_error_responses(400, 413, 422)})
     async def api_table(request: Request, format: TableFormat = Query(TableFormat.markdown),
                         layout: Layout = Query(Layout.nchw),
@@ -226,7 +231,13 @@ def _parse_bounded(data: Any, limits: Limits):
     from ..core.spec import parse_spec
 
     check_data(data, limits)
-    spec = parse_spec(data, source="spec")
+    try:
+        spec = parse_spec(data, source="spec")
+    except ShapetraceError:
+        raise
+    except Exception as e:  # a gap in the core's validation: still the request's fault, say so
+        log.exception("parse_spec raised %s instead of SpecError", type(e).__name__)
+        raise RequestError(f"spec: invalid spec ({type(e).__name__}: {_one_line(e)[:200]})") from None
     check_layer_args(spec, limits)
     return spec
 

@@ -372,7 +372,7 @@
           h("span", { class: "indent", style: { "--depth": String(r.depth) } }),
           h("span", { class: "r-name", text: r.name }), " ",
           h("span", { class: "r-kind", text: r.kind })),
-        h("td", { class: "c-shape in", text: r.input_shapes.map((s) => shapeText(s)).join(" + ") }),
+        h("td", { class: "c-shape in" }, r.input_shapes.map((s) => h("div", { text: shapeText(s) }))),
         h("td", { class: "c-shape out", text: r.output_shapes.map((s) => shapeText(s)).join(", ") }),
         h("td", { class: "c-num params", text: r.params ? int(r.params) : "" }),
         h("td", { class: "c-num macs", title: r.macs === null ? "" : int(r.macs), text: r.macs === null ? "?" : r.macs ? compact(r.macs) : "" }),

@@ -1,0 +1,402 @@
+"""The JSON API: the same answers as the core and the CLI, and a clear 4xx for bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from shapetrace.core.layers import REGISTRY
+from shapetrace.core.messages import NOTES, WORDS
+from shapetrace.core.spec import flow, load_spec, parse_spec
+from shapetrace.web.app import spec_text
+from shapetrace.web.limits import DEFAULT_LIMITS
+
+from .conftest import EXAMPLES
+
+PRESETS = ("seed", "resnet18", "vgg16")
+SMALL = {"input": [1, 1, 28, 28], "layers": [{"type": "Conv2d", "out_channels": 8, "kernel_size": 3}]}
+
+
+def spec_dict(name: str) -> dict:
+    return load_spec(EXAMPLES / f"{name}.yaml").to_dict()
+
+
+def post(client, data, url="/api/flow"):
+    return client.post(url, content=json.dumps(data), headers={"content-type": "application/json"})
+
+
+# ---------------------------------------------------------------- the flow: one source of truth
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_flow_is_the_cores_flow(client, name):
+    r = post(client, spec_dict(name))
+    assert r.status_code == 200
+    assert r.json() == flow(load_spec(EXAMPLES / f"{name}.yaml")).to_dict()
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_flow_is_the_cli_summary_json(client, name, tmp_path):
+    """POST /api/flow and `shapetrace summary SPEC --format json` give the same JSON."""
+    from typer.testing import CliRunner
+
+    from shapetrace.cli import app
+
+    spec_file = tmp_path / f"{name}.json"
+    spec_file.write_text(json.dumps(spec_dict(name)))
+    res = CliRunner().invoke(app, ["summary", str(spec_file), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    assert post(client, spec_dict(name)).json() == json.loads(res.stdout)
+
+
+def test_seed_flow_numbers(client):
+    """The seed's table, as the API gives it (checked against torch in tests/core)."""
+    rep = post(client, spec_dict("seed")).json()
+    out = {r["name"]: tuple(r["output_shapes"][0]) for r in rep["rows"]}
+    assert out["conv1"] == (1, 32, 28, 28)
+    assert out["pool"] == (1, 32, 14, 14)
+    assert out["resblock1"] == (1, 64, 14, 14)
+    assert out["pool2"] == (1, 64, 7, 7)
+    assert out["resblock2"] == (1, 128, 7, 7)
+    assert out["pool3"] == (1, 128, 3, 3)
+    assert out["flatten"] == (1, 1152)
+    assert out["fc1"] == (1, 512)
+    assert out["fc2"] == (1, 10)
+    assert rep["error"] is None
+    assert rep["totals"]["params"] == 883_082
+
+
+def test_presets_are_faithful(client):
+    """ResNet-18 and VGG-16 as published: parameter counts (torchvision) and receptive fields
+    (Araujo et al., Distill 2019: VGG-16 212; ResNet-18's layer4 435)."""
+    res = post(client, spec_dict("resnet18")).json()
+    vgg = post(client, spec_dict("vgg16")).json()
+    assert res["error"] is None and vgg["error"] is None
+    assert res["totals"]["params"] == 11_689_512
+    assert vgg["totals"]["params"] == 138_357_544
+    rows = {r["name"]: r for r in res["rows"]}
+    assert rows["maxpool"]["output_shapes"] == [[1, 64, 56, 56]]
+    assert rows["layer4"]["output_shapes"] == [[1, 512, 7, 7]]
+    assert rows["layer4"]["receptive_field"]["size"] == [435, 435]
+    assert rows["layer2.0.downsample.0"]["kwargs"]["stride"] in (2, [2, 2])
+    assert res["rows"][-1]["output_shapes"] == [[1, 1000]]
+    vrows = {r["name"]: r for r in vgg["rows"]}
+    assert vrows["features.30"]["output_shapes"] == [[1, 512, 7, 7]]
+    assert vrows["features.30"]["receptive_field"]["size"] == [212, 212]
+    assert vrows["flatten"]["output_shapes"] == [[1, 25088]]
+    assert sum(r["kind"] == "Conv2d" for r in vgg["rows"]) == 13
+    assert sum(r["kind"] == "Linear" for r in vgg["rows"]) == 3
+
+
+def test_shape_error_is_a_200_with_the_diagnosis(client):
+    """The seed's own bug (fc1 = Linear(128*7*7, 512)): the rows up to fc1, then the error."""
+    spec = spec_dict("seed")
+    fc1 = next(n for n in spec["layers"] if n.get("name") == "fc1")
+    fc1["in_features"] = 6272
+    r = post(client, spec)
+    assert r.status_code == 200
+    rep = r.json()
+    assert rep["error"]["row"] == "fc1"
+    assert "1152" in rep["error"]["message"] and "6272" in rep["error"]["message"]
+    assert any("1152" in f for f in rep["error"]["fixes"])
+    assert rep["rows"][-1]["name"] == "flatten"
+    assert rep == flow(parse_spec(spec)).to_dict()
+
+
+def test_response_matches_the_openapi_schema(client):
+    """Real reports (ok and failing) validate against the Report schema the API publishes."""
+    import jsonschema_rs
+
+    doc = client.get("/openapi.json").json()
+    comps = doc["components"]["schemas"]
+    report_schema = {**comps["Report"], "components": {"schemas": comps}}
+    text = json.dumps(report_schema).replace("#/components/schemas/", "#/components/schemas/")
+    validator = jsonschema_rs.validator_for(json.loads(text))
+    bad = spec_dict("seed")
+    bad["layers"][-1]["in_features"] = 3
+    for spec in (spec_dict("seed"), spec_dict("resnet18"), bad, SMALL):
+        rep = post(client, spec).json()
+        errors = [e.message for e in validator.iter_errors(rep)]
+        assert not errors, errors[:3]
+    spec_schema = {**comps["Spec"], "components": {"schemas": comps}}
+    spec_validator = jsonschema_rs.validator_for(spec_schema)
+    for name in PRESETS:
+        assert spec_validator.is_valid(spec_dict(name)), name
+
+
+def test_openapi_describes_the_bodies(client):
+    doc = client.get("/openapi.json").json()
+    op = doc["paths"]["/api/flow"]["post"]
+    assert op["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Spec"}
+    assert op["responses"]["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Report"}
+    for code in ("400", "413", "422"):
+        assert op["responses"][code]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    layer_types = doc["components"]["schemas"]["LayerCall"]["properties"]["type"]["enum"]
+    assert set(layer_types) == set(REGISTRY)
+
+
+# ---------------------------------------------------------------- bad input: 4xx, one line
+
+
+def assert_4xx(r, status, *words):
+    assert r.status_code == status, (r.status_code, r.text)
+    detail = r.json()["detail"]
+    assert isinstance(detail, str) and "\n" not in detail and detail
+    for w in words:
+        assert w.lower() in detail.lower(), detail
+    return detail
+
+
+@pytest.mark.parametrize("body, words", [
+    (b"{bad json", ["not valid JSON", "line 1"]),
+    (b"", ["empty"]),
+    (b"   ", ["empty"]),
+    (b"\xff\xfe{}", ["UTF-8"]),
+    (b"[" * 100_000 + b"]" * 100_000, []),
+    (b'{"input": [1, 1, 28, 28], "layers": [], "n": 1' + b"0" * 5000 + b"}", ["JSON"]),
+])
+def test_malformed_json(client, body, words):
+    r = client.post("/api/flow", content=body, headers={"content-type": "application/json"})
+    assert r.status_code in (400, 413), r.text
+    assert_4xx(r, r.status_code, *words)
+
+
+@pytest.mark.parametrize("data, words", [
+    ([1, 2, 3], ["mapping"]),
+    ("spec", ["mapping"]),
+    ({"layers": []}, ["missing 'input'"]),
+    ({"input": [1, 1, 28, 28]}, ["missing 'layers'"]),
+    ({"input": "1,1,28,28", "layers": []}, ["input"]),
+    ({"input": [1, -1, 28, 28], "layers": []}, ["positive"]),
+    ({"input": [1, 1.5, 28, 28], "layers": []}, ["integers"]),
+    ({"input": [1] * 9, "layers": []}, ["dimensions"]),
+    ({"input": [1, 1, 28, 28], "layers": {"type": "ReLU"}}, ["list"]),
+    ({"input": [1, 1, 28, 28], "layers": [{"type": "Conv2D"}]}, ["unknown layer type", "Conv2d"]),
+    ({"input": [1, 1, 28, 28], "layers": [{"type": "Conv2d", "kernal_size": 3}]}, ["kernel_size"]),
+    ({"input": [1, 1, 28, 28], "layers": [{"type": 7}]}, ["type must be a string"]),
+    ({"input": [1, 1, 28, 28], "layers": [{"type": "Residual"}]}, ["body"]),
+    ({"input": [1, 1, 28, 28], "layers": [{"type": "ReLU", "name": "a.b"}]}, ["name"]),
+    ({"input": [1, 1, 2**40, 28], "layers": []}, ["out of range"]),
+    ({"input": [1, 1, 28, 28], "layers": [{"type": "Conv2d", "out_channels": 10**30, "kernel_size": 3}]},
+     ["out of range"]),
+    ({"input": [1, 1, 28, 28], "layers": [{"type": "Dropout", "p": 1e300}]}, ["out of range"]),
+    ({"input": [1, 1, 28, 28], "layers": [{"type": "Conv2d", "out_channels": 4, "kernel_size": [[3]]}]},
+     ["nested"]),
+    ({"input": [1, 1, 28, 28], "layers": [{"type": "Conv2d", "out_channels": 4, "kernel_size": {"a": 1}}]},
+     ["mapping"]),
+    ({"input": [1, 1, 28, 28], "layers": [{"type": "ReLU", "name": "x" * 500}]}, ["too long"]),
+])
+def test_invalid_specs_are_422(client, data, words):
+    assert_4xx(post(client, data), 422, *words)
+
+
+def test_negative_and_zero_arguments_are_diagnosed(client):
+    """A negative stride is a valid request about an invalid layer: the flow says why."""
+    for kwargs in ({"stride": -1}, {"kernel_size": 0}, {"padding": -2}, {"out_channels": -5}):
+        layer = {"type": "Conv2d", "out_channels": 4, "kernel_size": 3, **kwargs}
+        r = post(client, {"input": [1, 1, 28, 28], "layers": [layer]})
+        assert r.status_code in (200, 422), r.text
+        if r.status_code == 200:
+            err = r.json()["error"]
+            assert err and err["row"] == "0" and err["message"]
+
+
+def test_ten_thousand_layers_is_refused(client):
+    spec = {"input": [1, 8], "layers": [{"type": "ReLU"}] * 10_000}
+    assert_4xx(post(client, spec), 422, "layers", f"{DEFAULT_LIMITS.max_layers:,}")
+    # Nested too: the cap counts every level.
+    nested = {"input": [1, 8], "layers": [{"type": "Sequential", "layers": [{"type": "ReLU"}] * 2500}] * 4}
+    assert_4xx(post(client, nested), 422, "layers")
+
+
+def test_the_layer_cap_itself_is_accepted(client):
+    spec = {"input": [1, 8], "layers": [{"type": "ReLU"}] * DEFAULT_LIMITS.max_layers}
+    r = post(client, spec)
+    assert r.status_code == 200
+    assert len(r.json()["rows"]) == DEFAULT_LIMITS.max_layers
+
+
+def test_deep_nesting_is_refused(client):
+    node: dict = {"type": "ReLU"}
+    for _ in range(80):
+        node = {"type": "Sequential", "layers": [node]}
+    assert_4xx(post(client, {"input": [1, 8], "layers": [node]}), 422, "nested")
+
+
+def test_oversized_body_is_413(client):
+    big = b'{"input": [1, 8], "layers": [' + b'{"type": "ReLU"},' * 80_000 + b'{"type": "ReLU"}]}'
+    assert len(big) > DEFAULT_LIMITS.max_body_bytes
+    assert_4xx(client.post("/api/flow", content=big), 413, "too large")
+    # A lying Content-Length does not get past the cap: the body is counted as it streams.
+
+    def chunks():
+        for _ in range(200):
+            yield b" " * 10_000
+
+    assert_4xx(client.post("/api/flow", content=chunks()), 413, "too large")
+
+
+def test_small_limits_apply(tmp_path):
+    """Limits are the app's own (tests and embedders can shrink them)."""
+    import warnings
+
+    from shapetrace.web.app import create_app
+    from shapetrace.web.limits import Limits
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from fastapi.testclient import TestClient
+    c = TestClient(create_app(Limits(max_body_bytes=200, max_layers=3)))
+    assert post(c, {"input": [1, 8], "layers": [{"type": "ReLU"}] * 3}).status_code == 200
+    assert_4xx(post(c, {"input": [1, 8], "layers": [{"type": "ReLU"}] * 4}), 422, "at most 3")
+    assert_4xx(post(c, {"input": [1, 8], "layers": [{"type": "ReLU"}] * 20}), 413, "200 bytes")
+
+
+def test_nothing_is_evaluated(client):
+    """Strings that would be code anywhere else stay strings: YAML tags are refused by the safe
+    loader, and a __import__ string is just an unknown value for the core to reject."""
+    r = client.post("/api/spec/parse", json={"text": "input: !!python/object/apply:os.system ['touch /tmp/pwned']\nlayers: []"})
+    assert_4xx(r, 422, "YAML")
+    spec = {"input": [1, 1, 28, 28],
+            "layers": [{"type": "Conv2d", "out_channels": 4, "kernel_size": "__import__('os').system('x')"}]}
+    rep = post(client, spec).json()
+    assert rep["error"]["argument"] == "kernel_size"
+    assert_4xx(post(client, {"input": [1, 8], "layers": [{"type": "__import__('os')"}]}), 422, "unknown")
+
+
+def test_yaml_alias_bomb_is_refused_quickly(client):
+    """Billion laughs: YAML aliases that expand to 10^9 items must not be walked."""
+    import time
+
+    lines = ['a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]']
+    for i in range(1, 10):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
+    lines += ["input: [1, 8]", "layers: [{type: Conv2d, out_channels: 4, kernel_size: *a9}]"]
+    t0 = time.perf_counter()
+    r = client.post("/api/spec/parse", json={"text": "\n".join(lines)})
+    assert time.perf_counter() - t0 < 5  # a generous bound on a refusal that takes milliseconds
+    assert_4xx(r, 422, "values")
+
+
+@pytest.mark.parametrize("url", ["/api/flow", "/api/spec/export", "/api/table", "/api/spec/parse"])
+def test_every_post_endpoint_refuses_garbage(client, url):
+    for body in (b"", b"null", b"{", b"[]", b'"x"', b"123", json.dumps({"text": 5}).encode()):
+        r = client.post(url, content=body)
+        assert 400 <= r.status_code < 500, (url, body, r.status_code, r.text)
+        assert isinstance(r.json()["detail"], str)
+
+
+def test_unknown_paths_and_methods(client):
+    assert_4xx(client.get("/api/presets/nope"), 404, "nope")
+    assert client.get("/api/nothing").status_code == 404
+    r = client.get("/api/flow")
+    assert r.status_code == 405 and "POST" in r.headers["allow"]
+    assert_4xx(client.post("/api/table?format=pdf", json=SMALL), 422, "format")
+
+
+# ---------------------------------------------------------------- spec files in and out
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_parse_reads_the_clis_spec_files(client, name):
+    text = (EXAMPLES / f"{name}.yaml").read_text()
+    r = client.post("/api/spec/parse", json={"text": text, "format": "yaml"})
+    assert r.status_code == 200
+    assert r.json() == spec_dict(name)
+    as_json = json.dumps(spec_dict(name))
+    assert client.post("/api/spec/parse", json={"text": as_json, "format": "json"}).json() == spec_dict(name)
+
+
+def test_parse_errors_name_the_place(client):
+    r = client.post("/api/spec/parse", json={"text": "input: [1, 1, 28, 28]\nlayers:\n  - {type: Conv2d,"})
+    assert_4xx(r, 422, "invalid YAML", "line")
+    r = client.post("/api/spec/parse", json={"text": "{'input': 1}", "format": "json"})
+    assert_4xx(r, 422, "invalid JSON")
+    r = client.post("/api/spec/parse", json={"text": "input: [1, 8]\nlayers: [{type: Relu}]"})
+    assert_4xx(r, 422, "layers[0]", "ReLU")
+    assert_4xx(client.post("/api/spec/parse", json={"text": "", "format": "toml"}), 422, "format")
+    assert_4xx(client.post("/api/spec/parse", json={"text": "x", "extra": 1}), 422, "extra")
+
+
+@pytest.mark.parametrize("name", PRESETS)
+@pytest.mark.parametrize("fmt", ["yaml", "json"])
+def test_export_round_trips(client, name, fmt, tmp_path):
+    r = post(client, spec_dict(name), f"/api/spec/export?format={fmt}")
+    assert r.status_code == 200
+    assert r.text == spec_text(spec_dict(name), fmt)
+    path = tmp_path / f"{name}.{fmt}"
+    path.write_text(r.text)
+    assert load_spec(path).to_dict() == spec_dict(name)  # the CLI reads what the page saves
+    if fmt == "yaml":
+        # one line per layer, like the shipped examples
+        assert "- {type: Conv2d" in r.text
+        assert yaml.safe_load(r.text) == spec_dict(name)
+
+
+def test_yaml_export_of_odd_values(client):
+    spec = {"name": "odd", "input": [1, 3, 16, 16], "layers": [
+        {"type": "Conv2d", "out_channels": 4, "kernel_size": [3, 3], "padding": "same", "bias": False},
+        {"type": "Concat", "dim": 1, "branches": [[{"type": "ReLU"}], [{"type": "Identity"}]]},
+        {"type": "Upsample", "scale_factor": 2.0, "mode": "nearest"}]}
+    text = post(client, spec, "/api/spec/export?format=yaml").text
+    assert yaml.safe_load(text) == parse_spec(spec).to_dict()
+
+
+# ---------------------------------------------------------------- catalog, messages, presets
+
+
+def test_layer_catalog_is_the_registry(client):
+    cat = client.get("/api/layers").json()
+    assert {c["name"] for c in cat} == set(REGISTRY)
+    conv = next(c for c in cat if c["name"] == "Conv2d")
+    args = {a["name"]: a for a in conv["args"]}
+    assert [a["name"] for a in conv["args"]] == list(REGISTRY["Conv2d"].arg_names)
+    assert args["in_channels"]["inferred"] and args["in_channels"]["required"]
+    assert args["out_channels"]["required"] and not args["out_channels"]["inferred"]
+    assert args["stride"]["default"] == 1 and args["bias"]["default"] is True
+    assert args["padding_mode"]["default_text"] == "'zeros'"
+    json.dumps(cat, allow_nan=False)  # plain JSON: no inf/nan defaults leak through
+
+
+def test_messages_are_the_cores(client):
+    assert client.get("/api/messages").json() == {"notes": NOTES, "words": WORDS}
+
+
+def test_presets(client):
+    listed = client.get("/api/presets").json()
+    assert [p["id"] for p in listed][:3] == list(PRESETS)
+    for p in listed:
+        r = client.get(f"/api/presets/{p['id']}")
+        assert r.status_code == 200
+        assert r.json() == spec_dict(p["id"])
+        assert post(client, r.json()).json()["error"] is None, p["id"]
+        assert p["description"]
+
+
+# ---------------------------------------------------------------- page and headers
+
+
+def test_page_and_security_headers(client):
+    r = client.get("/")
+    assert r.status_code == 200 and "text/html" in r.headers["content-type"]
+    assert 'src="/static/app.js"' in r.text
+    csp = r.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "unsafe" not in csp
+    for asset in ("app.js", "style.css", "favicon.svg"):
+        assert client.get(f"/static/{asset}").status_code == 200
+    # No CDN: every script and stylesheet the page names is served here.
+    assert "http" not in "".join(line for line in r.text.splitlines() if "src=" in line or "href=" in line)
+
+
+def test_page_computes_nothing():
+    """One source of truth: the page's script holds no formula (no floor, no arithmetic on
+    sizes); every number it shows comes from /api/flow."""
+    from shapetrace.web.app import STATIC
+
+    js = (STATIC / "app.js").read_text()
+    assert "/api/flow" in js
+    for banned in ("Math.floor", "Math.ceil", "dilation *", "kernel_size -", "eval(", "new Function",
+                   "innerHTML", "outerHTML", "insertAdjacentHTML", "document.write"):
+        assert banned not in js, banned
