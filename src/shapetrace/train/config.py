@@ -1,0 +1,150 @@
+"""The one training configuration: a frozen dataclass that the CLI fills and every checkpoint
+stores (as nanoGPT saves its config with its weights). torch-free.
+
+Named presets are starting points; options given on the command line override them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass, fields
+from typing import Any, Mapping
+
+from ..core.errors import ArgumentError
+
+
+class Optimizer(str, enum.Enum):
+    adamw = "adamw"
+    sgd = "sgd"  # SGD with Nesterov momentum
+
+
+class Schedule(str, enum.Enum):
+    onecycle = "onecycle"  # torch.optim.lr_scheduler.OneCycleLR (Smith & Topin, 2018)
+    cosine = "cosine"  # linear warm-up, then cosine decay to zero
+    constant = "constant"  # the tutorial loop: no schedule
+
+
+class Device(str, enum.Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    # data
+    data: str | None = None  # folder with the four MNIST files; None: $SHAPETRACE_DATA, then the cache
+    sample: bool = False  # train on the bundled 1,000-digit sample (offline demo)
+    train_subset: int | None = None  # use only the first N training digits (tests, quick looks)
+    test_subset: int | None = None  # evaluate on the first N test digits
+    # recipe
+    epochs: int = 4
+    batch_size: int = 256
+    optimizer: Optimizer = Optimizer.adamw
+    lr: float = 2e-3  # the peak learning rate of the schedule
+    weight_decay: float = 5e-2
+    momentum: float = 0.9  # SGD's Nesterov momentum; AdamW's beta1 (cycled by one-cycle)
+    schedule: Schedule = Schedule.onecycle
+    warmup: float = 0.2  # fraction of the steps spent warming up
+    label_smoothing: float = 0.1
+    shift: int = 2  # random translation of up to this many pixels in x and y; 0: off
+    seed: int = 0
+    eval_batch_size: int = 1000
+    batchnorm: bool = False  # not the seed's: BatchNorm2d after each conv of the residual blocks
+    # where and how
+    out: str = "runs/mnist"
+    device: Device = Device.auto
+    threads: int | None = None  # torch intra-op threads; None: the cores divided among local ranks
+    bf16: bool = False  # autocast to bfloat16 (CUDA; also accepted on CPUs with AVX512-BF16)
+    channels_last: bool = True  # NHWC memory format for the convolutions
+    compile: bool = False  # torch.compile the model
+    preset: str = "default"
+
+    def __post_init__(self) -> None:
+        for name, enum_type in (("optimizer", Optimizer), ("schedule", Schedule), ("device", Device)):
+            value = getattr(self, name)
+            if not isinstance(value, enum_type):
+                try:
+                    object.__setattr__(self, name, enum_type(value))
+                except ValueError:
+                    choices = ", ".join(m.value for m in enum_type)
+                    raise ArgumentError(f"--{name.replace('_', '-')} must be one of {choices}, got {value!r}",
+                                        argument=name) from None
+        _check(self.epochs >= 1, "epochs", "must be at least 1", self.epochs)
+        _check(self.batch_size >= 1, "batch_size", "must be at least 1", self.batch_size)
+        _check(self.eval_batch_size >= 1, "eval_batch_size", "must be at least 1", self.eval_batch_size)
+        _check(self.lr > 0, "lr", "must be positive", self.lr)
+        _check(self.weight_decay >= 0, "weight_decay", "must be 0 or more", self.weight_decay)
+        _check(0 <= self.momentum < 1, "momentum", "must be in [0, 1)", self.momentum)
+        _check(0 <= self.warmup < 1, "warmup", "must be in [0, 1)", self.warmup)
+        _check(0 <= self.label_smoothing < 1, "label_smoothing", "must be in [0, 1)", self.label_smoothing)
+        _check(0 <= self.shift <= 8, "shift", "must be between 0 and 8 pixels", self.shift)
+        for name in ("train_subset", "test_subset", "threads"):
+            value = getattr(self, name)
+            _check(value is None or value >= 1, name, "must be at least 1", value)
+        if self.sample and self.data:
+            raise ArgumentError("--sample and --data exclude each other: the sample is bundled", argument="sample")
+        if self.preset not in PRESETS:
+            raise ArgumentError(f"--preset must be one of {', '.join(PRESETS)}, got {self.preset!r}",
+                                argument="preset")
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types only (enums as their values), as stored in checkpoints and metrics.json."""
+        return {f.name: (v.value if isinstance(v, enum.Enum) else v)
+                for f in fields(self) for v in [getattr(self, f.name)]}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ArgumentError(f"unknown training config keys: {', '.join(unknown)}")
+        return cls(**dict(d))
+
+    @classmethod
+    def from_preset(cls, preset: str = "default", **overrides: Any) -> "TrainConfig":
+        """The preset's values, then ``overrides`` (None values mean "not given")."""
+        if preset not in PRESETS:
+            raise ArgumentError(f"--preset must be one of {', '.join(PRESETS)}, got {preset!r}",
+                                argument="preset")
+        given = {k: v for k, v in overrides.items() if v is not None}
+        optimizer = given.get("optimizer", PRESETS[preset].get("optimizer", cls.optimizer))
+        try:
+            optimizer = Optimizer(optimizer)
+        except ValueError:
+            raise ArgumentError(f"--optimizer must be one of {', '.join(m.value for m in Optimizer)}, "
+                                f"got {optimizer!r}", argument="optimizer") from None
+        values = dict(OPTIMIZER_DEFAULTS[optimizer])  # lr and weight decay that suit the optimizer
+        values.update(PRESETS[preset])
+        if given.get("sample"):
+            values.update(SAMPLE_DEFAULTS)  # 800 digits: smaller batches, more epochs
+        values.update(given)
+        return cls(preset=preset, **values)
+
+
+def _check(ok: bool, name: str, what: str, value: Any) -> None:
+    if not ok:
+        raise ArgumentError(f"--{name.replace('_', '-')} {what}, got {value!r}", argument=name)
+
+
+# What --optimizer changes unless --lr / --weight-decay are given. AdamW's decoupled decay is
+# multiplied by the learning rate (Loshchilov & Hutter, 2019), hence its larger value.
+OPTIMIZER_DEFAULTS: dict[Optimizer, dict[str, Any]] = {
+    Optimizer.adamw: {"lr": 2e-3, "weight_decay": 5e-2},
+    Optimizer.sgd: {"lr": 5e-2, "weight_decay": 5e-4},
+}
+
+# What --sample changes unless given: about 150 steps, some 20 s on a 2-core CPU.
+SAMPLE_DEFAULTS: dict[str, Any] = {"batch_size": 64, "epochs": 12}
+
+# Presets: only the values that differ from the dataclass defaults.
+PRESETS: dict[str, dict[str, Any]] = {
+    # about 4 x 100 s on a 2-core CPU; >= 99.3% test accuracy (docs/benchmarks/train.md)
+    "default": {},
+    # the longer recipe for >= 99.6%: more epochs, the same architecture
+    "long": {"epochs": 16},
+}

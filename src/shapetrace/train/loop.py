@@ -1,0 +1,412 @@
+"""The training loop: the seed model on MNIST, fast and safe to interrupt.
+
+* The whole dataset sits on the device as uint8; batches are cut by indexing a per-epoch
+  permutation (``batches.py``), shifted and normalised on the fly.
+* Recipe: AdamW (or SGD with Nesterov momentum), one-cycle or cosine schedule, label
+  smoothing, random shifts; all in ``TrainConfig``.
+* Each epoch: evaluation on the test set, then (rank 0 only) an atomic checkpoint with
+  config, model, optimizer, scheduler and RNG state, ``log.csv``, ``metrics.json``,
+  ``curves.png`` and ``confusion.png``. At the end: ``model.safetensors``.
+* ``resume=True`` continues from the last checkpoint; the random stream of each epoch is a
+  function of (seed, epoch), so the resumed run computes exactly what the uninterrupted
+  run would have computed.
+* Under torchrun each rank trains on its own slice of every global batch (DDP averages the
+  gradients), evaluates its slice of the test set, and the sums are reduced across ranks.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import platform
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..core.errors import ArgumentError, CheckpointError
+from ..data.mnist import MNIST, load_mnist, load_sample
+from . import distributed, faults
+from .atomic import atomic_write_text, remove_stale_temps
+from .batches import Split, epoch_generator, normalize, random_shift, shard_of_batch, to_device
+from .checkpoint import CHECKPOINT_NAME, WEIGHTS_NAME, export_weights, load_checkpoint, save_checkpoint
+from .config import Device, Optimizer, Schedule, TrainConfig
+from .infer import autocast, evaluate, summarize
+
+METRICS_NAME = "metrics.json"
+LOG_NAME = "log.csv"
+CURVES_NAME = "curves.png"
+CONFUSION_NAME = "confusion.png"
+LOG_FIELDS = ("epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc", "train_s", "eval_s",
+              "images_per_s", "elapsed_s")
+
+# Fields that describe where and how a run executes rather than what it computes: a resumed run
+# may change them (another machine, another data folder); every other field must match.
+RUN_FIELDS = frozenset({"data", "out", "device", "threads", "compile", "bf16", "channels_last",
+                        "eval_batch_size"})
+
+
+# ----------------------------------------------------------------------------- setup helpers
+
+def pick_device(choice: Device, dinfo: distributed.Dist) -> torch.device:
+    if choice == Device.cuda or (choice == Device.auto and torch.cuda.is_available()):
+        if not torch.cuda.is_available():
+            raise ArgumentError("--device cuda: no CUDA device is available (use --device cpu)")
+        index = dinfo.local_rank % max(1, torch.cuda.device_count())
+        torch.cuda.set_device(index)
+        return torch.device("cuda", index)
+    return torch.device("cpu")
+
+
+def prepare_out(out: Path, *, resume: bool, overwrite: bool) -> None:
+    """Check the output folder before any work: it must be a writable folder; a run already
+    there is continued (``resume``), replaced (``overwrite``) or refused."""
+    if out.exists() and not out.is_dir():
+        raise CheckpointError(f"--out {out}: exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".write-probe-{uuid.uuid4().hex}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise CheckpointError(f"--out {out}: cannot write there ({e.strerror or e})") from None
+    ckpt = out / CHECKPOINT_NAME
+    if resume and not ckpt.is_file():
+        raise CheckpointError(f"--resume: {ckpt} does not exist; start the run without --resume")
+    if not resume and ckpt.exists() and not overwrite:
+        raise CheckpointError(f"--out {out} already holds a run ({CHECKPOINT_NAME}); pass --resume to "
+                              f"continue it, --overwrite to start over, or choose another --out")
+
+
+def merge_resume_config(saved: TrainConfig, new: TrainConfig, given: set[str]) -> TrainConfig:
+    """The saved run's config, with the run fields the user gave now. A recipe option given now
+    that differs from the saved one is an error: it would not continue the same run."""
+    for name in sorted(given - RUN_FIELDS):
+        if name in ("preset",) and getattr(new, name) == getattr(saved, name):
+            continue
+        a, b = getattr(saved, name), getattr(new, name)
+        if a != b:
+            shown = getattr(a, "value", a)
+            raise ArgumentError(f"--resume continues the saved run, whose --{name.replace('_', '-')} is "
+                                f"{shown!r}, not {getattr(b, 'value', b)!r}; start a new run with another --out")
+    return saved.replace(**{name: getattr(new, name) for name in RUN_FIELDS if name in given or name == "out"})
+
+
+def load_data(cfg: TrainConfig, *, download: bool = True) -> MNIST:
+    mnist = load_sample() if cfg.sample else load_mnist(cfg.data, download=download)
+    if cfg.train_subset or cfg.test_subset:
+        n, m = cfg.train_subset, cfg.test_subset
+        mnist = MNIST(mnist.train_images[:n], mnist.train_labels[:n], mnist.test_images[:m],
+                      mnist.test_labels[:m], source=mnist.source)
+    return mnist
+
+
+class LRFactor:
+    """Learning-rate factor per step for ``LambdaLR``: linear warm-up then cosine decay to 0
+    (``cosine``), or 1 throughout (``constant``). A callable object, so that ``LambdaLR``
+    saves its fields (plain numbers) in ``state_dict``."""
+
+    def __init__(self, kind: str, warmup_steps: int, total_steps: int) -> None:
+        self.kind, self.warmup_steps, self.total_steps = kind, warmup_steps, total_steps
+
+    def __call__(self, step: int) -> float:
+        if self.kind == "constant":
+            return 1.0
+        if step < self.warmup_steps:
+            return (step + 1) / self.warmup_steps
+        progress = (step - self.warmup_steps) / max(1, self.total_steps - self.warmup_steps)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+def make_optimizer(cfg: TrainConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
+    # No weight decay on biases (1-D parameters), as is usual (e.g. nanoGPT's configure_optimizers).
+    decay = [p for p in model.parameters() if p.ndim >= 2]
+    no_decay = [p for p in model.parameters() if p.ndim < 2]
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    if cfg.optimizer == Optimizer.sgd:
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.momentum > 0)
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.momentum, 0.999))
+
+
+def make_scheduler(cfg: TrainConfig, opt: torch.optim.Optimizer, total_steps: int):
+    if cfg.schedule == Schedule.onecycle:
+        # https://pytorch.org/docs/stable/generated/torch.optim.lr_scheduler.OneCycleLR.html
+        return torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=cfg.lr, total_steps=total_steps, pct_start=max(cfg.warmup, 1e-6),
+            anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85,
+            max_momentum=max(cfg.momentum, 0.85), div_factor=25.0, final_div_factor=1e4)
+    warmup = int(round(cfg.warmup * total_steps)) if cfg.schedule == Schedule.cosine else 0
+    return torch.optim.lr_scheduler.LambdaLR(opt, LRFactor(cfg.schedule.value, warmup, total_steps))
+
+
+# ----------------------------------------------------------------------------- progress
+
+class _Progress:
+    """A rich progress bar for one epoch (loss, accuracy, images/s), on stderr; silent when off."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._progress = None
+
+    def start(self, epoch: int, epochs: int, steps: int) -> None:
+        if not self.enabled:
+            return
+        from rich.console import Console
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
+
+        self._progress = Progress(
+            TextColumn(f"epoch {epoch}/{epochs}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]:.4f}  acc {task.fields[acc]:6.2%}  {task.fields[ips]:,.0f} img/s"),
+            TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+            console=Console(stderr=True), transient=True)
+        self._progress.start()
+        self._task = self._progress.add_task("train", total=steps, loss=float("nan"), acc=0.0, ips=0.0)
+
+    def update(self, completed: int, loss: float, acc: float, ips: float) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, completed=completed, loss=loss, acc=acc, ips=ips)
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+# ----------------------------------------------------------------------------- the run
+
+@dataclass
+class RunResult:
+    out: Path
+    history: list[dict[str, Any]]
+    final: dict[str, Any]
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def run(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, given: set[str] | None = None,
+        progress: bool = True, download: bool = True,
+        echo: Callable[[str], None] | None = None) -> RunResult:
+    """Train (or continue training) as ``cfg`` says; returns the history and final test metrics."""
+    dinfo = distributed.from_env()
+    echo = echo or print
+    say = echo if dinfo.is_main else (lambda _msg: None)
+    out = Path(cfg.out)
+    prepare_out(out, resume=resume, overwrite=overwrite)
+    checkpoint = None
+    if resume:
+        checkpoint = load_checkpoint(out / CHECKPOINT_NAME)
+        try:
+            saved = TrainConfig.from_dict(checkpoint["config"])
+        except (ArgumentError, TypeError) as e:
+            raise CheckpointError(f"{out / CHECKPOINT_NAME}: its config is not valid here ({e})") from None
+        cfg = merge_resume_config(saved, cfg, set(given or ()))
+    if cfg.batch_size % dinfo.world_size:
+        raise ArgumentError(f"--batch-size {cfg.batch_size} must be a multiple of the {dinfo.world_size} "
+                            f"processes, so that each rank takes an equal slice of every batch")
+    torch.set_num_threads(cfg.threads or max(1, (os.cpu_count() or 1) // dinfo.local_world_size))
+    device = pick_device(cfg.device, dinfo)
+    mnist = load_data(cfg, download=download)
+    n_train = len(mnist.train_labels)
+    if n_train < cfg.batch_size:
+        raise ArgumentError(f"--batch-size {cfg.batch_size} is larger than the {n_train} training digits")
+    dinfo = distributed.init(dinfo, device)
+    try:
+        return _run(cfg, dinfo, device, mnist, checkpoint, progress, say)
+    finally:
+        distributed.shutdown(dinfo)
+
+
+def _run(cfg: TrainConfig, dinfo: distributed.Dist, device: torch.device, mnist: MNIST,
+         checkpoint: dict[str, Any] | None, progress: bool, say: Callable[[str], None]) -> RunResult:
+    from ..models.seed import CNNWithResidual
+
+    out = Path(cfg.out)
+    if dinfo.is_main:
+        remove_stale_temps(out, CHECKPOINT_NAME)  # left by a process killed while writing
+    train = to_device(mnist.train_images, mnist.train_labels, device)
+    test = to_device(mnist.test_images, mnist.test_labels, device)
+    test_shard = Split(test.images[dinfo.rank::dinfo.world_size], test.labels[dinfo.rank::dinfo.world_size])
+    steps = len(train) // cfg.batch_size  # the last partial batch of each epoch is dropped
+    per_rank = cfg.batch_size // dinfo.world_size
+
+    torch.manual_seed(cfg.seed)  # the same initial weights on every rank and every run
+    model = CNNWithResidual(batchnorm=cfg.batchnorm).to(device)
+    if cfg.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    opt = make_optimizer(cfg, model)
+    sched = make_scheduler(cfg, opt, cfg.epochs * steps)
+    history: list[dict[str, Any]] = []
+    last_eval: dict[str, Any] | None = None
+    start_epoch = 1
+    if checkpoint is not None:
+        model.load_state_dict(checkpoint["model_state"])
+        opt.load_state_dict(checkpoint["optimizer_state"])
+        sched.load_state_dict(checkpoint["scheduler_state"])
+        rng = checkpoint.get("rng", {})
+        if isinstance(rng.get("torch"), torch.Tensor):
+            torch.set_rng_state(rng["torch"])
+        if device.type == "cuda" and rng.get("cuda"):
+            torch.cuda.set_rng_state_all(list(rng["cuda"]))
+        history = list(checkpoint["history"])
+        last_eval = checkpoint.get("last_eval")
+        start_epoch = int(checkpoint["epoch"]) + 1
+        if start_epoch <= cfg.epochs:
+            say(f"resuming {out} after epoch {start_epoch - 1}/{cfg.epochs}")
+        else:
+            say(f"{out}: the run already finished its {cfg.epochs} epochs; writing its outputs again")
+
+    step_model: torch.nn.Module = model
+    if dinfo.enabled:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        step_model = DDP(model, device_ids=[device.index] if device.type == "cuda" else None)
+    if cfg.compile:
+        step_model = torch.compile(step_model)
+
+    if start_epoch == 1:
+        say(f"training CNNWithResidual on {len(train)} digits ({mnist.source}), testing on {len(test)}; "
+            f"{cfg.epochs} epochs of {steps} steps, batch {cfg.batch_size}"
+            + (f" over {dinfo.world_size} processes ({dinfo.backend})" if dinfo.enabled else "")
+            + f", {device.type}, {torch.get_num_threads()} threads")
+    bar = _Progress(progress and dinfo.is_main)
+    run_start = time.perf_counter()
+    elapsed_before = float(history[-1]["elapsed_s"]) if history else 0.0
+    for epoch in range(start_epoch, cfg.epochs + 1):
+        t0 = time.perf_counter()
+        loss_sum, correct, seen = _train_epoch(cfg, dinfo, device, step_model, opt, sched, train, steps,
+                                               per_rank, epoch, bar)
+        _sync(device)
+        train_s = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        test_loss, confusion = evaluate(model, test_shard.images, test_shard.labels,
+                                        batch_size=cfg.eval_batch_size, bf16=cfg.bf16,
+                                        channels_last=cfg.channels_last)
+        sums = torch.stack([loss_sum, correct.double(), seen.double(), test_loss])
+        distributed.all_reduce_sum(sums, dinfo)
+        distributed.all_reduce_sum(confusion, dinfo)
+        _sync(device)
+        eval_s = time.perf_counter() - t1
+        loss_sum_v, correct_v, seen_v, test_loss_v = (float(v) for v in sums.cpu())
+        last_eval = summarize(test_loss_v, confusion.cpu().numpy())
+        entry = {
+            "epoch": epoch,
+            "lr": float(opt.param_groups[0]["lr"]),
+            "train_loss": loss_sum_v / seen_v,
+            "train_acc": correct_v / seen_v,
+            "test_loss": last_eval["loss"],
+            "test_acc": last_eval["accuracy"],
+            "train_s": round(train_s, 3),
+            "eval_s": round(eval_s, 3),
+            "images_per_s": round(seen_v / train_s, 1),
+            "elapsed_s": round(elapsed_before + time.perf_counter() - run_start, 3),
+        }
+        history.append(entry)
+        say(f"epoch {epoch}/{cfg.epochs}  train loss {entry['train_loss']:.4f} acc {entry['train_acc']:.2%}  "
+            f"test loss {entry['test_loss']:.4f} acc {entry['test_acc']:.2%}  "
+            f"{entry['images_per_s']:,.0f} img/s  {train_s:.1f}+{eval_s:.1f} s")
+        if dinfo.is_main:
+            state = {
+                "config": cfg.to_dict(), "epoch": epoch, "model_state": model.state_dict(),
+                "optimizer_state": opt.state_dict(), "scheduler_state": sched.state_dict(),
+                "history": history, "last_eval": last_eval, "world_size": dinfo.world_size,
+                "rng": {"torch": torch.get_rng_state(),
+                        "cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else []},
+            }
+            save_checkpoint(out / CHECKPOINT_NAME, state, after_first_chunk=faults.checkpoint_hook(epoch))
+            _write_logs(out, cfg, history, last_eval, dinfo, device, done=False)
+
+    final = last_eval or {}
+    metrics: dict[str, Any] = {}
+    if dinfo.is_main:
+        export_weights(out / WEIGHTS_NAME, model.state_dict(),
+                       {"test_accuracy": final.get("accuracy"), "epochs": cfg.epochs,
+                        "pixel_mean": 0.1307, "pixel_std": 0.3081})
+        metrics = _write_logs(out, cfg, history, final, dinfo, device, done=True)
+        say(f"test accuracy {final['accuracy']:.2%} ({final['correct']}/{final['count']}); "
+            f"weights {out / WEIGHTS_NAME}, metrics {out / METRICS_NAME}")
+    return RunResult(out, history, final, metrics)
+
+
+def _train_epoch(cfg: TrainConfig, dinfo: distributed.Dist, device: torch.device, step_model: torch.nn.Module,
+                 opt: torch.optim.Optimizer, sched, train: Split, steps: int, per_rank: int, epoch: int,
+                 bar: _Progress) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    step_model.train()
+    g = epoch_generator(cfg.seed, epoch, device)
+    perm = torch.randperm(len(train), generator=g, device=device)
+    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+    correct = torch.zeros((), dtype=torch.int64, device=device)
+    bar.start(epoch, cfg.epochs, steps)
+    t0 = time.perf_counter()
+    every = max(1, min(20, steps // 50 or 1))  # read the running numbers now and then (a device sync)
+    try:
+        for step in range(steps):
+            faults.at_step(epoch, step + 1, dinfo.rank)
+            idx = shard_of_batch(perm, step, cfg.batch_size, dinfo.rank, dinfo.world_size)
+            x = normalize(random_shift(train.images[idx], cfg.shift, g), cfg.channels_last)  # (b, 1, 28, 28)
+            y = train.labels[idx]
+            with autocast(device, cfg.bf16):
+                logits = step_model(x)  # (b, 10)
+            loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            loss_sum += loss.detach().double() * y.shape[0]
+            correct += (logits.detach().argmax(1) == y).sum()
+            if bar.enabled and ((step + 1) % every == 0 or step + 1 == steps):
+                n = (step + 1) * per_rank
+                bar.update(step + 1, float(loss_sum) / n, int(correct) / n,
+                           n * dinfo.world_size / (time.perf_counter() - t0))
+    finally:
+        bar.stop()
+    seen = torch.tensor(steps * per_rank, dtype=torch.int64, device=device)
+    return loss_sum, correct, seen
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _write_logs(out: Path, cfg: TrainConfig, history: list[dict[str, Any]], last_eval: dict[str, Any],
+                dinfo: distributed.Dist, device: torch.device, *, done: bool) -> dict[str, Any]:
+    from .plots import plot_confusion, plot_curves
+
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=LOG_FIELDS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(history)
+    atomic_write_text(out / LOG_NAME, buf.getvalue())
+    train_s = sum(h["train_s"] for h in history)
+    seen = sum(h["images_per_s"] * h["train_s"] for h in history)
+    metrics = {
+        "done": done,
+        "epochs_done": len(history),
+        "config": cfg.to_dict(),
+        "test": last_eval,
+        "best_test_acc": max(h["test_acc"] for h in history),
+        "train_images_per_s": round(seen / train_s, 1) if train_s else None,
+        "train_s": round(train_s, 3),
+        "elapsed_s": history[-1]["elapsed_s"],
+        "history": history,
+        "world_size": dinfo.world_size,
+        "backend": dinfo.backend or None,
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "files": {"checkpoint": CHECKPOINT_NAME, "weights": WEIGHTS_NAME if done else None,
+                  "log": LOG_NAME, "curves": CURVES_NAME, "confusion": CONFUSION_NAME},
+    }
+    atomic_write_text(out / METRICS_NAME, json.dumps(metrics, indent=2) + "\n")
+    plot_curves(out / CURVES_NAME, history)
+    plot_confusion(out / CONFUSION_NAME, np.asarray(last_eval["confusion"]))
+    return metrics

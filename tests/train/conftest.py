@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+# The full MNIST shared by this project's machines: ../shared/data/mnist from the repo root.
+SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
+
+
+@pytest.fixture(scope="session")
+def shared_mnist() -> Path:
+    assert (SHARED_MNIST / "train-images-idx3-ubyte.gz").is_file(), f"shared MNIST missing at {SHARED_MNIST}"
+    return SHARED_MNIST
+
+
+def cli(*args: str, env: dict | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
+    """``python -m shapetrace ARGS`` in a fresh process (one thread: CI runs tests two at a time)."""
+    full_env = {k: v for k, v in os.environ.items() if k != "SHAPETRACE_FAULT"}
+    full_env.update({"OMP_NUM_THREADS": "1", **(env or {})})
+    return subprocess.run([sys.executable, "-m", "shapetrace", *args], capture_output=True, text=True,
+                          env=full_env, cwd=REPO, timeout=timeout)
