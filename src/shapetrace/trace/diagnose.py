@@ -113,8 +113,8 @@ def _linear_fixes(ctx: Context, in_features: int, right: int, only: str | None =
     fixes = []
     for name, fin, fout in ctx.linears:
         if fin == in_features and (only is None or name == only):
-            fixes.append(f"{name} = nn.Linear({right}, {fout})")
-            fixes.append(f"{name} = nn.LazyLinear({fout})")
+            fixes.append(assign(name, f"nn.Linear({right}, {fout})"))
+            fixes.append(assign(name, f"nn.LazyLinear({fout})"))
     return fixes
 
 
@@ -185,7 +185,7 @@ def _linear(f: Failure, ctx: Context) -> Diagnosis:
             arithmetic += _where_line(ctx.rows, assumed, origin)
     fixes = []
     if fout is not None and f.info.get("module"):
-        fixes = [f"{f.row.name} = nn.Linear({got}, {fout})", f"{f.row.name} = nn.LazyLinear({fout})"]
+        fixes = [assign(f.row.name, f"nn.Linear({got}, {fout})"), assign(f.row.name, f"nn.LazyLinear({fout})")]
     elif fout is not None:
         fixes = [f"a weight of shape ({fout}, {got})"]
     return Diagnosis(row=f.row.name, kind=f.row.kind, message=msg,
@@ -209,7 +209,7 @@ def _conv(f: Failure, ctx: Context) -> Diagnosis:
                                     f"output {fmt_shape(producer.output_shapes[0])}")
             call = f.info.get("call")
             if call:
-                d.fixes.insert(0, f"{f.row.name} = nn.{call}")
+                d.fixes.insert(0, assign(f.row.name, f"nn.{call}"))
     if f.argument == "kernel_size" and len(shape) >= nd:
         history = _spatial_history(ctx.rows, nd)
         if history:
@@ -299,7 +299,8 @@ def _generic(f: Failure, ctx: Context) -> Diagnosis:
     fixes = [f.fix] if f.fix else []
     msg = f.message
     if not msg.startswith("`"):
-        msg = f"`{f.row.name or f.row.kind}` ({f.row.kind}): {msg}"
+        named = msg.startswith(f"{f.row.kind}:")  # the core's messages start with the layer
+        msg = f"`{f.row.name or f.row.kind}`{'' if named else ' (' + f.row.kind + ')'}: {msg}"
     return Diagnosis(row=f.row.name, kind=f.row.kind, message=msg, actual=shape,
                      arithmetic=[], fixes=fixes, argument=f.argument)
 
@@ -314,9 +315,15 @@ def diagnose(f: Failure, ctx: Context) -> Diagnosis:
     d = _RULES[f.op](f, ctx)
     if f.op is not FailOp.OTHER and f.message and f.message not in d.message:
         d.message = f"{d.message} (error: {f.message})"
-    if f.fix and f.fix not in d.fixes and f.op is not FailOp.OTHER:
+    if f.fix and not d.fixes:
         d.fixes.append(f.fix)
     return d
+
+
+def assign(name: str, expr: str) -> str:
+    """'fc1 = nn.Linear(1152, 512)'; a Sequential's numbered layer reads 'layer 2: nn.Conv2d(...)'."""
+    last = name.rpartition(".")[2]
+    return f"{name} = {expr}" if last.isidentifier() else f"layer {name}: {expr}"
 
 
 def batch_changed(row: Row, request: Sequence[int], in_shape: Shape, out_shape: Shape,

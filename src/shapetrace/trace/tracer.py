@@ -70,8 +70,9 @@ class Device(str, Enum):
 _MISSING = object()
 
 
-class _CoreRejected(Exception):
-    """Raised from a pre-hook when the core rejects a layer call on the meta device."""
+class _CoreRejected(RuntimeError, ValueError):
+    """Raised from a pre-hook when the core rejects a layer call on the meta device; a
+    RuntimeError like torch's own, so a model that catches torch's error catches this."""
 
 
 # --------------------------------------------------------------------------- public
@@ -757,7 +758,8 @@ def _module_failure(frame: _Frame, message: str, core_error: ShapeError | None) 
         info = {"in_channels": m.in_channels, "ndim": nd}
         shape = frame.row.input_shapes[0] if frame.row.input_shapes else ()
         if frame.core_name and len(shape) >= nd + 1 and shape[-(nd + 1)] != m.in_channels:
-            fixed = dict(frame.core_kwargs or {})
+            fixed = {k: (v[0] if isinstance(v, tuple) and v and len(set(v)) == 1 else v)
+                     for k, v in (frame.core_kwargs or {}).items()}  # (3, 3) -> 3, as people write it
             fixed["in_channels"] = shape[-(nd + 1)]
             info["call"] = call_text(frame.core_name, fixed)
     return Failure(row=frame.row, op=op, message=message, info=info,
