@@ -119,8 +119,28 @@ def _title(report: Report, opts: Options, batch: int | None) -> str:
     return f"{report.model} ({word('input_word', opts.lang)} {ins}{dev})"
 
 
+def subtree_macs(rows: list[Row]) -> list[int | None]:
+    """A leaf's own MACs; for a row with children, the sum over the leaves under it (None
+    when one of them is unknown). Rows of a flow keep MACs on leaves only."""
+    out: list[int | None] = []
+    n = len(rows)
+    for i, r in enumerate(rows):
+        if r.leaf:
+            out.append(r.macs)
+            continue
+        total: int | None = 0
+        j = i + 1
+        while j < n and rows[j].depth > r.depth:
+            if rows[j].leaf:
+                total = None if (total is None or rows[j].macs is None) else total + rows[j].macs
+            j += 1
+        out.append(total)
+    return out
+
+
 def _flow_rows(report: Report, opts: Options, cols, batch) -> list[ViewRow]:
     cats = categorize(report)
+    macs = subtree_macs(report.rows)
     out = []
     failing = report.error.row if report.error else None
     n = len(report.rows)
@@ -128,7 +148,7 @@ def _flow_rows(report: Report, opts: Options, cols, batch) -> list[ViewRow]:
         failed = failing is not None and i == n - 1 and r.name == failing and not r.output_shapes
         label = report.model if (r.depth == 0 and r.name == "") else (
             r.kind if r.is_op else r.name.rpartition(".")[2] or r.name)
-        values = _values(r, opts, cats[i], report, batch)
+        values = _values(r, opts, cats[i], macs[i])
         values[Column.LAYER] = r.name or report.model
         cells = {c: _cell(c, values, r, opts, batch, failed) for c in cols}
         out.append(ViewRow(depth=r.depth, label=label, cells=cells, values=values, failed=failed,
@@ -136,8 +156,8 @@ def _flow_rows(report: Report, opts: Options, cols, batch) -> list[ViewRow]:
     return out
 
 
-def _values(r: Row, opts: Options, cat: Category, report: Report, batch) -> dict[Column, Any]:
-    macs = r.macs * 2 if (opts.flops and r.macs is not None) else r.macs
+def _values(r: Row, opts: Options, cat: Category, macs: int | None) -> dict[Column, Any]:
+    macs = macs * 2 if (opts.flops and macs is not None) else macs
     return {
         Column.KIND: r.kind,
         Column.INPUT: [tuple(s) for s in r.input_shapes],

@@ -454,7 +454,6 @@ class _Tracer:
                 h.remove()
         self._attribute_unused_params()
         mark_leaves(self.rows)
-        _aggregate_macs(self.rows)
         totals = finish_totals(self.rows, input_bytes=input_bytes)
         return Report(model=self.model_name, input_shapes=input_shapes, rows=self.rows, totals=totals,
                       warnings=self.warnings, error=error, device=self.dev.type)
@@ -807,24 +806,6 @@ def _new_bytes(ins: list[torch.Tensor], outs: list[torch.Tensor]) -> int:
             continue
         total += t.numel() * t.element_size()
     return total
-
-
-def _aggregate_macs(rows: list[Row]) -> None:
-    """A row with children shows the MACs of the leaves under it (None if one is unknown)."""
-    n = len(rows)
-    for i, r in enumerate(rows):
-        if r.leaf:
-            continue
-        total, unknown = 0, False
-        j = i + 1
-        while j < n and rows[j].depth > r.depth:
-            if rows[j].leaf:
-                if rows[j].macs is None:
-                    unknown = True
-                else:
-                    total += rows[j].macs
-            j += 1
-        r.macs = None if unknown else total
 
 
 def _first_line(e: BaseException) -> str:
