@@ -84,6 +84,10 @@ NOTES: dict[str, dict[str, str]] = {
         "ko": "출력이 비어 있다 (크기 0): torch의 CPU 커널은 배치가 2 이상이면 허용하지만 배치 1이나 "
               "배치 없는 입력에서는 오류를 낸다",
     },
+    "pixel_unshuffle_empty": {
+        "en": "the input is empty, and torch returns it unchanged instead of the shape {shape}",
+        "ko": "입력이 비어 있어 torch는 {shape} 모양 대신 입력을 그대로 돌려준다",
+    },
     "conv_zero_channels": {
         "en": "with 0 input channels torch returns an output with 0 channels, not out_channels={out_channels}",
         "ko": "입력 채널이 0개이면 torch는 out_channels={out_channels}이 아니라 채널 0개인 출력을 돌려준다",

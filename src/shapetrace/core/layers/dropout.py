@@ -5,14 +5,16 @@ AlphaDropout, FeatureAlphaDropout); rank checks from torch/nn/functional.py.
 
 Torch's rules worth knowing: ``p`` must lie in [0, 1] (checked by the constructor);
 Dropout1d takes only 2D/3D inputs, but Dropout2d, Dropout3d and FeatureAlphaDropout
-take any input with at least 2 dimensions (Dropout2d warns unless 4D, and treats a
+take any input with at least 2 dimensions (1-D and 0-d inputs too when ``p`` is 0 or 1
+or the input is empty: torch returns before checking; Dropout3d adds a batch dimension
+first, so it takes 1-D inputs too; Dropout2d warns unless 4D, and treats a
 3D input as (N, C, L); Dropout3d warns unless 4D/5D; a note repeats the warning).
 """
 
 from __future__ import annotations
 
 from ..records import note
-from .base import Call, fmt_shape, register, register_many
+from .base import Call, fmt_shape, prod, register, register_many
 
 _SIG = [("p", 0.5), ("inplace", False)]
 
@@ -42,9 +44,14 @@ def _feature(quiet_ranks: tuple[int, ...] | None):
     (None: any rank >= 2, as FeatureAlphaDropout)."""
 
     def rule(c: Call):
-        _common(c)
+        p = c.prob_arg("p")
+        c.bool_arg("inplace")
         ndim = len(c.input)
-        if ndim < 2:
+        # Dropout3d adds a batch dimension to anything but a 5D input before the kernel;
+        # feature_dropout returns early (before its rank check) for p of 0 or 1 and for
+        # an empty input.
+        seen = ndim + 1 if c.layer == "Dropout3d" and ndim != 5 else ndim
+        if seen < 2 and p not in (0.0, 1.0) and prod(c.input) > 0:
             c.fail(f"feature dropout needs an input with at least 2 dimensions (N, C, *), got "
                    f"{ndim}D input of shape {fmt_shape(c.input)}", argument="input",
                    fix="Dropout for 0-d and 1-d inputs")

@@ -11,7 +11,8 @@ size) and Bilinear's ``in1_features``/``in2_features`` (each input's last size).
 They are unambiguous: torch requires exactly these values.
 
 Torch's rules worth knowing: sizes of 0 are allowed for Linear (an empty layer),
-but Bilinear requires ``in1_features > 0``; a 0-d input is an error for both.
+but Bilinear requires ``in1_features > 0`` (constructor) and ``in2_features > 0`` (forward
+reshapes input 2 to (-1, in2_features)); a 0-d input is an error for both.
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ def bilinear(c: Call):
     fout = c.int_arg("out_features", minimum=0)
     if in1 <= 0:
         c.fail(f"in1_features must be > 0, got {in1}", argument="in1_features")
+    if in2 == 0:
+        # Accepted by the constructor, but forward reshapes input 2 to (-1, 0): ambiguous.
+        c.fail("in2_features=0 fails in forward (torch cannot reshape input 2 to (-1, 0))",
+               argument="in2_features")
     bias = c.bool_arg("bias")
     if len(a) != len(b):
         c.fail(f"both inputs need the same number of dimensions, got {len(a)}D {fmt_shape(a)} and "

@@ -7,14 +7,15 @@ batchnorm.py, instancenorm.py, normalization.py and torch/nn/functional.py
 (``_verify_batch_size``, ``_verify_spatial_size``, ``group_norm``).
 
 Mode: BatchNorm's checks on the batch statistics (more than one value per channel, i.e.
-batch * spatial > 1, and eps > 0) bite only in training mode when the layer keeps
+batch * spatial > 1, and eps != 0; a negative eps fails in both modes) bite only in training mode when the layer keeps
 running statistics, so there they are notes, not errors (a shape calculator answers
 for eval mode too; torch raises only while training). Without running statistics
 (``track_running_stats=False``) batch statistics are always used and they are errors.
 The other rules hold in both modes:
 - InstanceNorm needs more than one spatial element, and checks ``num_features``
   against the input only when it has weights or running statistics (otherwise a
-  mismatch is silently ignored: a note says so);
+  mismatch is silently ignored: a note says so); BatchNorm, and InstanceNorm's running
+  statistics, skip that check on an empty input;
 - GroupNorm checks ``num_channels`` against the input only when affine, and needs more
   than one value per group.
 
@@ -61,7 +62,9 @@ def _batch_norm(n: int):
         affine = c.bool_arg("affine")
         track = c.bool_arg("track_running_stats")
         ch = shape[1]
-        if (affine or track) and ch != nf:
+        # An empty input returns before the kernel compares channels with the weights.
+        checked = (affine or track) and prod(shape) > 0
+        if checked and ch != nf:
             c.fail(f"expected input with {nf} channels (num_features), got {ch} channels in input of "
                    f"shape {fmt_shape(shape)}", argument="num_features", fix=f"num_features={ch}")
         if affine and nf == 0:
@@ -71,7 +74,9 @@ def _batch_norm(n: int):
         # With running stats, these checks only bite in training: a note, not an error.
         notes = []
         values = shape[0] * prod(shape[2:])
-        if eps <= 0:
+        if eps < 0:
+            c.fail(f"eps must not be negative, got {eps:g}", argument="eps", fix="eps=1e-5")
+        if eps == 0:
             if not track:
                 c.fail(f"eps must be positive when batch statistics are used, got {eps:g}", argument="eps",
                        fix="eps=1e-5")
@@ -82,7 +87,7 @@ def _batch_norm(n: int):
                        f"statistics), but input {fmt_shape(shape)} has batch {shape[0]} x spatial "
                        f"{prod(shape[2:])} = 1", argument="input", fix="a batch of 2 or more")
             notes.append(note("bn_train_single_value", shape=fmt_shape(shape)))
-        if not (affine or track) and ch != nf:
+        if not checked and ch != nf:
             notes.append(note("num_features_ignored", given=nf, channels=ch))
         params = _affine_params(c, nf, affine)
         return c.result(shape, params=params, macs=prod(shape) if affine else 0, notes=notes)
@@ -102,7 +107,10 @@ def _instance_norm(n: int):
         affine = c.bool_arg("affine")
         track = c.bool_arg("track_running_stats")
         ch = shape[-(n + 1)]
-        if (affine or track) and ch != nf:
+        # The module checks num_features itself when affine; the running statistics are
+        # compared in the kernel, which an empty input skips.
+        checked = affine or (track and prod(shape) > 0)
+        if checked and ch != nf:
             c.fail(f"expected input with {nf} channels (num_features), got {ch} channels in input of "
                    f"shape {fmt_shape(shape)}", argument="num_features", fix=f"num_features={ch}")
         if affine and nf == 0:
@@ -114,7 +122,7 @@ def _instance_norm(n: int):
                    f"{fmt_shape(shape)} has {spatial}", argument="input",
                    fix="a larger input, or track_running_stats=True and .eval()")
         notes = []
-        if not (affine or track) and ch != nf:
+        if not checked and ch != nf:
             notes.append(note("num_features_ignored", given=nf, channels=ch))
         params = _affine_params(c, nf, affine)
         return c.result(shape, params=params, macs=prod(shape) if affine else 0, notes=notes)

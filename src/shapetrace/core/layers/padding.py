@@ -12,6 +12,8 @@ Torch's own rules, which are not obvious from the docs:
   from the tuple's length (2 values: 2D/3D input, 4 values: 3D/4D, 6 values: 4D/5D);
 - constant padding may be negative (it crops), but each side's crop must fit;
 - reflection needs every pad (either side) smaller than the input size;
+- negative reflect/replicate padding may empty one padded dimension but not all of them
+  (aten checks ``output_w >= 1 || output_h >= 1``);
 - circular padding may wrap at most once, and some negative paddings make torch's
   in-place copy overlap itself (emulated in ``_circular_dim``).
 """
@@ -76,14 +78,14 @@ def pad_shape(c: Call, mode: PadMode, shape: tuple[int, ...], pads: tuple[int, .
             if lo >= size or hi >= size:
                 c.fail(f"reflect padding ({lo}, {hi}) must be smaller than the input {word} {size} "
                        f"on each side", argument=argument, fix=f"padding <= {size - 1}")
-            if o < 1:
-                c.fail(f"padding ({lo}, {hi}) leaves an output {word} of {o} from input {word} {size}",
-                       argument=argument)
-        elif mode is PadMode.REPLICATE:
-            if o < 1:
-                c.fail(f"padding ({lo}, {hi}) leaves an output {word} of {o} from input {word} {size}",
-                       argument=argument)
+        if mode in (PadMode.REFLECT, PadMode.REPLICATE) and o < 0:
+            c.fail(f"padding ({lo}, {hi}) leaves an output {word} of {o} from input {word} {size}",
+                   argument=argument)
         out[ndim - k + i] = o
+    if mode in (PadMode.REFLECT, PadMode.REPLICATE) and k and all(o < 1 for o in out[ndim - k:]):
+        # aten checks "output_w >= 1 || output_h >= 1": one empty padded dim is allowed.
+        c.fail(f"padding {tuple(pads)} leaves an empty output {fmt_shape(out[ndim - k:])} from the input "
+               f"{fmt_shape(spatial)}", argument=argument)
     if mode is PadMode.CIRCULAR:
         _circular(c, shape, pads, tuple(out), argument)
     return tuple(out)

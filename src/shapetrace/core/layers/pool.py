@@ -14,6 +14,8 @@ Torch's rules worth knowing:
   past an unpadded input (``MaxPool1d(2, stride=3, ceil_mode=True)`` on length 1 gives 1);
 - the input may have an empty batch, but no other empty dimension;
 - ``stride=None`` (and an empty list) means ``stride = kernel_size``;
+- AvgPool3d (and LPPool3d) also require the *unpadded* input to be at least the kernel
+  size, unlike AvgPool1d/2d and MaxPool;
 - LPPool is ``avg_pool(x ** p) * prod(kernel)) ** (1/p)`` without padding:
   ``norm_type=0`` divides by zero, ``norm_type=inf`` becomes max pooling, and
   LPPool1d takes only an integer kernel_size (its final ``mul(kernel_size)`` fails on a tuple).
@@ -107,6 +109,12 @@ def _pool(n: int, kind: PoolKind):
                            fix="divisor_override=None (divide by the window size)")
         lead, spatial = check_pool_input(c, n)
         names = axes(n)
+        avg_kernel = kind is PoolKind.AVG or (kind is PoolKind.LP and not math.isinf(c.float_arg("norm_type")))
+        if n == 3 and avg_kernel and any(spatial[i] < k[i] for i in range(3)):
+            # avg_pool3d compares the unpadded input with the kernel (Pool.h, pool3d_shape_check).
+            c.fail(f"input {fmt_shape(spatial)} is smaller than kernel_size {fmt_shape(k)}; avg_pool3d "
+                   f"checks this before padding", argument="kernel_size",
+                   fix="a kernel_size no larger than the input")
         out, formulas, notes = [], [], []
         rnd = "ceil" if ceil else "floor"
         for i, ax in enumerate(names):

@@ -11,6 +11,7 @@ col2im_shape_check).
 Torch's rules worth knowing:
 - a 0-d tensor flattens to shape (1,), and dims wrap as if it had one dimension;
 - Unflatten takes at most one -1, and none when the other sizes multiply to 0;
+- PixelUnshuffle returns an empty input with its shape unchanged (PixelShuffle does not);
 - Fold/Unfold work on exactly 2 spatial dimensions and a non-empty input (apart from
   the batch); Fold's input length must equal the number of sliding blocks.
 """
@@ -18,7 +19,7 @@ Torch's rules worth knowing:
 from __future__ import annotations
 
 from ..formulas import conv_out
-from ..records import DimFormula, RFMode, RFOp
+from ..records import DimFormula, RFMode, RFOp, note
 from .base import REQUIRED, Call, fmt_shape, is_int, prod, register, show
 
 
@@ -114,6 +115,10 @@ def pixel_unshuffle(c: Call):
             c.fail(f"input {ax} {size} is not divisible by downscale_factor {r}",
                    argument="downscale_factor", fix=f"an input {ax} that is a multiple of {r}")
     out = tuple(lead) + (ch * r * r, h // r, w // r)
+    if prod(c.input) == 0:
+        # torch returns an empty input unchanged here (aten pixel_unshuffle's early return).
+        return c.result(c.input, notes=[note("pixel_unshuffle_empty", shape=fmt_shape(out))],
+                        rf_mode=RFMode.UNKNOWN)
     return c.result(out, rf=RFOp((r, r), (r, r), (0, 0), (1, 1)), formulas=[
         DimFormula("C", "C_in * downscale_factor**2", f"{ch} * {r}**2", ch * r * r),
         DimFormula("H", "H_in / downscale_factor", f"{h} / {r}", h // r),
