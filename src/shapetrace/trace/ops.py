@@ -385,3 +385,56 @@ def module_macs(module: nn.Module, base: type | None, ins: list[Tensor], outs: l
 def module_keeps_rf(base: type | None) -> bool:
     """An elementwise torch.nn layer: the receptive field passes through unchanged."""
     return base is not None and issubclass(base, _ELEMENTWISE_MODULES)
+
+
+# --------------------------------------------------------------------------- meta short cuts
+# On the meta device torch computes an output's shape with Python meta kernels, which cost
+# more than the rest of a trace for big models (a 13B decoder: half the time in Linear,
+# LayerNorm and GELU). For these layers the core's rule (checked against torch on CPU by
+# tests/core) already gave the output shape, so the tracer returns an empty meta tensor of
+# that shape instead of running the kernel. Each rule says the output dtype, or None when
+# the call is not the plain case (then torch's kernel runs as usual).
+
+
+def _float_same_as_weight(m: nn.Module, x: Tensor) -> torch.dtype | None:
+    w = getattr(m, "weight", None)
+    if not x.is_floating_point() or (w is not None and w.dtype != x.dtype):
+        return None  # torch raises on mixed dtypes: let its kernel do it
+    return x.dtype
+
+
+def _indices(m: nn.Module, x: Tensor) -> torch.dtype | None:
+    return m.weight.dtype if x.dtype in (torch.int64, torch.int32) else None
+
+
+SAME = "same"  # the layer returns its input tensor itself
+
+
+def _elementwise(m: nn.Module, x: Tensor):
+    if not x.is_floating_point():
+        return None
+    return SAME if getattr(m, "inplace", False) is True else x.dtype
+
+
+def _dropout(m: nn.Module, x: Tensor):
+    if not x.is_floating_point():
+        return None
+    return SAME if not m.training or m.inplace else x.dtype  # eval: F.dropout returns the input
+
+
+def _identity(m: nn.Module, x: Tensor):
+    return SAME
+
+
+def _short_cut_rules() -> dict[type, Callable[[nn.Module, Tensor], torch.dtype | None]]:
+    rules: dict[type, Callable[[nn.Module, Tensor], Any]] = {
+        nn.Linear: _float_same_as_weight, nn.LayerNorm: _float_same_as_weight, nn.Embedding: _indices,
+        nn.Dropout: _dropout, nn.Identity: _identity}
+    for name in ("ReLU", "GELU", "SiLU", "Tanh", "Sigmoid", "Mish", "Hardswish", "LeakyReLU", "ELU"):
+        cls = getattr(nn, name, None)
+        if cls is not None:
+            rules[cls] = _elementwise
+    return rules
+
+
+SHORT_CUT: dict[type, Callable[[nn.Module, Tensor], Any]] = _short_cut_rules()

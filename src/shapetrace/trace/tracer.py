@@ -440,11 +440,14 @@ class _Tracer:
             nd = t.dim() - 2
             self._set_rf(t, receptive.initial(nd) if t.is_floating_point() and 1 <= nd <= 3 else None)
         handles = []
+        patched: list[nn.Module] = []
         error: Diagnosis | None = None
         try:
             for m in self.model.modules():
                 handles.append(m.register_forward_pre_hook(self._pre, with_kwargs=True))
                 handles.append(m.register_forward_hook(self._post, with_kwargs=True))
+                if self.meta and self.core_checks and self._short_cut(m):
+                    patched.append(m)
             with torch.no_grad(), _Recorder(self):
                 self.model(*args, **kwargs)
         except Exception as e:  # noqa: BLE001 - every failure is either diagnosed or re-raised
@@ -452,11 +455,38 @@ class _Tracer:
         finally:
             for h in handles:
                 h.remove()
+            for m in patched:
+                del m.forward  # the class's forward again
         self._attribute_unused_params()
         mark_leaves(self.rows)
         totals = finish_totals(self.rows, input_bytes=input_bytes)
         return Report(model=self.model_name, input_shapes=input_shapes, rows=self.rows, totals=totals,
                       warnings=self.warnings, error=error, device=self.dev.type)
+
+    def _short_cut(self, module: nn.Module) -> bool:
+        """On meta, let a plain layer call return an empty tensor of the shape the core
+        computed instead of running torch's (slow, Python) meta kernel. Installed as an
+        instance ``forward`` and removed after the trace."""
+        base = adapters.nn_base(type(module))
+        rule = ops.SHORT_CUT.get(base) if base is not None else None
+        if rule is None or "forward" in vars(module):
+            return False
+        original = module.forward
+        tracer = self
+
+        def forward(*args: Any, **kwargs: Any) -> Any:
+            frame = tracer.stack[-1] if tracer.stack else None
+            if (frame is not None and frame.module is module and frame.result is not None and not kwargs
+                    and len(args) == 1 and isinstance(args[0], torch.Tensor) and args[0].is_contiguous()):
+                dtype = rule(module, args[0])
+                if dtype is ops.SAME:
+                    return args[0]  # ReLU(inplace=True), Dropout in eval, Identity
+                if dtype is not None:
+                    return torch.empty(frame.result.output_shape, dtype=dtype, device="meta")
+            return original(*args, **kwargs)
+
+        module.forward = forward
+        return True
 
     def _error_from(self, e: Exception) -> Diagnosis:
         f = self.failure
