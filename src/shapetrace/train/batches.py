@@ -40,15 +40,20 @@ def normalize(images_u8: torch.Tensor, channels_last: bool = False) -> torch.Ten
     return x
 
 
-def random_shift(images_u8: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
-    """Translate each image by its own (dy, dx) in [-max_shift, max_shift]^2, zero-filled."""
+def random_shift(images_u8: torch.Tensor, max_shift: int, generator: torch.Generator, *, rank: int = 0,
+                 world: int = 1) -> torch.Tensor:
+    """Translate each image by its own (dy, dx) in [-max_shift, max_shift]^2, zero-filled.
+
+    Under DDP each rank holds every ``world``-th image of the global batch: the offsets are
+    drawn for the whole global batch (the same draw on every rank) and each rank takes its
+    images' offsets, so N processes shift exactly as one process would."""
     if max_shift <= 0:
         return images_u8
     b, h, w = images_u8.shape
     s = max_shift
     device = images_u8.device
     padded = torch.nn.functional.pad(images_u8, (s, s, s, s))  # (B, H + 2s, W + 2s)
-    offsets = torch.randint(0, 2 * s + 1, (2, b), generator=generator, device=device)
+    offsets = torch.randint(0, 2 * s + 1, (2, b * world), generator=generator, device=device)[:, rank::world]
     rows = offsets[0, :, None] + torch.arange(h, device=device)  # (B, H)
     cols = offsets[1, :, None] + torch.arange(w, device=device)  # (B, W)
     batch = torch.arange(b, device=device)[:, None, None]

@@ -350,7 +350,8 @@ def _train_epoch(cfg: TrainConfig, dinfo: distributed.Dist, device: torch.device
         for step in range(steps):
             faults.at_step(epoch, step + 1, dinfo.rank)
             idx = shard_of_batch(perm, step, cfg.batch_size, dinfo.rank, dinfo.world_size)
-            x = normalize(random_shift(train.images[idx], cfg.shift, g), cfg.channels_last)  # (b, 1, 28, 28)
+            x = random_shift(train.images[idx], cfg.shift, g, rank=dinfo.rank, world=dinfo.world_size)
+            x = normalize(x, cfg.channels_last)  # (b, 1, 28, 28)
             y = train.labels[idx]
             with autocast(device, cfg.bf16):
                 logits = step_model(x)  # (b, 10)
