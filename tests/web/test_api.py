@@ -400,3 +400,27 @@ def test_page_computes_nothing():
     for banned in ("Math.floor", "Math.ceil", "dilation *", "kernel_size -", "eval(", "new Function",
                    "innerHTML", "outerHTML", "insertAdjacentHTML", "document.write"):
         assert banned not in js, banned
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "csv"])
+@pytest.mark.parametrize("layout, lang", [("nchw", "en"), ("hwc", "ko")])
+def test_table_export_is_the_renderers(client, fmt, layout, lang):
+    from shapetrace import render
+
+    r = post(client, spec_dict("seed"), f"/api/table?format={fmt}&layout={layout}&lang={lang}")
+    assert r.status_code == 200
+    report = flow(load_spec(EXAMPLES / "seed.yaml"))
+    assert r.text == render.render(report, fmt, layout=layout, lang=lang, explain=True)
+    assert ("text/csv" if fmt == "csv" else "text/markdown") in r.headers["content-type"]
+    if layout == "hwc":
+        assert "(28, 28, 32)" in r.text and "(1152,)" in r.text
+
+
+def test_table_export_of_a_failing_spec(client):
+    spec = spec_dict("seed")
+    spec["layers"][-3]["in_features"] = 6272  # fc1, as the seed's code has it
+    r = post(client, spec, "/api/table?format=markdown")
+    assert r.status_code == 200
+    assert "in_features=1152" in r.text and "6272" in r.text
+    assert r.text == __import__("shapetrace.render", fromlist=["render"]).render(
+        flow(parse_spec(spec)), "markdown", explain=True)

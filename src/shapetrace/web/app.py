@@ -129,10 +129,12 @@ def create_app(limits: Limits = DEFAULT_LIMITS) -> FastAPI:
               responses={**_ok("Report", "the flow (same JSON as `shapetrace summary --format "
                                          "json`); `error` is set when a layer fails"),
                          **_error_responses(400, 413, 422)})
-    async def api_flow(request: Request) -> JSONResponse:
-        spec = await read_spec(request)
-        report = await run_in_threadpool(_flow_dict, spec)
-        return JSONResponse(report)
+    async def api_flow(request: Request) -> Response:
+        body = await request.body()
+        # One trip to a worker thread: decode, bound, parse, flow and encode (the event loop
+        # stays free for other requests while a large spec is computed).
+        return Response(await run_in_threadpool(_flow_json, body, limits),
+                        media_type="application/json")
 
     @app.post("/api/spec/parse", tags=["spec"], summary="Read a spec file's text (YAML or JSON)",
               openapi_extra=_json_body("ParseRequest", "the text of a spec file"),
@@ -208,20 +210,36 @@ def create_app(limits: Limits = DEFAULT_LIMITS) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    @app.middleware("http")
-    async def _headers(request: Request, call_next):
-        response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        if request.url.path.startswith(("/static", "/api")) or request.url.path == "/":
-            response.headers.setdefault("Cache-Control", "no-cache")
-        return response
-
     _install_openapi(app, limits)
+    app.add_middleware(SecurityHeaders)
     # Outermost: the body cap applies before anything reads the body.
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
     return app
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware (no per-request task, unlike ``@app.middleware``): the CSP and
+    friends on every response; no-cache so an upgraded install never runs a stale page."""
+
+    HEADERS = [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
+               (b"referrer-policy", b"no-referrer"), (b"cache-control", b"no-cache")]
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in self.HEADERS if k not in present]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 # ---------------------------------------------------------------------- work (in a thread)
@@ -249,6 +267,13 @@ def _parse_text_bounded(text: str, json_only: bool, limits: Limits):
     return _parse_bounded(data, limits)
 
 
+def _flow_json(body: bytes, limits: Limits) -> bytes:
+    import json
+
+    spec = _parse_bounded(decode_json(body), limits)
+    return json.dumps(_flow_dict(spec), ensure_ascii=False, separators=(",", ":")).encode()
+
+
 def _flow_dict(spec) -> dict[str, Any]:
     from ..core.spec import flow
 
@@ -263,10 +288,13 @@ def _flow_dict(spec) -> dict[str, Any]:
 
 
 def _table_text(spec, fmt: str, layout: str, lang: str) -> str:
+    """The page's table as a file: shapetrace.render's Markdown or CSV with the worked-formula
+    column, in the page's layout and language (what `shapetrace summary SPEC --format
+    markdown --explain --layout hwc --lang ko` prints)."""
+    from .. import render
     from ..core.spec import flow
-    from ..render import render_report
 
-    return render_report(flow(spec), fmt, layout=layout, lang=lang)
+    return render.render(flow(spec), fmt, layout=layout, lang=lang, explain=True)
 
 
 def spec_text(data: dict[str, Any], fmt: str) -> str:

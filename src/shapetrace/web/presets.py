@@ -7,6 +7,8 @@ and VGG-16 come first.
 
 from __future__ import annotations
 
+import copy
+import functools
 from importlib import resources
 from typing import Any
 
@@ -43,7 +45,13 @@ def _description(text: str) -> str:
     return " ".join(x for x in lines if x)
 
 
+@functools.lru_cache(maxsize=1)
 def list_presets() -> list[dict[str, str]]:
+    """Read once per process: the shipped files do not change while the server runs."""
+    return _list_presets()
+
+
+def _list_presets() -> list[dict[str, str]]:
     out = []
     files = _files()
     for pid in preset_ids():
@@ -58,8 +66,12 @@ def list_presets() -> list[dict[str, str]]:
 def load_preset(pid: str) -> dict[str, Any] | None:
     """The preset's spec as plain data (``Spec.to_dict()``), or None when there is none.
     A shipped spec the core cannot read raises SpecError (tests load every preset)."""
-    files = _files()
-    if pid not in files:
+    if pid not in preset_ids():
         return None
-    text = files[pid].read_text(encoding="utf-8")
+    return copy.deepcopy(_load(pid))
+
+
+@functools.lru_cache(maxsize=32)
+def _load(pid: str) -> dict[str, Any]:
+    text = _files()[pid].read_text(encoding="utf-8")
     return parse_spec(parse_text(text, source=pid), source=pid).to_dict()

@@ -169,10 +169,13 @@
     return String(v);
   }
 
+  // "1, 1, 28, 28", "(1, 1, 28, 28)" or "1x1x28x28" -> [1, 1, 28, 28]; anything else is sent
+  // as typed, and the core says what is wrong with it.
   function parseShape(text) {
-    const parts = text.replace(/[()[\]]/g, "").split(/[,x×\s]+/).filter((p) => p !== "");
-    if (parts.length && parts.every((p) => /^\d+$/.test(p))) return parts.map((p) => Number.parseInt(p, 10));
-    return text; // the core answers with what is wrong
+    const inner = text.trim().replace(/^[([]\s*/, "").replace(/\s*[)\]]$/, "").replace(/[,\s]+$/, "");
+    const parts = inner.split(/\s*[,x×]\s*|\s+/);
+    if (inner && parts.every((p) => /^\d+$/.test(p))) return parts.map((p) => Number.parseInt(p, 10));
+    return text;
   }
 
   const clone = (v) => JSON.parse(JSON.stringify(v));
@@ -191,13 +194,16 @@
     return `${n} B`;
   }
 
-  // A shape as the table shows it. nchw: as torch gives it. hwc: the seed's order, without
-  // the batch: (N, C, *spatial) -> (*spatial, C); (N, F) -> (F,).
+  // A shape as the table shows it, by shapetrace.render's rule (render/fmt.py shape_text; a
+  // browser test compares the two on every row): nchw as torch gives it; hwc drops the batch
+  // dimension (dim 0 when it equals the input's batch) and puts channels last for image-like
+  // tensors: (1, 32, 28, 28) -> (28, 28, 32); (1, 1152) -> (1152,).
   function shapeText(shape, layout = state.layout) {
-    let s = shape;
+    let s = shape.slice();
     if (layout === "hwc") {
-      if (shape.length >= 3) s = [...shape.slice(2), shape[1]];
-      else if (shape.length === 2) s = [shape[1]];
+      const batch = state.report && state.report.input_shapes[0].length >= 2 ? state.report.input_shapes[0][0] : null;
+      if (batch !== null && s.length >= 2 && s[0] === batch) s = s.slice(1);
+      if (s.length === 3 || s.length === 4) s = [...s.slice(1), s[0]];
     }
     return "(" + s.join(", ") + (s.length === 1 ? ",)" : ")");
   }
