@@ -464,6 +464,8 @@ SHORT_CUT: dict[type, Callable[[nn.Module, Tensor], Any]] = _short_cut_rules()
 _ADDLIKE = ("add", "sub", "mul")
 _BIN_OUT = frozenset(_resolve(torch, _ADDLIKE) + _resolve(Tensor, _ADDLIKE + (
     "__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__")))
+_REFLECTED = frozenset(_resolve(Tensor, ("__rsub__",)))  # computes other - self
+_SUBS = frozenset(_resolve(torch, ("sub",)) + _resolve(Tensor, ("sub", "sub_", "__sub__", "__rsub__", "__isub__")))
 _BIN_INPLACE = frozenset(_resolve(Tensor, ("add_", "sub_", "mul_", "__iadd__", "__isub__", "__imul__")))
 _UNARY_OUT = frozenset(_resolve(torch, ("relu", "sigmoid", "tanh")) + _resolve(Tensor, ("relu", "sigmoid", "tanh"))
                        + _resolve(F, ("gelu", "sigmoid", "tanh")))
@@ -514,14 +516,16 @@ def meta_fast(func: Any, args: tuple, kwargs: dict) -> Any:
         if isinstance(b, Tensor):
             if not _plain_meta(b):
                 return NotImplemented
-            shape = broadcast(tuple(a.shape), tuple(b.shape))
+            shape = broadcast(tuple(b.shape), tuple(a.shape)) if func in _REFLECTED else \
+                broadcast(tuple(a.shape), tuple(b.shape))
         elif isinstance(b, (bool, int, float)):
             shape = tuple(a.shape)
         else:
             return NotImplemented
+        if func in _SUBS and (a.dtype == torch.bool or isinstance(b, bool)
+                              or (isinstance(b, Tensor) and b.dtype == torch.bool)):
+            return NotImplemented  # torch refuses to subtract bools, in its own words
         dtype = torch.result_type(a, b)
-        if dtype == torch.bool and func not in (torch.mul, Tensor.mul, Tensor.__mul__, Tensor.__rmul__):
-            return NotImplemented  # bool arithmetic has its own errors
         if func in _BIN_INPLACE:
             if shape != tuple(a.shape):
                 raise RuntimeError(f"output with shape {list(a.shape)} doesn't match the broadcast shape "
