@@ -166,6 +166,18 @@ def test_bad_options_are_one_line_errors(bad) -> None:
         render.render(report("seed"), "pdf")
 
 
+def test_fold_counts_depth_like_torchinfo_for_specs_and_models() -> None:
+    """depth=1 keeps the model's direct children: for a traced model the root row and its
+    children, for a spec (no root row) its top-level layers."""
+    spec = fold(report("spec"), 1)
+    assert {r.depth for r in spec.rows} == {0}
+    assert [r.name for r in spec.rows][:4] == ["conv1", "relu", "pool", "resblock1"]
+    assert sum(r.params for r in spec.rows) == report("spec").totals.params
+    traced = fold(report("seed"), 1)
+    assert {r.depth for r in traced.rows} == {0, 1}
+    assert [r.name for r in traced.rows if r.depth == 1][:4] == ["conv1", "relu", "pool", "resblock1"]
+
+
 @st.composite
 def trees(draw):
     """Random pre-order rows: each depth at most one deeper than the row before."""

@@ -14,6 +14,13 @@ from ..core.records import Report, Row
 
 
 def fold(report: Report, depth: int) -> Report:
+    """Rows deeper than ``depth`` fold into their shown ancestor. Depth counts as torchinfo's:
+    1 keeps the model's direct children. A traced model's flow has the model itself as a
+    root row at depth 0; a spec's flow has no root (its top layers are at depth 0), so for it
+    the cut is one level higher."""
+    rooted = bool(report.rows) and report.rows[0].depth == 0 and all(r.depth >= 1 for r in report.rows[1:])
+    if not rooted:
+        depth -= 1
     rows: list[Row] = []
     keeper: Row | None = None  # the shown row hidden rows fold into
     hidden_macs: dict[int, list[int | None]] = {}
