@@ -108,6 +108,10 @@ def test_functional_ops_and_their_costs() -> None:
     assert rows["conv2d"].macs == 2 * 6 * 8 * 8 * 3 * 3 * 3  # out elements x (C_in/groups x k x k)
     assert rows["matmul"].macs == 2 * 7 * 96
     assert rows["gelu"].macs == 0
+    # functional layers get the core's formula and receptive field, like their modules
+    assert [f.worked for f in rows["conv2d"].formulas] == ["floor((8 + 2*1 - 1*(3-1) - 1) / 1) + 1"] * 2
+    assert rows["conv2d"].receptive_field.size == (3, 3)
+    assert rows["max_pool2d"].receptive_field.size == (4, 4) and rows["max_pool2d"].receptive_field.jump == (2, 2)
 
 
 def test_densenet_concat_inputs_and_receptive_field() -> None:

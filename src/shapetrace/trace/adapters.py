@@ -121,3 +121,100 @@ def integer_input(name: str) -> bool:
 def n_inputs(name: str) -> int:
     defn = REGISTRY.get(name)
     return defn.n_inputs if defn else 1
+
+
+# --------------------------------------------------------------------------- functional calls
+# F.conv2d(x, w, ...) is nn.Conv2d's computation with the weight passed in: the core's rule
+# for the layer gives its formula and receptive field. Each entry reads the layer's
+# constructor arguments from the call (argument order as in torch.nn.functional's docs).
+
+
+def _arg(args: tuple, kwargs: dict, i: int, name: str, default: Any) -> Any:
+    if name in kwargs:
+        return kwargs[name]
+    return args[i] if len(args) > i else default
+
+
+def _conv_call(n: int):
+    def read(args: tuple, kwargs: dict) -> tuple[str, dict[str, Any]] | None:
+        w = _arg(args, kwargs, 1, "weight", None)
+        if not isinstance(w, torch.Tensor) or w.dim() != n + 2:
+            return None
+        groups = _arg(args, kwargs, 6, "groups", 1)
+        padding = _arg(args, kwargs, 4, "padding", 0)
+        return f"Conv{n}d", {
+            "in_channels": w.shape[1] * groups, "out_channels": w.shape[0], "kernel_size": tuple(w.shape[2:]),
+            "stride": _arg(args, kwargs, 3, "stride", 1), "padding": padding,
+            "dilation": _arg(args, kwargs, 5, "dilation", 1), "groups": groups,
+            "bias": _arg(args, kwargs, 2, "bias", None) is not None}
+    return read
+
+
+def _pool_call(kind: str, n: int):
+    def read(args: tuple, kwargs: dict) -> tuple[str, dict[str, Any]] | None:
+        kw: dict[str, Any] = {"kernel_size": _arg(args, kwargs, 1, "kernel_size", None),
+                              "stride": _arg(args, kwargs, 2, "stride", None),
+                              "padding": _arg(args, kwargs, 3, "padding", 0)}
+        if kw["kernel_size"] is None:
+            return None
+        if kind == "Max":
+            kw["dilation"] = _arg(args, kwargs, 4, "dilation", 1)
+            kw["ceil_mode"] = _arg(args, kwargs, 5, "ceil_mode", False)
+            kw["return_indices"] = _arg(args, kwargs, 6, "return_indices", False)
+        else:
+            kw["ceil_mode"] = _arg(args, kwargs, 4, "ceil_mode", False)
+            kw["count_include_pad"] = _arg(args, kwargs, 5, "count_include_pad", True)
+            if n > 1:
+                kw["divisor_override"] = _arg(args, kwargs, 6, "divisor_override", None)
+        if kw["stride"] is None or kw["stride"] == []:
+            kw["stride"] = None
+        return f"{kind}Pool{n}d", kw
+    return read
+
+
+def _adaptive_call(kind: str, n: int):
+    def read(args: tuple, kwargs: dict) -> tuple[str, dict[str, Any]] | None:
+        size = _arg(args, kwargs, 1, "output_size", None)
+        return (f"Adaptive{kind}Pool{n}d", {"output_size": size}) if size is not None else None
+    return read
+
+
+def _linear_call(args: tuple, kwargs: dict) -> tuple[str, dict[str, Any]] | None:
+    w = _arg(args, kwargs, 1, "weight", None)
+    if not isinstance(w, torch.Tensor) or w.dim() != 2:
+        return None
+    return "Linear", {"in_features": w.shape[1], "out_features": w.shape[0],
+                      "bias": _arg(args, kwargs, 2, "bias", None) is not None}
+
+
+def _functional_table() -> dict[Any, Callable[[tuple, dict], tuple[str, dict[str, Any]] | None]]:
+    import torch.nn.functional as F
+
+    table: dict[Any, Callable] = {F.linear: _linear_call}
+    for n in (1, 2, 3):
+        table[getattr(F, f"conv{n}d")] = _conv_call(n)
+        table[getattr(F, f"avg_pool{n}d")] = _pool_call("Avg", n)
+        table[getattr(F, f"adaptive_avg_pool{n}d")] = _adaptive_call("Avg", n)
+    for n in (1, 2, 3):
+        # F.max_poolNd is a dispatcher over the with/without-indices variants; key both
+        for f in (getattr(F, f"max_pool{n}d"), getattr(F, f"max_pool{n}d_with_indices", None)):
+            if f is not None:
+                table[f] = _pool_call("Max", n)
+    return {f: r for f, r in table.items() if f is not None}
+
+
+FUNCTIONAL = _functional_table()
+
+
+def functional_call(func: Any, args: tuple, kwargs: dict) -> tuple[str, dict[str, Any]] | None:
+    """``(layer name, kwargs)`` for a functional call the core has a layer rule for."""
+    read = FUNCTIONAL.get(func)
+    if read is None:
+        return None
+    try:
+        call = read(args, kwargs)
+    except (IndexError, TypeError, AttributeError):
+        return None
+    if call is None or call[0] not in REGISTRY:
+        return None
+    return call

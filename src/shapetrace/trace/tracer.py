@@ -713,6 +713,11 @@ class _Tracer:
                   input_shapes=[tuple(t.shape) for t in ins], output_shapes=[tuple(t.shape) for t in outs],
                   macs=ops.op_macs(func, args, kwargs, outs), output_bytes=_new_bytes(ins, outs), is_op=True)
         rf = self._op_rf(func, args, kwargs, ins, outs)
+        layer = self._functional_layer(func, args, kwargs, ins)
+        if layer is not None:  # F.conv2d & co.: the layer's formula and receptive field
+            row.formulas, row.notes, row.kwargs = list(layer.formulas), list(layer.notes), dict(layer.kwargs)
+            first = self._rf_of(ins[0])
+            rf = receptive.apply(None if first is _MISSING else first, layer)
         row.receptive_field = rf
         for t in outs:
             self._set_rf(t, rf)
@@ -724,6 +729,19 @@ class _Tracer:
         elif func in ops.CONCAT:
             row.kwargs = {"dim": ops.cat_dim(args, kwargs)}
         self.rows.append(row)
+
+    def _functional_layer(self, func: Any, args: tuple, kwargs: dict,
+                          ins: list[torch.Tensor]) -> LayerResult | None:
+        if not self.core_checks:
+            return None
+        call = adapters.functional_call(func, args, kwargs)
+        if call is None or not ins:
+            return None
+        name, kw = call
+        try:
+            return compute(name, tuple(ins[0].shape), **kw)
+        except ShapeError:  # torch accepted the call: no formula rather than a wrong one
+            return None
 
     def _op_rf(self, func: Any, args: tuple, kwargs: dict, ins: list[torch.Tensor],
                outs: list[torch.Tensor]) -> ReceptiveField | None:
