@@ -1,1 +1,142 @@
-"""(filled by its issue)"""
+"""``shapetrace experiment depth --depths 8,20,56 --data DIR --out DIR``: plain vs residual
+networks of growing depth (issue 5). torch is imported inside the command."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from . import app
+from ._common import guard
+from ..experiments.depth import (PRESETS, BatchNormChoice, DeviceChoice, InitChoice, Optimizer,
+                                 Preset, parse_depths)
+
+experiment_app = typer.Typer(
+    name="experiment",
+    help="Experiments that show with numbers why the seed's design choices matter.",
+    no_args_is_help=True,
+)
+app.add_typer(experiment_app, name="experiment")
+
+
+@experiment_app.command("depth")
+@guard
+def depth_command(
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for results.json, report.md and the plots."),
+    depths: Optional[str] = typer.Option(None, "--depths", help="Depths 6n+2, comma-separated [8,20,56]."),
+    data: Optional[Path] = typer.Option(None, "--data", help="MNIST folder (else $SHAPETRACE_DATA, else the cache)."),
+    sample: bool = typer.Option(False, "--sample", help="Use the bundled 1,000-digit sample (offline, quick)."),
+    download: bool = typer.Option(True, "--download/--no-download", help="Download MNIST if it is missing."),
+    preset: Preset = typer.Option(Preset.CPU, "--preset", help="Defaults for the options below."),
+    width: Optional[int] = typer.Option(None, "--width", help="Channels of the first stage [cpu 8, gpu 16]."),
+    stem_stride: Optional[int] = typer.Option(None, "--stem-stride", help="1 or 2 [cpu 2, gpu 1]."),
+    bn: BatchNormChoice = typer.Option(BatchNormChoice.BOTH, "--bn", help="Train with/without BatchNorm or both."),
+    init: InitChoice = typer.Option(InitChoice.DEFAULT, "--init", help="Weight init: PyTorch's default or He's."),
+    optimizer: Optimizer = typer.Option(Optimizer.ADAM, "--optimizer", help="adam, or sgd (momentum 0.9)."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate [1e-3]."),
+    warmup: Optional[float] = typer.Option(None, "--warmup", help="Warm-up fraction of the steps [0.1]."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Training steps per net [cpu 200, gpu 3000]."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="[cpu 64, gpu 128]"),
+    train_subset: Optional[int] = typer.Option(None, "--train-subset", help="Training digits [cpu 10000, gpu 60000]."),
+    test_subset: Optional[int] = typer.Option(None, "--test-subset", help="Test digits [cpu 2000, gpu 10000]."),
+    grad_every: Optional[int] = typer.Option(None, "--grad-every", help="Record gradient norms every N steps."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the subset, the batches and the weights [0]."),
+    device: Optional[DeviceChoice] = typer.Option(None, "--device", help="[cpu preset: cpu, gpu preset: auto]"),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads; 0 = torch's default [cpu 1]."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines."),
+) -> None:
+    """Train plain and residual nets of each depth (with and without BatchNorm) under the same
+    budget; write results.json, report.md, loss_curves.png, grad_norms_init.png, grad_norms_train.png."""
+    from ..core.errors import ArgumentError
+
+    overrides: dict[str, Any] = {
+        "width": width, "stem_stride": stem_stride, "lr": lr, "warmup": warmup, "steps": steps,
+        "batch_size": batch_size, "train_subset": train_subset, "test_subset": test_subset,
+        "grad_every": grad_every, "seed": seed, "device": device,
+    }
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if depths is not None:
+        overrides["depths"] = parse_depths(depths)
+    if threads is not None:
+        if threads < 0:
+            raise ArgumentError(f"--threads must be 0 (torch's default) or a positive integer, got {threads}")
+        overrides["threads"] = threads or None
+    if sample and data is not None:
+        raise ArgumentError("give either --data DIR or --sample, not both")
+    if sample:  # the sample has 800 training and 200 test digits
+        overrides.setdefault("train_subset", 800)
+        overrides.setdefault("test_subset", 200)
+    config = dataclasses.replace(PRESETS[preset], batchnorm=bn, init=init, optimizer=optimizer,
+                                 **overrides).validate()
+
+    out_dir = prepare_out_dir(out)
+    mnist = _load(data, sample, download)
+
+    from ..experiments import depth as experiment
+
+    def progress(i: int, n: int, r: dict[str, Any]) -> None:
+        if quiet:
+            return
+        f = r["final"]
+        loss = "diverged" if f["train_loss"] is None else f"{f['train_loss']:.3f}"
+        print(f"[{i:>2}/{n}] {r['name']:<16} train loss {loss:>8}  test acc {100 * f['test_accuracy']:5.1f}%  "
+              f"{r['wall_time_s']:6.1f} s", file=sys.stderr, flush=True)
+
+    results = experiment.run(config, mnist, progress=progress)
+    paths = write_outputs(results, out_dir)
+
+    from ..experiments.depth_report import findings_text, results_table
+
+    typer.echo(results_table(results))
+    typer.echo("")
+    for line in findings_text(results):
+        typer.echo(line)
+    typer.echo("")
+    typer.echo(f"total wall time {results['wall_time_s']:.1f} s; wrote " + ", ".join(
+        str(p) for p in paths.values()))
+
+
+def prepare_out_dir(out: Path) -> Path:
+    """Create ``out`` if needed and check that it can be written to, before any training."""
+    from ..core.errors import ArgumentError
+
+    if out.exists() and not out.is_dir():
+        raise ArgumentError(f"--out {out} is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-check-"):
+            pass
+    except OSError as e:
+        raise ArgumentError(f"--out {out} cannot be written to: {e.strerror or e}") from None
+    return out
+
+
+def _load(data: Optional[Path], sample: bool, download: bool) -> Any:
+    from ..data.mnist import load_mnist, load_sample
+
+    if sample:
+        return load_sample()
+    return load_mnist(data, download=download)
+
+
+def write_outputs(results: dict[str, Any], out_dir: Path) -> dict[str, Path]:
+    """results.json, the plots and report.md, each written atomically (temp file + rename)."""
+    from ..experiments.depth_plots import write_all
+    from ..experiments.depth_report import render
+    from ..train.atomic import atomic_write_text
+
+    paths: dict[str, Path] = {}
+    paths["results"] = atomic_write_text(out_dir / "results.json",
+                                         json.dumps(results, indent=1, allow_nan=False) + "\n")
+    images = write_all(results, out_dir)
+    paths.update(images)
+    report = render(results, {name: os.path.basename(p) for name, p in images.items()})
+    paths["report"] = atomic_write_text(out_dir / "report.md", report)
+    return paths
