@@ -87,15 +87,14 @@ def pct(xs: list[float], q: float) -> float:
 
 
 def bench_handler(spec: dict, n: int) -> dict:
-    from shapetrace.web.app import _flow_dict, _parse_bounded
-    from shapetrace.web.limits import DEFAULT_LIMITS, decode_json
+    from shapetrace.web.limits import DEFAULT_LIMITS
+    from shapetrace.web.tasks import flow_json
 
     body = json.dumps(spec).encode()
     times = []
     for _ in range(n):
         t0 = time.perf_counter()
-        data = decode_json(body)
-        out = json.dumps(_flow_dict(_parse_bounded(data, DEFAULT_LIMITS)))
+        out = flow_json(body, DEFAULT_LIMITS)
         times.append(time.perf_counter() - t0)
     return {"median_ms": statistics.median(times) * 1e3, "p95_ms": pct(times, 0.95) * 1e3,
             "response_bytes": len(out), "rows": len(json.loads(out)["rows"])}

@@ -31,7 +31,7 @@ def app():
 @pytest.fixture(scope="session")
 def client(app):
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore")  # starlette's note that it prefers httpx2 to httpx
         from fastapi.testclient import TestClient
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c

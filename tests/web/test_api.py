@@ -246,7 +246,7 @@ def test_small_limits_apply(tmp_path):
     from shapetrace.web.limits import Limits
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore")  # starlette's note that it prefers httpx2 to httpx
         from fastapi.testclient import TestClient
     c = TestClient(create_app(Limits(max_body_bytes=200, max_layers=3)))
     assert post(c, {"input": [1, 8], "layers": [{"type": "ReLU"}] * 3}).status_code == 200
@@ -424,3 +424,42 @@ def test_table_export_of_a_failing_spec(client):
     assert "in_features=1152" in r.text and "6272" in r.text
     assert r.text == __import__("shapetrace.render", fromlist=["render"]).render(
         flow(parse_spec(spec)), "markdown", explain=True)
+
+
+def test_a_slow_layer_rule_is_stopped_at_the_deadline():
+    """One number can make a layer rule loop for minutes (adaptive pooling builds one bin per
+    output position): the worker is killed at the deadline and the server keeps answering."""
+    import time
+    import warnings
+
+    from shapetrace.web.app import create_app
+    from shapetrace.web.limits import Limits
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+    c = TestClient(create_app(Limits(max_seconds=1.0)))
+    assert post(c, SMALL).status_code == 200  # the worker is up
+    slow = {"input": [1, 1, 4], "layers": [{"type": "AdaptiveAvgPool1d", "output_size": 2**31 - 1}]}
+    t0 = time.perf_counter()
+    r = post(c, slow)
+    assert time.perf_counter() - t0 < 20
+    assert_4xx(r, 422, "more than 1 s")
+    assert post(c, SMALL).json() == flow(parse_spec(SMALL)).to_dict()  # a fresh worker answers
+
+
+def test_worker_memory_is_capped():
+    from shapetrace.web.worker import Pool
+
+    pool = Pool(size=1, timeout=30, memory_limit=512 << 20)
+    try:
+        # Inside the worker, a 10 GiB allocation fails cleanly instead of swapping the machine.
+        out = pool.run("flow", json.dumps({"input": [1, 1, 8],
+                                           "layers": [{"type": "AdaptiveAvgPool1d",
+                                                       "output_size": 200_000_000}]}).encode(),
+                       DEFAULT_LIMITS)
+        assert not out.ok and out.status == 422 and "memory" in out.message
+        ok = pool.run("flow", json.dumps(SMALL).encode(), DEFAULT_LIMITS)
+        assert ok.ok and json.loads(ok.value) == flow(parse_spec(SMALL)).to_dict()
+    finally:
+        pool.close()

@@ -66,10 +66,15 @@ def add(page, stack, type_: str, name: str | None = None, **args):
     edit(page, lambda: bar.locator("button.add").click())
     card = card_of(stack, n)
     assert card.get_attribute("data-type") == type_
-    if name:
-        edit(page, lambda: card.locator(":scope > .card-head input.name").fill(name))
-    for key, value in args.items():
-        edit(page, lambda: card.locator(f':scope > .args input[aria-label="{key}"]').fill(str(value)))
+
+    def fill() -> None:  # several fields, one wait: the page drops answers to older edits
+        if name:
+            card.locator(":scope > .card-head input.name").fill(name)
+        for key, value in args.items():
+            card.locator(f':scope > .args input[aria-label="{key}"]').fill(str(value))
+
+    if name or args:
+        edit(page, fill)
     return card
 
 
@@ -87,6 +92,13 @@ def shown_rows(page) -> dict[str, dict[str, str]]:
             out: text("td.c-shape.out"), params: text("td.params"), rf: text("td.c-rf .rf-size")}];
     })""")
     return dict(rows)
+
+
+def _in_view(page, locator) -> bool:
+    """The element is inside the editor panel's visible area."""
+    box = locator.bounding_box()
+    panel = page.locator("#editor").bounding_box()
+    return box is not None and box["y"] >= panel["y"] - 1 and box["y"] < panel["y"] + panel["height"]
 
 
 def exported_spec(page) -> dict:
@@ -200,7 +212,18 @@ def test_error_is_highlighted_with_message_and_fix(page, live_server, artifacts,
     assert page.locator("#flow-body > tr.row:not(.error-row)").last.get_attribute("data-qual") == "flatten"
     assert page.inner_text("#status .err-row") == "fc1"
     assert err["fixes"][0] in page.inner_text("#status")
-    page.screenshot(path=str(artifacts / "error_fc1.png"), full_page=True)
+    assert page.locator(".totals-note").count() == 1
+    # "show" brings the failing card into view, scrolling the editor panel, not the page.
+    page.evaluate("window.scrollTo(0, 0)")
+    page.locator("#editor").evaluate("e => { e.scrollTop = 0; }")
+    assert not _in_view(page, fc1)
+    page.click("#status button.link")
+    fc1.locator(".card-error").wait_for(state="visible")
+    page.wait_for_timeout(400)  # the smooth scroll
+    assert fc1.is_visible() and _in_view(page, fc1)
+    assert page.evaluate("window.scrollY") == 0  # the editor panel scrolled, not the page
+    assert "bad" in fc1.locator('.arg:has(input[aria-label="in_features"])').get_attribute("class")
+    page.screenshot(path=str(artifacts / "error_fc1.png"))
 
     # Fixing it clears the highlight.
     assert edit(page, lambda: fc1.locator('input[aria-label="in_features"]').fill("1152")) == "ok"
@@ -213,8 +236,10 @@ def test_error_is_highlighted_with_message_and_fix(page, live_server, artifacts,
     assert state == "error"
     assert page.get_attribute("#flow-body > tr.error-row", "data-qual") == "resblock1.add"
     assert "error" in card_of(top(page), 3).get_attribute("class")
-    assert "stride" in page.inner_text("#status") or "Conv2d(32, 64" in page.inner_text("#status")
-    page.screenshot(path=str(artifacts / "error_residual.png"), full_page=True)
+    assert "Conv2d(32, 64" in page.inner_text("#status")
+    page.click("#status button.link")
+    page.wait_for_timeout(400)
+    page.screenshot(path=str(artifacts / "error_residual.png"))
 
 
 def test_spec_errors_name_the_field(page, live_server):
@@ -345,3 +370,40 @@ def test_import_and_export_files(page, live_server, tmp_path):
     page.click("#paste-load")
     settle(page, before)
     assert page.input_value("#model-name") == "seed"
+
+
+FIELD_CASES = [
+    ("Conv2d", "kernel_size", "3,3", [3, 3]), ("Conv2d", "kernel_size", "(3, 5)", [3, 5]),
+    ("Conv2d", "kernel_size", "[1, 3]", [1, 3]), ("Conv2d", "kernel_size", "(3,)", [3]),
+    ("Conv2d", "padding", "same", "same"), ("Conv2d", "padding", "'valid'", "valid"),
+    ("Conv2d", "bias", "false", False), ("Conv2d", "bias", "True", True),
+    ("Conv2d", "stride", "2", 2), ("Conv2d", "padding", "-1", -1),
+    ("Conv2d", "padding_mode", "zeros", "zeros"), ("Conv2d", "groups", "none", None),
+    ("MaxPool2d", "ceil_mode", "true", True), ("Dropout", "p", "0.25", 0.25),
+    ("AdaptiveAvgPool2d", "output_size", "(None, 7)", [None, 7]),
+]
+
+
+def test_fields_read_values_like_the_cli(page, live_server):
+    """What one types in a field is read as `shapetrace layer ... key=value` reads it (the CLI
+    keeps None inside a tuple as the string 'None'; the page reads it as None, as torch means)."""
+    from shapetrace.cli._common import parse_value
+
+    def plain(v):
+        return [plain(x) for x in v] if isinstance(v, (tuple, list)) else v
+
+    open_page(page, live_server.url)
+    edit(page, lambda: page.select_option("#preset", "__empty"))
+    required = {"Conv2d": {"out_channels": 4, "kernel_size": 3}, "MaxPool2d": {"kernel_size": 2},
+                "AdaptiveAvgPool2d": {"output_size": 7}}
+    cards = {}
+    for layer, arg, typed, value in FIELD_CASES:
+        if layer not in cards:
+            cards[layer] = add(page, top(page), layer, **required.get(layer, {}))
+            if cards[layer].locator("button.more-args").count():
+                cards[layer].locator("button.more-args").click()  # all arguments; no request
+        index = list(cards).index(layer)
+        edit(page, lambda: cards[layer].locator(f'.args input[aria-label="{arg}"]').fill(typed))
+        assert exported_spec(page)["layers"][index][arg] == value, (layer, arg, typed)
+        if "None" not in typed:
+            assert plain(parse_value(typed)) == value, typed

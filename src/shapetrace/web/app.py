@@ -3,6 +3,8 @@
 One source of truth: the page never computes a shape. Every edit posts the spec to
 ``POST /api/flow``, which parses it with ``core.spec.parse_spec`` and returns
 ``core.spec.flow(spec).to_dict()``, the same JSON as ``shapetrace summary --format json``.
+The work of each request (``tasks.py``) runs in a worker process with a deadline
+(``worker.py``), after the bounds of ``limits.py``.
 
 Endpoints (schemas at ``/openapi.json``, components in ``web/schema.py``):
 
@@ -18,7 +20,6 @@ Bad requests get a 4xx with ``{"detail": "<one line>"}``, never a 500: see ``lim
 
 from __future__ import annotations
 
-import logging
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -31,13 +32,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from ..core.errors import ShapetraceError, SpecError
+from ..core.errors import ShapetraceError
 from . import schema
 from .catalog import layer_catalog, messages
-from .limits import DEFAULT_LIMITS, BodyLimit, Limits, RequestError, check_data, check_layer_args, decode_json
+from .limits import DEFAULT_LIMITS, BodyLimit, Limits, RequestError
 from .presets import list_presets, load_preset
-
-log = logging.getLogger("shapetrace.web")
+from .tasks import spec_text
+from .worker import shared_pool
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -117,11 +118,17 @@ def create_app(limits: Limits = DEFAULT_LIMITS) -> FastAPI:
         return JSONResponse({"detail": str(e.detail)}, status_code=e.status_code,
                             headers=getattr(e, "headers", None))
 
-    # ------------------------------------------------------------------ helpers
-    async def read_spec(request: Request) -> Any:
-        """The body as a parsed, bounded Spec (core.spec.Spec)."""
-        data = decode_json(await request.body())
-        return await run_in_threadpool(_parse_bounded, data, limits)
+    # ------------------------------------------------------------------ work
+    pool = shared_pool(limits.max_seconds)
+
+    async def work(name: str, request: Request, *args: Any) -> Any:
+        """Run tasks.<name>(body, *args, limits) in a worker process, from a thread so that the
+        event loop keeps serving; a refusal or a passed deadline becomes the 4xx it names."""
+        body = await request.body()
+        outcome = await run_in_threadpool(pool.run, name, body, *args, limits)
+        if not outcome.ok:
+            raise RequestError(outcome.message, outcome.status)
+        return outcome.value
 
     # ------------------------------------------------------------------ API
     @app.post("/api/flow", tags=["flow"], summary="The flow of a spec, row by row",
@@ -130,28 +137,14 @@ def create_app(limits: Limits = DEFAULT_LIMITS) -> FastAPI:
                                          "json`); `error` is set when a layer fails"),
                          **_error_responses(400, 413, 422)})
     async def api_flow(request: Request) -> Response:
-        body = await request.body()
-        # One trip to a worker thread: decode, bound, parse, flow and encode (the event loop
-        # stays free for other requests while a large spec is computed).
-        return Response(await run_in_threadpool(_flow_json, body, limits),
-                        media_type="application/json")
+        return Response(await work("flow", request), media_type="application/json")
 
     @app.post("/api/spec/parse", tags=["spec"], summary="Read a spec file's text (YAML or JSON)",
               openapi_extra=_json_body("ParseRequest", "the text of a spec file"),
               responses={**_ok("Spec", "the spec as JSON, validated"),
                          **_error_responses(400, 413, 422)})
-    async def api_parse(request: Request) -> JSONResponse:
-        body = decode_json(await request.body())
-        if not isinstance(body, dict) or not isinstance(body.get("text"), str):
-            raise RequestError('send {"text": "<the spec file\'s text>", "format": "yaml"}')
-        extra = sorted(set(body) - {"text", "format"})
-        if extra:
-            raise RequestError(f"unknown key {extra[0]!r} (takes: text, format)")
-        fmt = body.get("format", "yaml")
-        if fmt not in ("yaml", "json"):
-            raise RequestError(f"format must be 'yaml' or 'json', got {fmt!r}"[:200])
-        spec = await run_in_threadpool(_parse_text_bounded, body["text"], fmt == "json", limits)
-        return JSONResponse(spec.to_dict())
+    async def api_parse(request: Request) -> Response:
+        return Response(await work("parse", request), media_type="application/json")
 
     @app.post("/api/spec/export", tags=["spec"], summary="A spec as a spec file (YAML or JSON)",
               openapi_extra=_json_body("Spec", "a spec"),
@@ -161,8 +154,7 @@ def create_app(limits: Limits = DEFAULT_LIMITS) -> FastAPI:
                                            "application/json": {"schema": schema.ref("Spec")}}},
                          **_error_responses(400, 413, 422)})
     async def api_export(request: Request, format: SpecFormat = Query(SpecFormat.yaml)) -> Response:
-        spec = await read_spec(request)
-        text = spec_text(spec.to_dict(), format.value)
+        text = await work("export", request, format.value)
         media = "application/json" if format is SpecFormat.json else "application/yaml"
         return PlainTextResponse(text, media_type=media + "; charset=utf-8")
 
@@ -175,8 +167,7 @@ def create_app(limits: Limits = DEFAULT_LIMITS) -> FastAPI:
     async def api_table(request: Request, format: TableFormat = Query(TableFormat.markdown),
                         layout: Layout = Query(Layout.nchw),
                         lang: Lang = Query(Lang.en)) -> Response:
-        spec = await read_spec(request)
-        text = await run_in_threadpool(_table_text, spec, format.value, layout.value, lang.value)
+        text = await work("table", request, format.value, layout.value, lang.value)
         media = "text/csv" if format is TableFormat.csv else "text/markdown"
         return PlainTextResponse(text, media_type=media + "; charset=utf-8")
 
@@ -242,93 +233,7 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-# ---------------------------------------------------------------------- work (in a thread)
-
-
-def _parse_bounded(data: Any, limits: Limits):
-    from ..core.spec import parse_spec
-
-    check_data(data, limits)
-    try:
-        spec = parse_spec(data, source="spec")
-    except ShapetraceError:
-        raise
-    except Exception as e:  # a gap in the core's validation: still the request's fault, say so
-        log.exception("parse_spec raised %s instead of SpecError", type(e).__name__)
-        raise RequestError(f"spec: invalid spec ({type(e).__name__}: {_one_line(e)[:200]})") from None
-    check_layer_args(spec, limits)
-    return spec
-
-
-def _parse_text_bounded(text: str, json_only: bool, limits: Limits):
-    from ..core.spec import parse_text
-
-    data = parse_text(text, json_only=json_only, source="spec")
-    return _parse_bounded(data, limits)
-
-
-def _flow_json(body: bytes, limits: Limits) -> bytes:
-    import json
-
-    spec = _parse_bounded(decode_json(body), limits)
-    return json.dumps(_flow_dict(spec), ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def _flow_dict(spec) -> dict[str, Any]:
-    from ..core.spec import flow
-
-    try:
-        return flow(spec).to_dict()
-    except ShapetraceError:
-        raise
-    except Exception as e:  # a bug in a layer rule must not take the page down with a 500
-        log.exception("flow failed on a spec that passed validation")
-        raise RequestError(f"shapetrace could not compute this spec ({type(e).__name__}: "
-                           f"{_one_line(e)[:200]}); please report it") from None
-
-
-def _table_text(spec, fmt: str, layout: str, lang: str) -> str:
-    """The page's table as a file: shapetrace.render's Markdown or CSV with the worked-formula
-    column, in the page's layout and language (what `shapetrace summary SPEC --format
-    markdown --explain --layout hwc --lang ko` prints)."""
-    from .. import render
-    from ..core.spec import flow
-
-    return render.render(flow(spec), fmt, layout=layout, lang=lang, explain=True)
-
-
-def spec_text(data: dict[str, Any], fmt: str) -> str:
-    """A spec as the text of a spec file: JSON indented, or YAML like examples/*.yaml,
-    one line per layer (``- {type: Conv2d, out_channels: 32, kernel_size: 3}``)."""
-    import json
-
-    if fmt == "json":
-        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    return _yaml_text(data)
-
-
-def _yaml_text(data: dict[str, Any]) -> str:
-    import yaml
-
-    class Dumper(yaml.SafeDumper):
-        pass
-
-    def nested(v: Any) -> bool:
-        return isinstance(v, dict) or (isinstance(v, list) and any(isinstance(x, (dict, list))
-                                                                   for x in v))
-
-    def mapping(dumper, d):
-        # A layer (only scalars and flat tuples) on one line; a block spread over lines.
-        flow = not any(nested(v) for v in d.values()) and d is not data
-        return dumper.represent_mapping("tag:yaml.org,2002:map", d.items(), flow_style=flow)
-
-    def sequence(dumper, items):
-        flow = not any(isinstance(x, (dict, list)) for x in items)
-        return dumper.represent_sequence("tag:yaml.org,2002:seq", items, flow_style=flow)
-
-    Dumper.add_representer(dict, mapping)
-    Dumper.add_representer(list, sequence)
-    return yaml.dump(data, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=120)
+# ---------------------------------------------------------------------- work
 
 
 def _one_line(e: BaseException) -> str:
@@ -355,4 +260,4 @@ def _install_openapi(app: FastAPI, limits: Limits) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-__all__ = ["create_app", "spec_text", "SpecError"]
+__all__ = ["create_app", "spec_text", "STATIC"]

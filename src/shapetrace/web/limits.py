@@ -10,9 +10,9 @@ request is bounded before the core sees it:
   and anything that is not plain JSON data (YAML can produce dates, sets, aliases);
 * ``check_layer_args``: layer arguments are scalars or flat lists of scalars.
 
-Bounding the input bounds the work: the core's flow is linear in the number of
-layers, so no request can keep the server busy for long (see
-docs/benchmarks/web.md for the worst case measured).
+Bounding the input bounds most of the work (the core's flow is linear in the number of
+layers); what one number can still cost inside a layer rule is bounded by running the
+computation in a worker process with a deadline (``worker.py``, ``max_seconds``).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ class Limits:
     max_abs_float: float = 1e9
     max_str: int = 200  # names, string arguments ('same', 'zeros'), keys
     max_list: int = 16  # a tuple argument such as kernel_size=(3, 3)
+    max_seconds: float = 5.0  # one request's computation, in a worker process (worker.py)
 
 
 DEFAULT_LIMITS = Limits()

@@ -34,6 +34,7 @@
       ok: "Every layer fits", output: "Output", params: "Parameters", trainable: "Trainable",
       macs: "MACs", partial: "at least (some costs unknown)", activations: "Activations",
       paramMem: "Parameter memory", layersCount: "Rows",
+      totalsUpTo: "Totals count the layers before the failing one.",
       failsAt: "Fails at", fix: "Fix", specError: "The spec is not valid",
       notReached: "not reached", working: "computing…", serverDown: "The server does not answer",
       copied: "Link copied", linkReady: "Link ready: copy it from the box",
@@ -64,6 +65,7 @@
       ok: "모든 레이어가 맞습니다", output: "출력", params: "파라미터", trainable: "학습 파라미터",
       macs: "MACs", partial: "최소값 (일부 비용 미상)", activations: "활성값 메모리",
       paramMem: "파라미터 메모리", layersCount: "행",
+      totalsUpTo: "합계는 오류가 난 레이어 앞까지만 셉니다.",
       failsAt: "오류 위치", fix: "해결", specError: "스펙이 올바르지 않습니다",
       notReached: "도달하지 않음", working: "계산 중…", serverDown: "서버가 응답하지 않습니다",
       copied: "링크를 복사했습니다", linkReady: "링크가 준비되었습니다: 상자에서 복사하세요",
@@ -303,7 +305,10 @@
   let timer = null;
   let inflight = null;
 
+  // Marked at once, so that "computing" covers the debounce too: the table on screen is
+  // final exactly when the state is no longer "computing".
   function schedule() {
+    document.body.dataset.state = "computing";
     clearTimeout(timer);
     timer = setTimeout(compute, 15);
   }
@@ -453,7 +458,8 @@
       [t("paramMem"), bytes(tot.param_bytes), "pmem"],
     ];
     $("#totals").replaceChildren(...items.map(([k, v, id]) => h("div", { class: "tot", dataset: { total: id } },
-      h("dt", { text: k }), h("dd", { text: v, title: id === "macs" ? int(tot.macs) + (tot.macs_partial ? " — " + t("partial") : "") : "" }))));
+      h("dt", { text: k }), h("dd", { text: v, title: id === "macs" ? int(tot.macs) + (tot.macs_partial ? " — " + t("partial") : "") : "" }))),
+      report.error ? h("p", { class: "totals-note", text: t("totalsUpTo") }) : null);
   }
 
   function showSpecError(message, down = false) {
@@ -488,6 +494,7 @@
   function clearCardMarks() {
     for (const card of cards.values()) {
       card.classList.remove("error", "after-error");
+      for (const arg of card.querySelectorAll(":scope > .args .arg.bad")) arg.classList.remove("bad");
       const slot = card.querySelector(":scope > .card-error");
       if (slot) { slot.hidden = true; slot.textContent = ""; }
       const out = card.querySelector(":scope > .card-out .out-shape");
@@ -517,7 +524,9 @@
           slot.replaceChildren(h("div", { class: "err-msg", text: err.message }),
             ...err.fixes.map((f) => h("div", { class: "err-fix" }, h("b", { text: t("fix") + ": " }), h("code", { text: f }))));
         }
-        if (out && !(row && row.output_shapes.length)) out.textContent = "✗";
+        // The argument the core names (in_features, kernel_size ...) is marked too.
+        const bad = err.argument && card.querySelector(`:scope > .args .arg input[data-arg="${CSS.escape(err.argument)}"]`);
+        if (bad) bad.closest(".arg").classList.add("bad");
       } else if (err && !row) card.classList.add("after-error");
     }
     // Empty inputs show what the core used: the default or the value read off the input.
@@ -534,12 +543,24 @@
     }
   }
 
+  // Scroll the editor panel (not the page) so that the card sits in its middle.
+  function scrollEditorTo(card) {
+    const editor = $("#editor");
+    if (editor.scrollHeight <= editor.clientHeight + 1) { card.scrollIntoView({ block: "center", behavior: "smooth" }); return; }
+    const top = card.getBoundingClientRect().top - editor.getBoundingClientRect().top + editor.scrollTop;
+    editor.scrollTo({ top: Math.max(0, top - editor.clientHeight / 3), behavior: "smooth" });
+  }
+
   function focusCard(qual) {
     const target = qual.replace(/\.(add|cat)$/, "");
     for (const { path, qual: q } of walk(state.spec.layers, ["layers"], "", "")) {
       if (q === target) {
         const card = cards.get(pathKey(path));
-        if (card) { card.scrollIntoView({ block: "center", behavior: "smooth" }); const f = card.querySelector("input, select"); if (f) f.focus({ preventScroll: true }); }
+        if (card) {
+          scrollEditorTo(card);
+          const f = card.querySelector(".arg.bad input") || card.querySelector("select.type");
+          if (f) f.focus({ preventScroll: true });
+        }
         return;
       }
     }
@@ -723,6 +744,8 @@
     if (old.name) node.name = old.name;
     list[i] = node;
     changed(true);
+    const card = cards.get(pathKey(path));
+    if (card) card.querySelector("select.type").focus();
   }
 
   function move(list, i, d) {

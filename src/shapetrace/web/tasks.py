@@ -1,0 +1,155 @@
+"""The work behind each API call, as plain functions of the request's bytes.
+
+They run in a worker process (``web/worker.py``), so that no request, whatever it asks
+of the core, can hold the server past a deadline. This module imports no web framework.
+
+Each task returns its answer, or raises ``RequestError`` (status and one-line message).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Callable
+
+from ..core.errors import ShapetraceError
+from .limits import Limits, RequestError, check_data, check_layer_args, decode_json
+
+log = logging.getLogger("shapetrace.web")
+
+
+def one_line(e: BaseException) -> str:
+    return " ".join(str(e).split())
+
+
+def parse_bounded(data: Any, limits: Limits):
+    """Plain data -> a ``Spec``, every bound checked first (limits.py), then the core's parser."""
+    from ..core.spec import parse_spec
+
+    check_data(data, limits)
+    try:
+        spec = parse_spec(data, source="spec")
+    except (ShapetraceError, MemoryError, RecursionError):
+        raise
+    except Exception as e:  # a gap in the core's validation: still the request's fault, say so
+        log.exception("parse_spec raised %s instead of SpecError", type(e).__name__)
+        raise RequestError(f"spec: invalid spec ({type(e).__name__}: {one_line(e)[:200]})") from None
+    check_layer_args(spec, limits)
+    return spec
+
+
+def spec_of(body: bytes, limits: Limits):
+    return parse_bounded(decode_json(body), limits)
+
+
+def flow_dict(spec) -> dict[str, Any]:
+    from ..core.spec import flow
+
+    try:
+        return flow(spec).to_dict()
+    except (ShapetraceError, MemoryError, RecursionError):
+        raise
+    except Exception as e:  # a bug in a layer rule must not take the page down with a 500
+        log.exception("flow failed on a spec that passed validation")
+        raise RequestError(f"shapetrace could not compute this spec ({type(e).__name__}: "
+                           f"{one_line(e)[:200]}); please report it") from None
+
+
+def flow_json(body: bytes, limits: Limits) -> bytes:
+    """POST /api/flow: ``Report.to_dict()`` as compact JSON (what FastAPI's JSONResponse writes)."""
+    report = flow_dict(spec_of(body, limits))
+    return json.dumps(report, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def parse_request(body: bytes, limits: Limits) -> bytes:
+    """POST /api/spec/parse: {"text": ..., "format": "yaml"|"json"} -> the spec as JSON."""
+    from ..core.spec import parse_text
+
+    req = decode_json(body)
+    if not isinstance(req, dict) or not isinstance(req.get("text"), str):
+        raise RequestError('send {"text": "<the spec file\'s text>", "format": "yaml"}')
+    extra = sorted(set(req) - {"text", "format"})
+    if extra:
+        raise RequestError(f"unknown key {extra[0][:40]!r} (takes: text, format)")
+    fmt = req.get("format", "yaml")
+    if fmt not in ("yaml", "json"):
+        raise RequestError(f"format must be 'yaml' or 'json', got {fmt!r}"[:200])
+    data = parse_text(req["text"], json_only=fmt == "json", source="spec")
+    spec = parse_bounded(data, limits)
+    return json.dumps(spec.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def export_text(body: bytes, fmt: str, limits: Limits) -> str:
+    """POST /api/spec/export: the spec as a spec file's text."""
+    return spec_text(spec_of(body, limits).to_dict(), fmt)
+
+
+def table_text(body: bytes, fmt: str, layout: str, lang: str, limits: Limits) -> str:
+    """POST /api/table: the page's table as a file: shapetrace.render's Markdown or CSV with the
+    worked-formula column, in the page's layout and language (what `shapetrace summary SPEC
+    --format markdown --explain --layout hwc --lang ko` prints)."""
+    from .. import render
+    from ..core.spec import flow
+
+    spec = spec_of(body, limits)
+    report = flow(spec)
+    return render.render(report, fmt, layout=layout, lang=lang, explain=True)
+
+
+def spec_text(data: dict[str, Any], fmt: str) -> str:
+    """A spec as the text of a spec file: JSON indented, or YAML like examples/*.yaml,
+    one line per layer (``- {type: Conv2d, out_channels: 32, kernel_size: 3}``)."""
+    if fmt == "json":
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return _yaml_text(data)
+
+
+def _yaml_text(data: dict[str, Any]) -> str:
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def nested(v: Any) -> bool:
+        return isinstance(v, dict) or (isinstance(v, list) and any(isinstance(x, (dict, list))
+                                                                   for x in v))
+
+    def mapping(dumper, d):
+        # A layer (only scalars and flat tuples) on one line; a block spread over lines.
+        flow = not any(nested(v) for v in d.values()) and d is not data
+        return dumper.represent_mapping("tag:yaml.org,2002:map", d.items(), flow_style=flow)
+
+    def sequence(dumper, items):
+        flow = not any(isinstance(x, (dict, list)) for x in items)
+        return dumper.represent_sequence("tag:yaml.org,2002:seq", items, flow_style=flow)
+
+    Dumper.add_representer(dict, mapping)
+    Dumper.add_representer(list, sequence)
+    return yaml.dump(data, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=120)
+
+
+TASKS: dict[str, Callable[..., Any]] = {
+    "flow": flow_json,
+    "parse": parse_request,
+    "export": export_text,
+    "table": table_text,
+}
+
+
+def run(name: str, args: tuple) -> tuple:
+    """One task -> ("ok", value) or ("error", status, message); never raises."""
+    try:
+        return ("ok", TASKS[name](*args))
+    except RequestError as e:
+        return ("error", e.status, one_line(e))
+    except ShapetraceError as e:
+        return ("error", 422, one_line(e))
+    except MemoryError:
+        return ("error", 422, "this spec needs more memory than the calculator allows "
+                              "(a size in the millions somewhere?)")
+    except RecursionError:
+        return ("error", 422, "this spec is nested too deeply")
+    except Exception as e:  # the last line of defence: a 4xx that says what happened
+        log.exception("task %s failed", name)
+        return ("error", 422, f"shapetrace could not handle this request ({type(e).__name__}: "
+                              f"{one_line(e)[:200]}); please report it")
