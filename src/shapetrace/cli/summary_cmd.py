@@ -197,7 +197,7 @@ def _model_report(tgt, shapes, dtype: Optional[str], kwargs: dict[str, Any], dev
     if shapes is None:
         shapes = [tgt.default_input] if tgt.default_input is not None else None
     if shapes is None:
-        raise ShapetraceError(f"give the model's input shape with --input, e.g. --input 1,3,224,224")
+        raise ShapetraceError("give the model's input shape with --input, e.g. --input 1,3,224,224")
     dtypes = [d.strip() for d in dtype.split(";")] if dtype else None
     model = load_model(tgt, kwargs)
     return summary(model, input_size=shapes if len(shapes) > 1 else shapes[0], dtypes=dtypes,

@@ -13,7 +13,7 @@ from ..core.explain import Lang, formula_lines, note_lines
 from ..core.records import Report, Row
 from .describe import Category, categorize, describe, note_text
 from .fmt import bytes_text, int_text, rf_text, shape_text, shapes_text, si
-from .options import Column, Layout, Options
+from .options import Column, Options
 from .seed_table import group
 
 _HEADERS: dict[Column, dict[Lang, str]] = {
