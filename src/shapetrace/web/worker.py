@@ -8,23 +8,27 @@ deadline is killed and replaced, and the request gets a 422 saying so. Each chil
 runs under an address-space limit, so a task that tries to allocate gigabytes fails
 with MemoryError instead of swapping the machine.
 
-Children are started with ``spawn`` (safe in a threaded server), lazily, and kept for
-later requests (a round trip costs well under a millisecond; see docs/benchmarks/web.md).
+Children are fresh interpreters (safe in a threaded server), started when first needed
+and kept for later requests (a round trip costs well under a millisecond; see
+docs/benchmarks/web.md).
 """
 
 from __future__ import annotations
 
 import atexit
-import multiprocessing as mp
 import os
 import queue
+import subprocess
+import sys
 import threading
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
 
 MEMORY_LIMIT = 2 << 30  # bytes of address space per child
 
 
-def _child(conn, memory_limit: int) -> None:
+def _child_main(read_fd: int, write_fd: int, memory_limit: int) -> None:
     """A child's main loop: receive (name, args), answer tasks.run(name, args)."""
     try:
         import resource
@@ -34,44 +38,65 @@ def _child(conn, memory_limit: int) -> None:
         pass
     from .tasks import run
 
+    inbox = Connection(read_fd, writable=False)
+    outbox = Connection(write_fd, readable=False)
     while True:
         try:
-            msg = conn.recv()
+            msg = inbox.recv()
         except (EOFError, OSError, KeyboardInterrupt):
             return
         if msg is None:
             return
         name, args = msg
         try:
-            conn.send(run(name, args))
+            outbox.send(run(name, args))
         except (BrokenPipeError, OSError):
             return
 
 
 class _Worker:
-    def __init__(self, ctx, memory_limit: int) -> None:
-        self.conn, child_conn = ctx.Pipe()
-        self.proc = ctx.Process(target=_child, args=(child_conn, memory_limit), daemon=True,
-                                name="shapetrace-web-worker")
-        self.proc.start()
-        child_conn.close()
+    """A child interpreter (``python -m shapetrace.web.worker``), talking over two pipes.
+
+    A fresh interpreter rather than multiprocessing's spawn: spawn re-imports the parent's
+    ``__main__``, which breaks any script that starts the server without a main guard.
+    """
+
+    def __init__(self, memory_limit: int) -> None:
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        env = dict(os.environ)
+        src = str(Path(__file__).resolve().parents[2])  # the directory holding shapetrace/
+        env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "shapetrace.web.worker", str(to_child_r), str(from_child_w),
+                 str(memory_limit)],
+                pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL, env=env)
+        finally:
+            os.close(to_child_r)
+            os.close(from_child_w)
+        self.outbox = Connection(to_child_w, readable=False)
+        self.inbox = Connection(from_child_r, writable=False)
 
     def call(self, msg, timeout: float):
-        """The task's answer; None when it did not come in time (the child is then killed)."""
-        self.conn.send(msg)
-        if self.conn.poll(timeout):
-            return self.conn.recv()
+        """The task's answer; None when it did not come in time."""
+        self.outbox.send(msg)
+        if self.inbox.poll(timeout):
+            return self.inbox.recv()
         return None
 
     def alive(self) -> bool:
-        return self.proc.is_alive() and not self.conn.closed
+        return self.proc.poll() is None and not self.inbox.closed
 
     def kill(self) -> None:
         try:
             self.proc.kill()
-            self.proc.join(5)
+            self.proc.wait(5)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
         finally:
-            self.conn.close()
+            self.inbox.close()
+            self.outbox.close()
 
 
 @dataclass
@@ -89,7 +114,6 @@ class Pool:
         self.size = size
         self.timeout = timeout
         self.memory_limit = memory_limit
-        self._ctx = mp.get_context("spawn")
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
         self._count = 0
         self._lock = threading.Lock()
@@ -105,7 +129,7 @@ class Pool:
                 if self._count < self.size:
                     self._count += 1
                     try:
-                        return _Worker(self._ctx, self.memory_limit)
+                        return _Worker(self.memory_limit)
                     except BaseException:
                         self._count -= 1
                         raise
@@ -140,6 +164,10 @@ class Pool:
             return Outcome(True, answer[1])
         return Outcome(False, status=answer[1], message=answer[2])
 
+    def warm(self) -> None:
+        """Start one child now (about 0.3 s), so the first request does not wait for it."""
+        self._release(self._acquire())
+
     def close(self) -> None:
         with self._lock:
             self._closed = True
@@ -149,7 +177,7 @@ class Pool:
             except queue.Empty:
                 break
             try:
-                w.conn.send(None)
+                w.outbox.send(None)
             except OSError:
                 pass
             w.kill()
@@ -173,3 +201,7 @@ def shared_pool(timeout: float, size: int | None = None) -> Pool:
 def _close_all() -> None:
     for pool in list(_POOLS.values()):
         pool.close()
+
+
+if __name__ == "__main__":  # the child: python -m shapetrace.web.worker READ_FD WRITE_FD MEMORY
+    _child_main(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))

@@ -374,14 +374,18 @@
     state.report = report;
     const body = $("#flow-body");
     const rows = [];
+    const parents = []; // the block row at each depth, to show nested names relative to it
     report.rows.forEach((r, i) => {
       const isBlock = BLOCK_TYPES.includes(r.kind);
+      const parent = r.depth > 0 ? parents[r.depth - 1] : null;
+      const shortName = parent && r.name.startsWith(parent + ".") ? r.name.slice(parent.length + 1) : r.name;
+      parents[r.depth] = r.name;
       const cls = ["row", isBlock ? "block" : "", r.is_op ? "op" : ""].join(" ").trim();
       rows.push(h("tr", { class: cls, dataset: { qual: r.name, kind: r.kind } },
         h("td", { class: "c-idx", text: String(i + 1) }),
         h("td", { class: "c-layer" },
           h("span", { class: "indent", style: { "--depth": String(r.depth) } }),
-          h("span", { class: "r-name", text: r.name }), " ",
+          h("span", { class: "r-name", text: shortName, title: r.name }), " ",
           h("span", { class: "r-kind", text: r.kind })),
         h("td", { class: "c-shape in" }, r.input_shapes.map((s) => h("div", { text: shapeText(s) }))),
         h("td", { class: "c-shape out", text: r.output_shapes.map((s) => shapeText(s)).join(", ") }),
