@@ -189,3 +189,14 @@ def test_user_modules_are_not_core_layers() -> None:
     assert adapters.core_call(MyConv(1, 1, 1)) is None
     assert adapters.nn_base(PlainSub) is nn.Conv2d
     assert adapters.core_call(PlainSub(1, 2, 3))[0] == "Conv2d"
+
+
+def test_train_mode_keeps_torchs_training_checks() -> None:
+    # BatchNorm in training needs more than one value per channel: torch raises on CPU, and
+    # the meta trace must too (no shortcut around torch's check).
+    model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3))
+    for device in ("cpu", "meta"):
+        d = shapetrace.summary(model, (1, 4), device=device, mode="train").error
+        assert d is not None and d.row == "1" and "more than 1 value per channel" in d.message, device
+        assert shapetrace.summary(model, (1, 4), device=device).ok  # eval: fine
+    assert model.training  # restored

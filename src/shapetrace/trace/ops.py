@@ -426,6 +426,12 @@ def _identity(m: nn.Module, x: Tensor):
     return SAME
 
 
+def _batchnorm(m: nn.Module, x: Tensor):
+    if m.training:
+        return None  # training checks the batch (more than 1 value per channel): torch's own code
+    return _float_same_as_weight(m, x)
+
+
 def _pool(m: nn.Module, x: Tensor):
     if not x.is_floating_point() or getattr(m, "return_indices", False):
         return None  # two outputs: torch's kernel
@@ -441,7 +447,7 @@ def _short_cut_rules() -> dict[type, Callable[[nn.Module, Tensor], torch.dtype |
         if cls is not None:
             rules[cls] = _elementwise
     for d in (1, 2, 3):
-        for name, rule in ((f"Conv{d}d", _float_same_as_weight), (f"BatchNorm{d}d", _float_same_as_weight),
+        for name, rule in ((f"Conv{d}d", _float_same_as_weight), (f"BatchNorm{d}d", _batchnorm),
                            (f"MaxPool{d}d", _pool), (f"AvgPool{d}d", _pool), (f"AdaptiveAvgPool{d}d", _pool),
                            (f"AdaptiveMaxPool{d}d", _pool)):
             cls = getattr(nn, name, None)
