@@ -305,8 +305,8 @@ def _prepared(model: nn.Module, dev: torch.device, train: bool) -> Iterator[nn.M
     """The module to trace: the model itself when it already lives on ``dev`` (its modes are
     restored afterwards), else a copy on ``dev`` (meta: a copy without weight data)."""
     devices = {(t.device.type, t.device.index) for t in _tensors_of(model) if not _uninitialized(t)}
-    target_dev = (dev.type, dev.index if dev.type == "cuda" else None)
-    here = not devices or devices == {target_dev} or (dev.type != "cuda" and {d[0] for d in devices} == {dev.type})
+    # "cuda" without an index means the current device: any one cuda device will do
+    here = all(kind == dev.type and (dev.index is None or index == dev.index) for kind, index in devices)
     if here and not any(_uninitialized(t) for t in _tensors_of(model)):
         modes = [(m, m.training) for m in model.modules()]
         model.train(train)
