@@ -108,7 +108,10 @@ def summary(model: nn.Module, input_size: Any = None, input_data: Any = None, *,
     dev = pick_device(device, model, inputs.numel)
     auto = isinstance(device, str) and device.strip().lower() == Device.AUTO.value
     with _prepared(model, dev, mode == "train") as target, _threads(1 if auto else None):
-        args, kwargs = inputs.build(dev, _default_dtype(model))
+        in_dev = dev
+        if dev.type == "cuda" and dev.index is None:  # the cuda device the model is on
+            in_dev = next((t.device for t in _tensors_of(target) if not _uninitialized(t)), dev)
+        args, kwargs = inputs.build(in_dev, _default_dtype(model))
         report = _Tracer(target, dev, core_checks, type(model).__name__).run(args, kwargs)
     if depth is not None:
         report = fold(report, depth)
