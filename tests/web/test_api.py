@@ -463,3 +463,10 @@ def test_worker_memory_is_capped():
         assert ok.ok and json.loads(ok.value) == flow(parse_spec(SMALL)).to_dict()
     finally:
         pool.close()
+
+
+def test_no_page_loads_from_a_cdn(client):
+    """FastAPI's /docs and /redoc pull scripts from a CDN: they are off; the schema stays."""
+    assert client.get("/docs").status_code == 404
+    assert client.get("/redoc").status_code == 404
+    assert client.get("/openapi.json").json()["openapi"].startswith("3.")

@@ -76,11 +76,15 @@ def serve(
         print(f"warning: listening on {host}, reachable from other machines on the network; "
               f"use --host 127.0.0.1 to serve this machine only", file=sys.stderr)
     print(f"shapetrace calculator at {url}  (Ctrl+C stops it)", flush=True)
-    config = uvicorn.Config(create_app(), log_level="warning", limit_concurrency=64,
+    web_app = create_app()
+    config = uvicorn.Config(web_app, log_level="warning", limit_concurrency=64,
                             timeout_keep_alive=5, access_log=False)
+    import threading
+
+    # The first worker process starts while the browser loads the page.
+    threading.Thread(target=web_app.state.pool.warm, daemon=True).start()
     server = uvicorn.Server(config)
     if open_browser:
-        import threading
         import webbrowser
 
         threading.Timer(0.5, webbrowser.open, args=(url,)).start()

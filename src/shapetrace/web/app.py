@@ -94,6 +94,10 @@ def create_app(limits: Limits = DEFAULT_LIMITS) -> FastAPI:
         version=__version__,
         description="Exact PyTorch layer shapes for a declarative spec, computed by shapetrace's "
                     "core. The page at / is a client of this API.",
+        # Swagger UI and ReDoc load their scripts from a CDN: nothing here may be downloaded
+        # at run time, so only the schema itself is served (/openapi.json).
+        docs_url=None,
+        redoc_url=None,
     )
 
     # ------------------------------------------------------------------ errors
@@ -120,6 +124,7 @@ def create_app(limits: Limits = DEFAULT_LIMITS) -> FastAPI:
 
     # ------------------------------------------------------------------ work
     pool = shared_pool(limits.max_seconds)
+    app.state.pool = pool  # `shapetrace serve` warms it up before the first request
 
     async def work(name: str, request: Request, *args: Any) -> Any:
         """Run tasks.<name>(body, *args, limits) in a worker process, from a thread so that the
