@@ -94,6 +94,13 @@ def shown_rows(page) -> dict[str, dict[str, str]]:
     return dict(rows)
 
 
+def assert_clean_text(page) -> None:
+    """No JavaScript value leaked into the page as text."""
+    text = page.inner_text("body")
+    for leak in ("null", "undefined", "NaN", "[object"):
+        assert leak not in text, leak
+
+
 def _in_view(page, locator) -> bool:
     """The element is inside the editor panel's visible area."""
     box = locator.bounding_box()
@@ -133,6 +140,7 @@ def test_build_the_seed_model_through_the_ui(page, live_server, artifacts):
     open_page(page, live_server.url)
     edit(page, lambda: page.select_option("#preset", "__empty"))
     assert page.locator("#flow-body > tr").count() == 0
+    assert_clean_text(page)
     edit(page, lambda: page.fill("#model-name", "seed"))
     edit(page, lambda: page.fill("#input-shape", "1, 1, 28, 28"))
 
@@ -224,6 +232,7 @@ def test_error_is_highlighted_with_message_and_fix(page, live_server, artifacts,
     assert page.evaluate("window.scrollY") == 0  # the editor panel scrolled, not the page
     assert "bad" in fc1.locator('.arg:has(input[aria-label="in_features"])').get_attribute("class")
     page.screenshot(path=str(artifacts / "error_fc1.png"))
+    assert_clean_text(page)
 
     # Fixing it clears the highlight.
     assert edit(page, lambda: fc1.locator('input[aria-label="in_features"]').fill("1152")) == "ok"
@@ -252,6 +261,13 @@ def test_spec_errors_name_the_field(page, live_server):
     assert edit(page, lambda: conv1.locator(".card-head input.name").fill("conv1")) == "ok"
     state = edit(page, lambda: page.fill("#input-shape", "1, 1, 28, x"))
     assert state == "spec-error" and "input" in page.inner_text("#status .status-msg")
+    assert_clean_text(page)
+
+
+def test_a_broken_share_link_falls_back(page, live_server):
+    open_page(page, live_server.url + "#s=bm90IGRlZmxhdGU")
+    assert page.input_value("#preset") == "seed" and page.get_attribute("body", "data-state") == "ok"
+    assert "share link" in page.inner_text("#toast")
 
 
 def test_reorder_remove_duplicate(page, live_server):

@@ -138,6 +138,12 @@
     return svg;
   }
 
+  // replaceChildren, skipping the null/false that conditional children produce (the DOM
+  // would otherwise write them out as the text "null").
+  function fill(node, ...kids) {
+    node.replaceChildren(...kids.flat(Infinity).filter((k) => k !== null && k !== undefined && k !== false));
+  }
+
   // ------------------------------------------------------------------ values
   // A field's text -> a JSON value, read the way the CLI reads key=value: 3, 2.5, true,
   // none, same, (3, 3), 3,3. Unreadable text is sent as a string and the core says why.
@@ -431,7 +437,7 @@
     const err = report.error;
     if (err) {
       box.className = "status bad";
-      box.replaceChildren(
+      fill(box, 
         h("div", { class: "status-head" },
           h("span", { class: "icon", text: "✗" }),
           h("span", { text: `${t("failsAt")} ` }), h("code", { class: "err-row", text: err.row }),
@@ -444,7 +450,7 @@
       const last = report.rows.length ? report.rows[report.rows.length - 1] : null;
       const out = last ? shapeText(last.output_shapes[0]) : shapeText(report.input_shapes[0]);
       box.className = "status good";
-      box.replaceChildren(h("div", { class: "status-head" },
+      fill(box, h("div", { class: "status-head" },
         h("span", { class: "icon", text: "✓" }), h("span", { text: `${t("ok")}: ` }),
         h("code", { class: "final-shape", text: out })));
     }
@@ -463,14 +469,14 @@
     ];
     $("#totals").replaceChildren(...items.map(([k, v, id]) => h("div", { class: "tot", dataset: { total: id } },
       h("dt", { text: k }), h("dd", { text: v, title: id === "macs" ? int(tot.macs) + (tot.macs_partial ? " — " + t("partial") : "") : "" }))),
-      report.error ? h("p", { class: "totals-note", text: t("totalsUpTo") }) : null);
+      ...(report.error ? [h("p", { class: "totals-note", text: t("totalsUpTo") })] : []));
   }
 
   function showSpecError(message, down = false) {
     $("#results").classList.add("stale");
     const box = $("#status");
     box.className = "status bad";
-    box.replaceChildren(
+    fill(box, 
       h("div", { class: "status-head" }, h("span", { class: "icon", text: "✗" }),
         h("span", { text: down ? t("serverDown") : t("specError") })),
       down ? null : h("div", { class: "status-msg", text: message }));
