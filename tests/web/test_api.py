@@ -470,3 +470,16 @@ def test_no_page_loads_from_a_cdn(client):
     assert client.get("/docs").status_code == 404
     assert client.get("/redoc").status_code == 404
     assert client.get("/openapi.json").json()["openapi"].startswith("3.")
+
+
+def test_note_templates_are_plain_fields():
+    """The page fills the core's note templates itself ({name} -> the value, as str.format
+    does for plain fields). A format spec or an indexed field would need more: fail here."""
+    import string
+
+    for key, langs in NOTES.items():
+        for lang, template in langs.items():
+            for _, field, spec, conv in string.Formatter().parse(template):
+                if field is None:
+                    continue
+                assert field.isidentifier() and not spec and not conv, (key, lang, field, spec, conv)

@@ -672,7 +672,7 @@
     } else if (node.type === "Concat") {
       const dim = h("input", { type: "text", class: "dim", value: formatArg(node.dim ?? 1), "aria-label": "dim",
         oninput: () => { const v = parseArg(dim.value); if (v === undefined) delete node.dim; else node.dim = v; changed(false); } });
-      card.append(h("div", { class: "args" }, h("label", { class: "arg" }, h("span", { text: "dim" }), dim)));
+      card.append(h("div", { class: "args" }, h("label", { class: "arg" }, h("span", { class: "arg-name", text: "dim" }), dim)));
       if (!Array.isArray(node.branches)) node.branches = [];
       node.branches.forEach((br, b) => {
         card.append(h("div", { class: "section sec-branch" },
