@@ -9,7 +9,7 @@ SHARED_MNIST = Path(__file__).resolve().parents[2].parent / "shared" / "data" / 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared_mnist() -> Path:
     assert (SHARED_MNIST / "train-images-idx3-ubyte.gz").is_file(), f"shared MNIST missing at {SHARED_MNIST}"
     return SHARED_MNIST

@@ -43,10 +43,12 @@ def depth_command(
     lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate [1e-3]."),
     warmup: Optional[float] = typer.Option(None, "--warmup", help="Warm-up fraction of the steps [0.1]."),
     steps: Optional[int] = typer.Option(None, "--steps", help="Training steps per net [cpu 200, gpu 3000]."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="[cpu 64, gpu 128]"),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Digits per step [cpu 32, gpu 128]."),
     train_subset: Optional[int] = typer.Option(None, "--train-subset", help="Training digits [cpu 10000, gpu 60000]."),
     test_subset: Optional[int] = typer.Option(None, "--test-subset", help="Test digits [cpu 2000, gpu 10000]."),
     grad_every: Optional[int] = typer.Option(None, "--grad-every", help="Record gradient norms every N steps."),
+    probe_size: Optional[int] = typer.Option(None, "--probe-size",
+                                             help="Training digits for the gradient norms at initialisation [256]."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the subset, the batches and the weights [0]."),
     device: Optional[DeviceChoice] = typer.Option(None, "--device", help="[cpu preset: cpu, gpu preset: auto]"),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads; 0 = torch's default [cpu 1]."),
@@ -59,7 +61,7 @@ def depth_command(
     overrides: dict[str, Any] = {
         "width": width, "stem_stride": stem_stride, "lr": lr, "warmup": warmup, "steps": steps,
         "batch_size": batch_size, "train_subset": train_subset, "test_subset": test_subset,
-        "grad_every": grad_every, "seed": seed, "device": device,
+        "grad_every": grad_every, "probe_size": probe_size, "seed": seed, "device": device,
     }
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if depths is not None:
@@ -90,7 +92,12 @@ def depth_command(
               f"{r['wall_time_s']:6.1f} s", file=sys.stderr, flush=True)
 
     results = experiment.run(config, mnist, progress=progress)
-    paths = write_outputs(results, out_dir)
+    try:
+        paths = write_outputs(results, out_dir)
+    except OSError as e:  # each file is replaced whole or not at all (temp file + rename)
+        from ..core.errors import ShapetraceError
+
+        raise ShapetraceError(f"could not write the outputs to {out_dir}: {e.strerror or e}") from None
 
     from ..experiments.depth_report import findings_text, results_table
 

@@ -88,7 +88,7 @@ class DepthConfig:
     lr: float = 1e-3
     warmup: float = 0.1  # fraction of the steps over which the learning rate rises linearly
     steps: int = 200
-    batch_size: int = 64
+    batch_size: int = 32
     train_subset: int = 10_000  # training digits drawn (seeded) from the 60,000
     test_subset: int = 2_000  # the first test digits
     grad_every: int = 10  # record every layer's gradient norm every this many steps

@@ -119,7 +119,7 @@ def plot_grad_norms(results: dict[str, Any], path: str | os.PathLike, *, which: 
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_title(f"{kind}, {_bn_text(bn)}", fontsize=10)
             ax.grid(alpha=0.3, which="both")
-            ax.legend(fontsize=8, loc="lower right")
+            ax.legend(fontsize=8, loc="best")
             if i == len(bns) - 1:
                 ax.set_xlabel("weighted layer (1 = first conv, input side)")
             if j == 0:
