@@ -10,7 +10,7 @@ from .oracle import assert_mixed, pick, run_cases, sizes
 @st.composite
 def embedding_cases(draw):
     shape = sizes(draw, draw(st.integers(0, 3)), 1, 4)
-    num = pick(draw, (1, 3, 10), (0, -1))
+    num = pick(draw, (1, 3, 10), (0, -1), rare_weight=2)
     kw = {"num_embeddings": num, "embedding_dim": pick(draw, (1, 4), (0, -2))}
     if draw(st.integers(0, 2)) == 0:
         kw["padding_idx"] = pick(draw, (0, num - 1, -num if num > 0 else -1), (num, -num - 1, None))
@@ -23,4 +23,4 @@ def embedding_cases(draw):
 
 def test_embedding_matches_torch():
     tally = run_cases(embedding_cases(), 800)
-    assert_mixed(tally, min_share=0.15, blamed={"num_embeddings", "embedding_dim", "padding_idx"})
+    assert_mixed(tally, min_share=0.1, blamed={"num_embeddings", "embedding_dim", "padding_idx"})

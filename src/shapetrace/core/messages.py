@@ -24,14 +24,16 @@ NOTES: dict[str, dict[str, str]] = {
               "(입력 크기 {size}); 이 창은 커널보다 적은 위치를 덮는다",
     },
     "ceil_window_dropped": {
-        "en": "{axis}: ceil_mode's last window would start inside the right padding, so torch drops it",
-        "ko": "{axis}: ceil_mode의 마지막 창이 오른쪽 패딩 안에서 시작하므로 torch가 그 창을 버린다",
+        "en": "{axis}: ceil_mode's last window would start in the right padding or past the input's "
+              "end, so torch drops it",
+        "ko": "{axis}: ceil_mode의 마지막 창이 오른쪽 패딩 안이나 입력 끝 너머에서 시작하므로 torch가 "
+              "그 창을 버린다",
     },
     "adaptive_uneven": {
-        "en": "{axis}: {size} does not divide evenly into {out} bins; bins span {smallest} to {largest} "
-              "input positions and overlap",
-        "ko": "{axis}: {size}은(는) {out}개 구간으로 나누어떨어지지 않아 구간마다 {smallest}~{largest}개의 "
-              "입력 위치를 덮고 서로 겹친다",
+        "en": "{axis}: {size} does not divide evenly into {out} bins, so each bin covers {span} input "
+              "positions and some neighbouring bins overlap",
+        "ko": "{axis}: {size}은(는) {out}개 구간으로 나누어떨어지지 않아 구간마다 {span}개의 입력 위치를 "
+              "덮고 일부 이웃 구간이 겹친다",
     },
     "pad_crops": {
         "en": "{axis}: negative padding ({left}, {right}) crops the input instead of padding it",
@@ -79,10 +81,11 @@ NOTES: dict[str, dict[str, str]] = {
         "ko": "eps={eps}이(가) 양수가 아니다: eval 모드에서는 괜찮지만 학습 모드에서는 torch가 오류를 낸다",
     },
     "conv_transpose_empty": {
-        "en": "the output is empty (a size of 0): torch's CPU kernel allows this for a batch of 2 or more, "
-              "but raises for a batch of 1 or an unbatched input",
-        "ko": "출력이 비어 있다 (크기 0): torch의 CPU 커널은 배치가 2 이상이면 허용하지만 배치 1이나 "
-              "배치 없는 입력에서는 오류를 낸다",
+        "en": "the output is empty (a size of 0): torch's oneDNN CPU kernel returns it, but its native "
+              "kernel (e.g. batch 1, groups=1, a small kernel) and other devices may raise; almost surely "
+              "padding is too large",
+        "ko": "출력이 비어 있다 (크기 0): torch의 oneDNN CPU 커널은 이를 돌려주지만 기본 커널(예: 배치 1, "
+              "groups=1, 작은 커널)이나 다른 장치에서는 오류가 날 수 있다; padding이 너무 클 가능성이 크다",
     },
     "pixel_unshuffle_empty": {
         "en": "the input is empty, and torch returns it unchanged instead of the shape {shape}",

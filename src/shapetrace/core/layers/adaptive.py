@@ -11,7 +11,8 @@ Torch's rules worth knowing:
 - an output size of 0 is allowed (the output is empty), a negative one is not;
 - the first dimension may be empty; AdaptiveAvgPool1d/2d also allow empty channels;
   every other dimension must be non-empty, except that AdaptiveAvgPool with every output
-  size 1 is a plain mean and takes empty inputs too (giving NaN).
+  size 1 is a plain mean and takes empty inputs too (giving NaN); for AdaptiveAvgPool2d/3d
+  that mean also takes any rank >= 2/3 (so AdaptiveAvgPool2d(1) maps a 2-D (3, 5) to (1, 1)).
 """
 
 from __future__ import annotations
@@ -47,6 +48,11 @@ def adaptive_shape(c: Call, n: int, kind: AdaptiveKind, requested: tuple[int | N
                    argument: str = "output_size"):
     """Check the input and return (leading dims, spatial in, spatial out)."""
     shape = c.input
+    # AdaptiveAvgPool2d/3d with output_size 1 everywhere (given as 1, not None) is a plain
+    # mean over the last n dims, which takes any rank >= n and empty inputs.
+    if (kind is AdaptiveKind.AVG and n > 1 and all(r == 1 for r in requested)
+            and len(shape) >= n):
+        return shape[:-n], shape[-n:], (1,) * n
     if len(shape) not in (n + 1, n + 2):
         c.fail(f"expected a {n + 1}D (unbatched) or {n + 2}D (batched) input, got {len(shape)}D "
                f"input of shape {fmt_shape(shape)}", argument="input")
@@ -85,8 +91,8 @@ def adaptive_window(spatial, out, names, requested=None):
         taps *= sum(lens)
         if size % o:
             even = False
-            notes.append(note("adaptive_uneven", axis=ax, size=size, out=o, smallest=min(lens),
-                              largest=max(lens)))
+            span = f"{min(lens)}" if min(lens) == max(lens) else f"{min(lens)}-{max(lens)}"
+            notes.append(note("adaptive_uneven", axis=ax, size=size, out=o, span=span))
     if even:
         k = tuple(spatial[i] // out[i] for i in range(len(names)))
         return formulas, notes, taps, RFOp(k, k, (0,) * len(k), (1,) * len(k)), RFMode.WINDOW

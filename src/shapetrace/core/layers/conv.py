@@ -9,14 +9,19 @@ Torch's rules worth knowing:
 - ``stride``, ``padding``, ``dilation`` (and ``output_padding``) may be 1-tuples, which the
   functional convolutions broadcast; ``kernel_size`` may not (it shapes the weight);
 - with ``padding_mode`` other than 'zeros' the module pads with ``F.pad`` first, using the
-  padding tuple as given, so ``Conv2d(..., padding=(1,), padding_mode='reflect')`` pads
-  only the last dimension (and fails on a batched input);
+  padding tuple as given (reversed, each value twice), then convolves without padding: so
+  ``Conv2d(..., padding=(1,), padding_mode='reflect')`` pads only the last dimension (and
+  fails on a batched input), a longer tuple also pads the channels, and a negative
+  padding crops;
 - an input with an empty spatial dimension works only if its batch or channels are
-  empty; a convolution with ``in_channels=0`` on an input with 0 channels returns an
+  empty; an empty input skips the kernels' checks (dilation 0 and, for transposed
+  convolutions, an over-large output_padding pass); a convolution with ``in_channels=0`` on an input with 0 channels returns an
   output with 0 channels (not ``out_channels``);
-- a transposed convolution whose output size works out to 0 succeeds on CPU for an
-  empty batch or a batch of 2 or more (the oneDNN kernel) but fails for a batch of 1 or
-  an unbatched input (the native kernel); shapetrace follows and adds a note;
+- a transposed convolution whose output size works out to 0 succeeds on CPU where torch
+  picks its oneDNN kernel (a batch of 2 or more, groups > 1, a kernel larger than 3x3,
+  ... with more than one thread) and for an empty batch, but fails in the native kernel
+  (e.g. a batch of 1 with groups=1 and a 3x3 kernel); shapetrace follows torch's CPU
+  choice (see ``_uses_onednn``) and adds a note;
 - ``padding='same'`` pads ``dilation*(kernel_size-1)`` in total, the odd one on the
   high side, and refuses ``stride > 1``.
 
@@ -69,9 +74,10 @@ def _channels_and_groups(c: Call) -> tuple[int, int, int]:
     return cin, cout, groups
 
 
-def _check_input(c: Call, n: int, cin: int) -> tuple[int | None, tuple[int, ...]]:
-    """Rank and channels; returns (batch or None if unbatched, spatial sizes)."""
-    shape = c.input
+def _check_input(c: Call, n: int, cin: int, shape=None) -> tuple[int | None, tuple[int, ...]]:
+    """Rank and channels of ``shape`` (the input, or the input after F.pad); returns
+    (batch or None if unbatched, spatial sizes)."""
+    shape = c.input if shape is None else shape
     if len(shape) not in (n + 1, n + 2):
         c.fail(f"expected a {n + 1}D (unbatched) or {n + 2}D (batched) input, "
                f"got {len(shape)}D input of shape {fmt_shape(shape)}", argument="input")
@@ -84,27 +90,35 @@ def _check_input(c: Call, n: int, cin: int) -> tuple[int | None, tuple[int, ...]
     return batch, tuple(shape[-n:])
 
 
-def _windows(c: Call, n: int, cin: int) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+def _windows(c: Call, n: int, kernel_min: int = 1,
+             dilation_min: int = 1) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """kernel_size, stride, dilation. An empty input takes torch's "Empty" backend, which
+    skips the kernels' own checks: there dilation 0 passes (``dilation_min=0``), and with
+    no input channels so does kernel_size 0 (``kernel_min=0``)."""
     k = c.tuple_arg("kernel_size", n)
     s = c.tuple_arg("stride", n, allow_one=True)
     d = c.tuple_arg("dilation", n, allow_one=True)
-    # With no input channels torch skips the kernels' own checks (kernel_size > 0,
-    # dilation > 0); only the shape checks before them remain.
-    least = 1 if cin else 0
-    if any(v < least for v in k):
+    if any(v < kernel_min for v in k):
         c.fail(f"kernel_size must be positive, got {show(k)}", argument="kernel_size")
     if any(v <= 0 for v in s):
         c.fail(f"stride must be positive, got {show(s)}", argument="stride")
-    if any(v < least for v in d):
+    if any(v < dilation_min for v in d):
         c.fail(f"dilation must be positive, got {show(d)}", argument="dilation")
     return k, s, d
 
 
-def _empty_spatial(c: Call, batch: int | None, channels: int, spatial: tuple[int, ...]) -> None:
+def _empty_spatial(c: Call, batch: int | None, channels: int, spatial: tuple[int, ...], shape=None) -> None:
     """aten: "Only zero batch or zero channel inputs are supported"."""
     if 0 in spatial and batch != 0 and channels != 0:
-        c.fail(f"input {fmt_shape(c.input)} has an empty spatial dimension; torch allows that only "
-               f"with an empty batch or 0 channels", argument="input")
+        c.fail(f"input {fmt_shape(shape or c.input)} has an empty spatial dimension; torch allows that "
+               f"only with an empty batch or 0 channels", argument="input")
+
+
+def _same(n: int, k, d) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """'same' pads dilation*(k-1) in total, the odd pixel on the high side
+    (torch/nn/modules/conv.py, ``_reversed_padding_repeated_twice``)."""
+    total = [d[i] * (k[i] - 1) for i in range(n)]
+    return tuple(t // 2 for t in total), tuple(t - t // 2 for t in total)
 
 
 def _conv(n: int):
@@ -120,50 +134,56 @@ def _conv(n: int):
                        argument="padding")
             if pad_arg == "same" and any(v != 1 for v in stride_arg):
                 c.fail(f"padding='same' is not supported for strided convolutions "
-                       f"(stride={show(stride_arg)})", argument="padding",
+                       f"(stride={c.args['stride']!r})", argument="padding",
                        fix="use stride=1, or give padding as a number")
-        k, s, d = _windows(c, n, cin)
+        k = c.tuple_arg("kernel_size", n)
+        d = c.tuple_arg("dilation", n, allow_one=True)
+
+        shape = c.input
+        if mode == "zeros":
+            if pad_arg == "same":
+                lo, hi = _same(n, k, d)
+            elif pad_arg == "valid":
+                lo = hi = (0,) * n
+            else:
+                lo = hi = c.tuple_arg("padding", n, allow_one=True)
+                if any(v < 0 for v in lo):
+                    c.fail(f"padding must be non-negative, got {show(lo)}", argument="padding")
+        else:
+            # The module pads with F.pad first, then convolves with padding 0. F.pad gets the
+            # padding as given, reversed and repeated (``_reverse_repeat_tuple``): a tuple of
+            # another length than n pads that many trailing dims, negative values crop.
+            if pad_arg == "same":
+                lo, hi = _same(n, k, d)
+                pads = [v for i in reversed(range(n)) for v in (lo[i], hi[i])]
+            else:
+                raw = (0,) * n if pad_arg == "valid" else pad_arg
+                if isinstance(raw, int) and not isinstance(raw, bool):
+                    raw = (raw,) * n
+                if not isinstance(raw, (list, tuple)) or not all(isinstance(v, int) for v in raw):
+                    c.bad_arg("padding", f"must be an integer or a tuple of integers, got {pad_arg!r}")
+                pads = [v for p in reversed(raw) for v in (p, p)]
+            shape = pad_shape(c, PadMode(mode), c.input, tuple(pads))
+            given = len(pads) // 2
+            lo = tuple(pads[2 * (n - 1 - i)] if n - 1 - i < given else 0 for i in range(n))
+            hi = tuple(pads[2 * (n - 1 - i) + 1] if n - 1 - i < given else 0 for i in range(n))
+
+        empty = prod(shape) == 0
+        k, s, d = _windows(c, n, kernel_min=1 if cin else 0, dilation_min=0 if empty else 1)
         if cout < 1:
             c.fail(f"out_channels must be at least 1, got {cout}", argument="out_channels")
-        batch, spatial = _check_input(c, n, cin)
-
-        # Low and high padding per dim. 'same' pads dilation*(k-1) in total, the odd pixel
-        # on the high side (torch/nn/modules/conv.py, _reversed_padding_repeated_twice).
-        if pad_arg == "same":
-            total = [d[i] * (k[i] - 1) for i in range(n)]
-            lo = tuple(t // 2 for t in total)
-            hi = tuple(t - t // 2 for t in total)
-            given = n
-        elif pad_arg == "valid":
-            lo = hi = (0,) * n
-            given = n
-        else:
-            p = c.tuple_arg("padding", n, allow_one=True)
-            # Other padding modes hand the padding to F.pad, which crops where it is negative.
-            if mode == "zeros" and any(v < 0 for v in p):
-                c.fail(f"padding must be non-negative, got {show(p)}", argument="padding")
-            lo = hi = p
-            given = 1 if n > 1 and not isinstance(pad_arg, int) and len(pad_arg) == 1 else n
-
-        axes_ = AXES[n]
-        if mode != "zeros":
-            # The module pads with F.pad first (the padding as given, last dim first), then
-            # convolves with padding 0; a 1-tuple pads only the last dimension.
-            lo = (0,) * (n - given) + lo[n - given:]
-            hi = (0,) * (n - given) + hi[n - given:]
-            pads: list[int] = []
-            for i in reversed(range(n - given, n)):
-                pads += [lo[i], hi[i]]
-            pad_shape(c, PadMode(mode), c.input, tuple(pads))
+        batch, padded_spatial = _check_input(c, n, cin, shape)
+        spatial = tuple(c.input[-n:]) if len(c.input) >= n else padded_spatial
+        conv_pad = (0,) * n if mode != "zeros" else tuple(lo[i] + hi[i] for i in range(n))
 
         out, formulas, notes = [], [], []
-        for i, ax in enumerate(axes_):
+        for i, ax in enumerate(AXES[n]):
             size = spatial[i]
-            padded = size + lo[i] + hi[i]
+            padded = padded_spatial[i] + conv_pad[i]
             span = d[i] * (k[i] - 1) + 1
             if padded < span:
                 c.fail(f"kernel_size {k[i]} (dilated: {span}) is larger than the padded input "
-                       f"{_axis_word(ax)} {padded} ({size} + {lo[i]} + {hi[i]})",
+                       f"{axis_word(ax)} {padded} ({size} + {lo[i]} + {hi[i]})",
                        argument="kernel_size",
                        fix=f"padding >= {-(-(span - size) // 2)} or a smaller kernel_size")
             o = conv_out(padded, 0, k[i], s[i], d[i])
@@ -178,7 +198,7 @@ def _conv(n: int):
             rem = floor_remainder(padded, 0, k[i], s[i], d[i])
             if rem:
                 notes.append(note("floor_drops", axis=ax, rows=rem, stride=s[i]))
-        _empty_spatial(c, batch, cin, spatial)
+        _empty_spatial(c, batch, cin, padded_spatial, shape)
         if pad_arg == "same":
             notes.append(note("same_padding", lo=list(lo), hi=list(hi)))
         # torch quirk: with no input channels the result has no channels either.
@@ -197,6 +217,18 @@ def _conv(n: int):
 _axis_word = axis_word
 
 
+def _uses_onednn(batch: int | None, cin: int, spatial: tuple[int, ...], k: tuple[int, ...],
+                 groups: int) -> bool:
+    """Whether torch's CPU build picks oneDNN for this (transposed) convolution:
+    ``ConvParams::use_mkldnn`` in aten/src/ATen/native/Convolution.cpp, for float32 on a
+    machine where torch runs more than one thread (its default on a multi-core CPU).
+    A 1d convolution is run as 2d on (N, C, 1, L). (The caller adds the other condition:
+    no output_padding >= stride.)"""
+    n4 = ((batch if batch is not None else 1), cin) + ((1,) + spatial if len(spatial) == 1 else spatial[:2])
+    kw, kh = k[-1], (k[-2] if len(k) > 1 else 1)
+    return groups > 1 or (kw > 3 and kh > 3) or n4[0] > 1 or prod(n4) > 20480
+
+
 def _conv_transpose(n: int):
     def rule(c: Call):
         cin, cout, groups = _channels_and_groups(c)
@@ -207,7 +239,8 @@ def _conv_transpose(n: int):
         if isinstance(c.args["padding"], str):
             c.fail(f"padding must be an integer or {n} integers (no 'same'/'valid' for transposed "
                    f"convolutions), got {c.args['padding']!r}", argument="padding")
-        k, s, d = _windows(c, n, 1)
+        empty = prod(c.input) == 0
+        k, s, d = _windows(c, n, dilation_min=0)
         p = c.tuple_arg("padding", n, allow_one=True)
         op = c.tuple_arg("output_padding", n, allow_one=True)
         if any(v < 0 for v in p):
@@ -215,7 +248,8 @@ def _conv_transpose(n: int):
         if any(v < 0 for v in op):
             c.fail(f"output_padding must be non-negative, got {show(op)}", argument="output_padding")
         for i in range(n):
-            if op[i] >= s[i] and op[i] >= d[i]:
+            # Checked by the kernels, which an empty input never reaches.
+            if op[i] >= s[i] and op[i] >= d[i] and not empty:
                 c.fail(f"output_padding {op[i]} must be smaller than either stride {s[i]} or "
                        f"dilation {d[i]}", argument="output_padding",
                        fix=f"output_padding <= {max(s[i], d[i]) - 1}")
@@ -227,15 +261,22 @@ def _conv_transpose(n: int):
             c.fail(f"out_channels must be at least 1, got {cout}", argument="out_channels")
         batch, spatial = _check_input(c, n, cin)
         _empty_spatial(c, batch, cin, spatial)
+        onednn = _uses_onednn(batch, cin, spatial, k, groups) and not any(op[i] >= s[i] for i in range(n))
+        for i in range(n):
+            # The native kernel wants dilation > 0; oneDNN takes 0 where the kernel has one tap
+            # (in 1d/2d); an empty input checks neither.
+            if d[i] == 0 and not empty and not (onednn and n < 3 and k[i] == 1):
+                c.fail(f"dilation must be positive, got {show(d)}", argument="dilation")
         axes = AXES[n]
         out, formulas = [], []
         for i, ax in enumerate(axes):
             o = conv_transpose_out(spatial[i], p[i], k[i], s[i], d[i], op[i])
-            # torch's CPU kernels differ: with a batch of 1 (or none) the native kernel
-            # requires an output of at least 1; an empty batch, or a batch of 2 or more
-            # (oneDNN), allows an empty output. Only a negative size fails everywhere.
-            if o < (1 if batch in (None, 1) else 0):
-                c.fail(f"output {_axis_word(ax)} {o} is too small: ({spatial[i]}-1)*{s[i]} - 2*{p[i]} "
+            # torch's CPU kernels differ: the native kernel requires an output of at least
+            # 1; oneDNN and an empty batch allow an empty output. Only a negative size
+            # fails everywhere.
+            if o < (0 if empty or onednn else 1):
+                c.fail(f"output {_axis_word(ax)} {o} is too small: (in-1)*stride - 2*padding + "
+                       f"dilation*(kernel_size-1) + output_padding + 1 = ({spatial[i]}-1)*{s[i]} - 2*{p[i]} "
                        f"+ {d[i]}*({k[i]}-1) + {op[i]} + 1 = {o}", argument="padding",
                        fix="use a smaller padding")
             out.append(o)

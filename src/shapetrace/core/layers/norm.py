@@ -107,15 +107,21 @@ def _instance_norm(n: int):
         affine = c.bool_arg("affine")
         track = c.bool_arg("track_running_stats")
         ch = shape[-(n + 1)]
-        # The module checks num_features itself when affine; the running statistics are
-        # compared in the kernel, which an empty input skips.
-        checked = affine or (track and prod(shape) > 0)
-        if checked and ch != nf:
+        batch = shape[0] if len(shape) == n + 2 else 1
+        # aten instance_norm: batch_norm over (1, batch*C, *) with the weights and running
+        # statistics repeated batch times, then running_mean.view(batch, C).mean(0) copied
+        # back into running_mean (size num_features).
+        if affine and ch != nf:  # the module's own check
             c.fail(f"expected input with {nf} channels (num_features), got {ch} channels in input of "
                    f"shape {fmt_shape(shape)}", argument="num_features", fix=f"num_features={ch}")
-        if affine and nf == 0:
-            c.fail("num_features=0 with affine=True: torch's kernel fails on the empty weight",
-                   argument="num_features")
+        if track and ch != nf and (batch > 0 or ch != 1):
+            c.fail(f"expected input with {nf} channels (num_features, the running statistics' size), got "
+                   f"{ch} channels in input of shape {fmt_shape(shape)}", argument="num_features",
+                   fix=f"num_features={ch}")
+        if affine and batch * nf == 0:
+            c.fail(f"the weight repeated per sample is empty (batch {batch} x num_features {nf}); torch's "
+                   f"kernel fails on it", argument="input" if nf else "num_features")
+        checked = affine or track
         spatial = prod(shape[-n:])
         if spatial == 1:
             c.fail(f"training mode needs more than 1 spatial element per channel, but input "

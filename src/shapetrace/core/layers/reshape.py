@@ -192,6 +192,8 @@ def unfold(c: Call):
 def fold(c: Call):
     osize = c.tuple_arg("output_size", 2)
     k, d, p, s = _block_args(c)
+    if min(osize) < 1:
+        c.fail(f"output_size must be positive, got {show(osize)}", argument="output_size")
     shape = c.input
     if len(shape) not in (2, 3):
         c.fail(f"expected a 2D (unbatched) or 3D (batched) input (N, C*prod(kernel_size), L), got "
