@@ -85,3 +85,21 @@ def test_console_script_runs(tmp_path):
                         "kernel_size=2", "stride=2"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "(1, 1, 14, 14)" in r.stdout
+
+
+@pytest.mark.parametrize("text, shape", [("1,1,28,28", (1, 1, 28, 28)), ("(1, 1, 28, 28)", (1, 1, 28, 28)),
+                                         ("1x1x28x28", (1, 1, 28, 28)), ("(1152,)", (1152,)),
+                                         ("[2, 3]", (2, 3))])
+def test_parse_shape(text, shape):
+    from shapetrace.cli._common import parse_shape
+
+    assert parse_shape(text) == shape
+
+
+@pytest.mark.parametrize("text", ["1,x,28", "1,,28", "x1", "", "()", "1;2", "1.5,2"])
+def test_parse_shape_rejects(text):
+    from shapetrace.cli._common import parse_shape
+    from shapetrace.core.errors import ShapetraceError
+
+    with pytest.raises(ShapetraceError):
+        parse_shape(text)

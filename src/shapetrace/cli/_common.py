@@ -65,8 +65,13 @@ def parse_shape(text: str, what: str = "--input") -> tuple[int, ...]:
     """'1,1,28,28' or '(1, 1, 28, 28)' or '1x1x28x28' -> (1, 1, 28, 28)."""
     from ..core.errors import ShapetraceError as _E
 
-    cleaned = text.strip().strip("()[]").replace("x", ",").replace(" ", "")
-    parts = [p for p in cleaned.split(",") if p != ""]
+    import re
+
+    cleaned = text.strip().strip("()[]").strip()
+    # "1,1,28,28", "1, 1, 28, 28" or "1x1x28x28"; every part must be a number
+    parts = re.split(r"\s*,\s*|\s*x\s*(?=\d)|(?<=\d)\s*x\s*", cleaned) if cleaned else []
+    if parts and parts[-1] == "":
+        parts = parts[:-1]  # a trailing comma, as in "(1152,)"
     try:
         dims = tuple(int(p) for p in parts)
     except ValueError:

@@ -39,7 +39,10 @@ def call_text(layer: str, kwargs: dict[str, Any] | tuple) -> str:
 
 
 def formula_lines(formulas: list[DimFormula] | tuple[DimFormula, ...]) -> list[str]:
-    return [f"{f.axis}_out = {f.worked} = {f.value}" for f in formulas]
+    """``H_out = floor((28 + 2*1 - 1*(3-1) - 1) / 1) + 1 = 28``; a value that is given, not
+    computed (Linear's out_features), reads ``features_out = 512``."""
+    return [f"{f.axis}_out = {f.worked}" + ("" if f.worked.strip() == str(f.value) else f" = {f.value}")
+            for f in formulas]
 
 
 def symbolic_lines(formulas: list[DimFormula] | tuple[DimFormula, ...]) -> list[str]:

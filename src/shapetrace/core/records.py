@@ -278,6 +278,12 @@ class Report:
     def ok(self) -> bool:
         return self.error is None
 
+    def _repr_html_(self) -> str:
+        """The flow table in a notebook (Jupyter calls this)."""
+        from ..render import repr_html
+
+        return repr_html(self)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model,
