@@ -82,10 +82,10 @@ def summary_command(
         from rich.console import Console
 
         console = Console(width=width, highlight=False, soft_wrap=False)
-        console.print(render.rich_table(report, **options))
-    else:  # a file or a pipe: plain text without the table's trailing padding
+        console.print(render.rich_table(report, width=console.width, **options))
+    else:  # a file or a pipe: plain text, every column at its natural width
         text = render.render(report, f, **options) if f is not Format.TABLE else \
-            render.table(report, width=width or _columns(), **options)
+            render.table(report, width=width, **options)
         if output is not None:
             from ..train.atomic import atomic_write_text
 
@@ -104,15 +104,6 @@ def summary_command(
     if bad:
         print(f"error: {' '.join(bad[0].message.split())}", file=sys.stderr)
         raise typer.Exit(1)
-
-
-def _columns() -> int:
-    import os
-
-    try:
-        return max(40, int(os.environ.get("COLUMNS", "")))
-    except ValueError:
-        return 160
 
 
 def _shapes(items: Optional[List[str]]) -> list[tuple[int, ...]] | None:

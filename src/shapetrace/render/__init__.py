@@ -33,18 +33,23 @@ def view(report: Report, **options: Any) -> View:
     return build(report, Options.make(**options))
 
 
-def table(report: Report, *, width: int = 160, **options: Any) -> str:
-    """The terminal table as plain text at a fixed width (no colour)."""
+def table(report: Report, *, width: int | None = 160, **options: Any) -> str:
+    """The terminal table as plain text (no colour) at a fixed width; ``width=None``: as wide
+    as the table needs."""
     from .text import to_text
 
     return to_text(view(report, **options), width=width)
 
 
-def rich_table(report: Report, **options: Any):
-    """The terminal table as rich renderables, for ``rich.console.Console.print``."""
-    from .text import renderable
+def rich_table(report: Report, *, width: int | None = None, **options: Any):
+    """The terminal table as rich renderables, for ``rich.console.Console.print``. With a
+    ``width``, the default columns are thinned until the table fits it."""
+    from .text import fit, renderable
 
-    return renderable(view(report, **options))
+    v = view(report, **options)
+    if width is not None:
+        v = fit(v, width, droppable=options.get("columns") is None)
+    return renderable(v)
 
 
 def markdown(report: Report, **options: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 from rich import box
@@ -13,7 +14,11 @@ from .options import Column
 from .view import View, tree_prefixes
 
 _RIGHT = {Column.PARAMS, Column.TRAINABLE, Column.MACS, Column.OUTPUT_BYTES, Column.PARAM_BYTES}
-_NOWRAP = {Column.INPUT, Column.OUTPUT, Column.PARAMS, Column.TRAINABLE, Column.MACS,
+# When the default table is wider than the terminal, these columns go first, in this order
+# (their numbers stay in the totals or in other formats).
+_DROP_ORDER = (Column.DESCRIPTION, Column.PARAM_BYTES, Column.TRAINABLE, Column.KIND,
+               Column.OUTPUT_BYTES, Column.INPUT, Column.RF)
+_NOWRAP = {Column.LAYER, Column.INPUT, Column.OUTPUT, Column.PARAMS, Column.TRAINABLE, Column.MACS,
            Column.OUTPUT_BYTES, Column.PARAM_BYTES, Column.RF, Column.KIND}
 
 
@@ -62,8 +67,31 @@ def renderable(view: View) -> RenderableType:
     return Group(*parts)
 
 
-def to_text(view: View, width: int = 160) -> str:
-    """Plain text, no colour, at a fixed width (deterministic: used for goldens)."""
+def natural_width(view: View) -> int:
+    """The width the table needs without wrapping any cell."""
+    console = Console(width=100_000, color_system=None, force_terminal=False, legacy_windows=False)
+    table = renderable(dataclasses.replace(view, totals=[], warnings=[], error=[]))
+    return console.measure(table).maximum
+
+
+def fit(view: View, width: int, *, droppable: bool = True) -> View:
+    """Drop the least needed columns until the table fits ``width`` (only for the default
+    column set: columns a user asked for are kept, and wrap)."""
+    if not droppable:
+        return view
+    for col in _DROP_ORDER:
+        if natural_width(view) <= width:
+            break
+        if col in view.columns and len(view.columns) > 2:
+            view = dataclasses.replace(view, columns=tuple(c for c in view.columns if c is not col))
+    return view
+
+
+def to_text(view: View, width: int | None = 160) -> str:
+    """Plain text, no colour (deterministic: used for goldens). ``width=None``: as wide as
+    the table needs, so that a pipe or file gets every column unwrapped."""
+    if width is None:
+        width = max(40, natural_width(view))
     buf = io.StringIO()
     console = Console(file=buf, width=width, color_system=None, force_terminal=False,
                       legacy_windows=False, highlight=False, emoji=False)
