@@ -28,5 +28,7 @@ def test_pipes_get_the_natural_width_without_wrapping():
     report = flow(load_spec(SEED))
     text = render.table(report, width=None)
     assert "├─ conv1      Conv2d" in text  # tree prefix and name on one line
-    lines = [line for line in text.splitlines() if "resblock1.add" in line or "├─ add" in line]
-    assert lines and all("(1, 64, 14, 14), (1, 64, 14, 14)" in line for line in lines)
+    adds = [line for line in text.splitlines() if "├─ add" in line]
+    assert len(adds) == 2
+    assert "(1, 64, 14, 14), (1, 64, 14, 14)   (1, 64, 14, 14)" in adds[0]
+    assert "(1, 128, 7, 7), (1, 128, 7, 7)" in adds[1]
