@@ -7,6 +7,8 @@ Measured:
   handler    the work one POST /api/flow does, in-process, without HTTP: JSON decode, the
              limits walk, parse_spec, flow, to_dict, JSON encode (median of N)
   http       a real request to uvicorn on localhost (httpx, keep-alive), round trip (median, p95)
+  view       the same for POST /api/view (the flow plus its shapes and notes as text), the
+             request the page makes on every edit
   edit       in headless Chromium: an argument field's `input` event -> the table redrawn
              (the page's debounce + fetch + server + DOM update), measured inside the page
              with performance.now() (median, p95)
@@ -86,16 +88,18 @@ def pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
 
 
-def bench_handler(spec: dict, n: int) -> dict:
+def bench_handler(spec: dict, n: int, task: str = "flow") -> dict:
     from shapetrace.web.limits import DEFAULT_LIMITS
-    from shapetrace.web.tasks import flow_json
+    from shapetrace.web.tasks import TASKS
 
     body = json.dumps(spec).encode()
     times = []
     for _ in range(n):
         t0 = time.perf_counter()
-        out = flow_json(body, DEFAULT_LIMITS)
+        out = TASKS[task](body, DEFAULT_LIMITS)
         times.append(time.perf_counter() - t0)
+    if task == "view":
+        out = json.dumps(json.loads(out)["flow"])
     return {"median_ms": statistics.median(times) * 1e3, "p95_ms": pct(times, 0.95) * 1e3,
             "response_bytes": len(out), "rows": len(json.loads(out)["rows"])}
 
@@ -123,16 +127,16 @@ class Server:
         self.thread.join(10)
 
 
-def bench_http(url: str, spec: dict, n: int) -> dict:
+def bench_http(url: str, spec: dict, n: int, path: str = "api/flow") -> dict:
     import httpx
 
     times = []
     with httpx.Client(base_url=url) as c:
         for _ in range(10):  # warm-up: connection, imports, first flow
-            c.post("api/flow", json=spec).raise_for_status()
+            c.post(path, json=spec).raise_for_status()
         for _ in range(n):
             t0 = time.perf_counter()
-            r = c.post("api/flow", json=spec)
+            r = c.post(path, json=spec)
             times.append(time.perf_counter() - t0)
             r.raise_for_status()
     return {"median_ms": statistics.median(times) * 1e3, "p95_ms": pct(times, 0.95) * 1e3}
@@ -211,17 +215,22 @@ def main() -> None:
     spec = spec_50()
     result = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
               "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
-              "handler": bench_handler(spec, args.requests)}
+              "handler": bench_handler(spec, args.requests),
+              "view_handler": bench_handler(spec, args.requests, "view")}
     with Server() as srv:
         result["http"] = bench_http(srv.url, spec, args.requests)
+        result["view_http"] = bench_http(srv.url, spec, args.requests, "api/view")
         result["edit"] = bench_browser(srv.url, spec, args.edits)
         result["worst"] = bench_worst(srv.url)
 
     h, w, e, x = result["handler"], result["http"], result["edit"], result["worst"]
+    vh, vw = result["view_handler"], result["view_http"]
     print(f"shapetrace web benchmark, {result['date']}, {result['machine']}")
     print(f"50-layer spec ({h['rows']} rows, {h['response_bytes'] / 1024:.0f} KiB of JSON):")
     print(f"  server work per request (in-process)   median {h['median_ms']:.2f} ms   p95 {h['p95_ms']:.2f} ms")
     print(f"  POST /api/flow over HTTP (uvicorn)     median {w['median_ms']:.2f} ms   p95 {w['p95_ms']:.2f} ms")
+    print(f"  /api/view work (flow + display text)   median {vh['median_ms']:.2f} ms   p95 {vh['p95_ms']:.2f} ms")
+    print(f"  POST /api/view over HTTP (the page's)  median {vw['median_ms']:.2f} ms   p95 {vw['p95_ms']:.2f} ms")
     print(f"  edit -> table redrawn (Chromium {e['chromium']}, {e['rows_shown']} rows)"
           f"  median {e['median_ms']:.1f} ms   p95 {e['p95_ms']:.1f} ms")
     print(f"largest accepted spec ({x['layers']:,} conv layers): {x['seconds'] * 1e3:.0f} ms, "

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from shapetrace.core.layers import REGISTRY
-from shapetrace.core.messages import NOTES, WORDS
+from shapetrace.core.messages import NOTES
 from shapetrace.core.spec import flow, load_spec, parse_spec
 from shapetrace.web.app import spec_text
 from shapetrace.web.limits import DEFAULT_LIMITS
@@ -360,8 +360,45 @@ def test_layer_catalog_is_the_registry(client):
     json.dumps(cat, allow_nan=False)  # plain JSON: no inf/nan defaults leak through
 
 
-def test_messages_are_the_cores(client):
-    assert client.get("/api/messages").json() == {"notes": NOTES, "words": WORDS}
+@pytest.mark.parametrize("name", PRESETS)
+def test_view_is_the_flow_plus_the_renderers_text(client, name):
+    """What the page uses: /api/flow's JSON unchanged, and each shape and note as text made by
+    shapetrace.render and the core (the page formats none itself)."""
+    from shapetrace.core.explain import note_lines
+    from shapetrace.render.fmt import shape_text
+    from shapetrace.render.options import Layout
+
+    spec = spec_dict(name)
+    if name == "seed":
+        spec["layers"][8]["in_features"] = 6272  # with an error, too
+    view = post(client, spec, "/api/view").json()
+    assert view["flow"] == post(client, spec).json()
+    report = flow(parse_spec(spec))
+    batch = report.input_shapes[0][0]
+    assert len(view["display"]["rows"]) == len(report.rows)
+    for row, shown in zip(report.rows, view["display"]["rows"]):
+        for lay in Layout:
+            assert shown["in"][lay.value] == [shape_text(s, lay, batch) for s in row.input_shapes]
+            assert shown["out"][lay.value] == [shape_text(s, lay, batch) for s in row.output_shapes]
+        assert shown["notes"] == {"en": note_lines(row.notes, "en"), "ko": note_lines(row.notes, "ko")}
+    if name == "seed":
+        assert view["display"]["error"]["actual"] == {"nchw": ["(1, 1152)"], "hwc": ["(1152,)"]}
+        assert view["display"]["rows"][-1]["out"]["hwc"] == ["(1152,)"]
+    else:
+        assert view["display"]["error"] is None
+        assert view["display"]["rows"][-1]["out"] == {"nchw": ["(1, 1000)"], "hwc": ["(1000,)"]}
+
+
+def test_view_keeps_python_number_text(client):
+    """Notes carry floats (eps=0.0): Python writes them, so the page shows what the CLI shows
+    (a JavaScript formatter would have written eps=0)."""
+    from shapetrace.core.explain import note_lines
+
+    spec = {"input": [2, 4, 8, 8], "layers": [{"type": "BatchNorm2d", "eps": 0.0}]}
+    view = post(client, spec, "/api/view").json()
+    report = flow(parse_spec(spec))
+    assert view["display"]["rows"][0]["notes"]["en"] == note_lines(report.rows[0].notes, "en")
+    assert "eps=0.0 " in view["display"]["rows"][0]["notes"]["en"][0]
 
 
 def test_presets(client):
@@ -396,9 +433,10 @@ def test_page_computes_nothing():
     from shapetrace.web.app import STATIC
 
     js = (STATIC / "app.js").read_text()
-    assert "/api/flow" in js
+    assert "/api/view" in js
     for banned in ("Math.floor", "Math.ceil", "dilation *", "kernel_size -", "eval(", "new Function",
-                   "innerHTML", "outerHTML", "insertAdjacentHTML", "document.write"):
+                   "innerHTML", "outerHTML", "insertAdjacentHTML", "document.write",
+                   "output_shapes.map", "input_shapes.map", "note.params"):
         assert banned not in js, banned
 
 
@@ -472,14 +510,7 @@ def test_no_page_loads_from_a_cdn(client):
     assert client.get("/openapi.json").json()["openapi"].startswith("3.")
 
 
-def test_note_templates_are_plain_fields():
-    """The page fills the core's note templates itself ({name} -> the value, as str.format
-    does for plain fields). A format spec or an indexed field would need more: fail here."""
-    import string
-
+def test_every_note_has_both_languages():
+    """The page shows notes in English or Korean from /api/view: both must exist."""
     for key, langs in NOTES.items():
-        for lang, template in langs.items():
-            for _, field, spec, conv in string.Formatter().parse(template):
-                if field is None:
-                    continue
-                assert field.isidentifier() and not spec and not conv, (key, lang, field, spec, conv)
+        assert set(langs) >= {"en", "ko"}, key

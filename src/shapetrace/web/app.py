@@ -13,7 +13,9 @@ Endpoints (schemas at ``/openapi.json``, components in ``web/schema.py``):
 * ``POST /api/spec/export?format=yaml|json``: spec -> a spec file's text;
 * ``POST /api/table?format=markdown|csv&layout=nchw|hwc&lang=en|ko``: spec -> the flow
   table, rendered by ``shapetrace.render``;
-* ``GET /api/layers``, ``/api/messages``, ``/api/presets``, ``/api/presets/{id}``.
+* ``POST /api/view``: the same flow plus its display text (shapes in both layouts, notes in
+  both languages, rendered by ``shapetrace.render`` and ``core.explain``): what the page uses;
+* ``GET /api/layers``, ``/api/presets``, ``/api/presets/{id}``.
 
 Bad requests get a 4xx with ``{"detail": "<one line>"}``, never a 500: see ``limits``.
 """
@@ -34,7 +36,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .. import __version__
 from ..core.errors import ShapetraceError
 from . import schema
-from .catalog import layer_catalog, messages
+from .catalog import layer_catalog
 from .limits import DEFAULT_LIMITS, BodyLimit, Limits, RequestError
 from .presets import list_presets, load_preset
 from .tasks import spec_text
@@ -144,6 +146,15 @@ def create_app(limits: Limits = DEFAULT_LIMITS) -> FastAPI:
     async def api_flow(request: Request) -> Response:
         return Response(await work("flow", request), media_type="application/json")
 
+    @app.post("/api/view", tags=["flow"], summary="The flow, plus its shapes and notes as text",
+              openapi_extra=_json_body("Spec", "a spec"),
+              responses={**_ok("View", "`flow`: exactly what POST /api/flow returns; `display`: "
+                                       "each row's shapes as shapetrace.render writes them in both "
+                                       "layouts and its notes in both languages"),
+                         **_error_responses(400, 413, 422)})
+    async def api_view(request: Request) -> Response:
+        return Response(await work("view", request), media_type="application/json")
+
     @app.post("/api/spec/parse", tags=["spec"], summary="Read a spec file's text (YAML or JSON)",
               openapi_extra=_json_body("ParseRequest", "the text of a spec file"),
               responses={**_ok("Spec", "the spec as JSON, validated"),
@@ -180,11 +191,6 @@ def create_app(limits: Limits = DEFAULT_LIMITS) -> FastAPI:
              responses=_ok({"type": "array", "items": schema.ref("LayerInfo")}, "the layer catalog"))
     async def api_layers() -> JSONResponse:
         return JSONResponse(layer_catalog())
-
-    @app.get("/api/messages", tags=["catalog"], summary="The core's note texts in English and Korean",
-             responses=_ok({"type": "object"}, "note templates and words per language"))
-    async def api_messages() -> JSONResponse:
-        return JSONResponse(messages())
 
     @app.get("/api/presets", tags=["presets"], summary="The example specs",
              responses=_ok({"type": "array", "items": schema.ref("Preset")}, "the presets"))

@@ -1,8 +1,7 @@
-"""What the page needs to know about layers and text, read off the core (never copied).
+"""What the page needs to know about layers, read off the core (never copied).
 
 ``layer_catalog`` lists every layer of ``core.layers.REGISTRY`` with its constructor
 arguments, so the page's "add layer" menu and argument fields grow with the registry.
-``messages`` hands the page the core's English/Korean note texts.
 """
 
 from __future__ import annotations
@@ -55,10 +54,3 @@ def layer_catalog() -> list[dict[str, Any]]:
     order = {f: i for i, f in enumerate(_FAMILY_ORDER)}
     out.sort(key=lambda e: (order.get(e["family"], len(order)), e["family"], e["name"]))
     return out
-
-
-def messages() -> dict[str, Any]:
-    """The core's note texts and explanation words, per language (core/messages.py)."""
-    from ..core.messages import NOTES, WORDS
-
-    return {"notes": NOTES, "words": WORDS}

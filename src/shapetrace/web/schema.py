@@ -192,6 +192,37 @@ def components(limits: Limits, layer_names: list[str]) -> dict[str, Any]:
                 "argument": {"type": ["string", "null"]},
             },
         },
+        "View": {
+            "type": "object",
+            "title": "View",
+            "required": ["flow", "display"],
+            "properties": {"flow": ref("Report"), "display": ref("Display")},
+        },
+        "Display": {
+            "type": "object",
+            "description": "text for the page, per layout (nchw, hwc) and language (en, ko)",
+            "required": ["input", "rows", "error"],
+            "properties": {
+                "input": ref("ShapesText"),
+                "rows": {"type": "array", "items": {
+                    "type": "object", "required": ["in", "out", "notes"],
+                    "properties": {"in": ref("ShapesText"), "out": ref("ShapesText"),
+                                   "notes": {"type": "object", "required": ["en", "ko"],
+                                             "properties": {lg: {"type": "array",
+                                                                 "items": {"type": "string"}}
+                                                            for lg in ("en", "ko")}}}}},
+                "error": {"anyOf": [{"type": "null"}, {
+                    "type": "object", "required": ["actual", "expected"],
+                    "properties": {"actual": {"anyOf": [ref("ShapesText"), {"type": "null"}]},
+                                   "expected": {"anyOf": [ref("ShapesText"), {"type": "null"}]}}}]},
+            },
+        },
+        "ShapesText": {
+            "type": "object",
+            "required": ["nchw", "hwc"],
+            "properties": {lay: {"type": "array", "items": {"type": "string"}}
+                           for lay in ("nchw", "hwc")},
+        },
         # ---- the other endpoints
         "ParseRequest": {
             "type": "object",

@@ -42,11 +42,11 @@ def spec_of(body: bytes, limits: Limits):
     return parse_bounded(decode_json(body), limits)
 
 
-def flow_dict(spec) -> dict[str, Any]:
+def flow_report(spec):
     from ..core.spec import flow
 
     try:
-        return flow(spec).to_dict()
+        return flow(spec)
     except (ShapetraceError, MemoryError, RecursionError):
         raise
     except Exception as e:  # a bug in a layer rule must not take the page down with a 500
@@ -57,8 +57,35 @@ def flow_dict(spec) -> dict[str, Any]:
 
 def flow_json(body: bytes, limits: Limits) -> bytes:
     """POST /api/flow: ``Report.to_dict()`` as compact JSON (what FastAPI's JSONResponse writes)."""
-    report = flow_dict(spec_of(body, limits))
+    report = flow_report(spec_of(body, limits)).to_dict()
     return json.dumps(report, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def view_json(body: bytes, limits: Limits) -> bytes:
+    """POST /api/view: the flow (exactly /api/flow's JSON) and how to show it, rendered here so
+    the page formats nothing itself: every shape as ``shapetrace.render`` writes it in both
+    layouts, and every note in both languages (``core.explain.note_lines``)."""
+    from ..core.explain import Lang, note_lines
+    from ..render.fmt import shape_text
+    from ..render.options import Layout
+    from ..render.view import batch_of
+
+    report = flow_report(spec_of(body, limits))
+    data = report.to_dict()
+    batch = batch_of(report)
+
+    def shapes(items) -> dict[str, list[str]]:
+        return {lay.value: [shape_text(s, lay, batch) for s in items] for lay in Layout}
+
+    rows = [{"in": shapes(r.input_shapes), "out": shapes(r.output_shapes),
+             "notes": {lg.value: note_lines(r.notes, lg) for lg in Lang}} for r in report.rows]
+    err = report.error
+    error = None if err is None else {
+        "actual": shapes([err.actual]) if err.actual is not None else None,
+        "expected": shapes([err.expected]) if err.expected is not None else None}
+    display = {"input": shapes(report.input_shapes), "rows": rows, "error": error}
+    return json.dumps({"flow": data, "display": display}, ensure_ascii=False,
+                      separators=(",", ":")).encode()
 
 
 def parse_request(body: bytes, limits: Limits) -> bytes:
@@ -89,10 +116,8 @@ def table_text(body: bytes, fmt: str, layout: str, lang: str, limits: Limits) ->
     worked-formula column, in the page's layout and language (what `shapetrace summary SPEC
     --format markdown --explain --layout hwc --lang ko` prints)."""
     from .. import render
-    from ..core.spec import flow
 
-    spec = spec_of(body, limits)
-    report = flow(spec)
+    report = flow_report(spec_of(body, limits))
     return render.render(report, fmt, layout=layout, lang=lang, explain=True)
 
 
@@ -130,6 +155,7 @@ def _yaml_text(data: dict[str, Any]) -> str:
 
 TASKS: dict[str, Callable[..., Any]] = {
     "flow": flow_json,
+    "view": view_json,
     "parse": parse_request,
     "export": export_text,
     "table": table_text,

@@ -1,9 +1,11 @@
 // shapetrace layer calculator: the page is a client of the server's JSON API.
 //
 // One source of truth: no shape, parameter count, MAC count, receptive field or formula
-// is computed here. Every edit posts the spec (the same JSON as the CLI's spec files) to
-// POST /api/flow, and the table shows what the Python core answers. This file only edits
-// the spec, lays out the answer, and moves state in and out of the URL.
+// is computed here, and no shape or note is formatted here. Every edit posts the spec (the
+// same JSON as the CLI's spec files) to POST /api/view, which answers with exactly what
+// POST /api/flow returns plus that flow's shapes and notes as text (shapetrace.render and
+// the core's messages, in both layouts and both languages). This file only edits the spec,
+// lays out the answer, and moves state in and out of the URL.
 //
 // Text from the spec or the server is always set with textContent, never parsed as HTML.
 "use strict";
@@ -87,8 +89,8 @@
     preset: "",
     catalog: new Map(),
     catalogList: [],
-    messages: { notes: {}, words: {} },
-    report: null,
+    report: null, // the flow: exactly POST /api/flow's JSON
+    display: null, // its text, from POST /api/view
     expanded: new Set(),
     addType: new Map(), // stack key -> last type picked there
     lastAddType: "Conv2d",
@@ -202,19 +204,8 @@
     return `${n} B`;
   }
 
-  // A shape as the table shows it, by shapetrace.render's rule (render/fmt.py shape_text; a
-  // browser test compares the two on every row): nchw as torch gives it; hwc drops the batch
-  // dimension (dim 0 when it equals the input's batch) and puts channels last for image-like
-  // tensors: (1, 32, 28, 28) -> (28, 28, 32); (1, 1152) -> (1152,).
-  function shapeText(shape, layout = state.layout) {
-    let s = shape.slice();
-    if (layout === "hwc") {
-      const batch = state.report && state.report.input_shapes[0].length >= 2 ? state.report.input_shapes[0][0] : null;
-      if (batch !== null && s.length >= 2 && s[0] === batch) s = s.slice(1);
-      if (s.length === 3 || s.length === 4) s = [...s.slice(1), s[0]];
-    }
-    return "(" + s.join(", ") + (s.length === 1 ? ",)" : ")");
-  }
+  // Display text from the server (POST /api/view): shapes in the current layout.
+  const shown = (texts) => (texts ? texts[state.layout] : []);
 
   // ------------------------------------------------------------------ the spec tree
   // A node is addressed by its path from the spec: ["layers", 3, "body", 0] or
@@ -327,13 +318,13 @@
     document.body.dataset.state = "computing";
     const spec = specForServer();
     try {
-      const res = await fetch("/api/flow", {
+      const res = await fetch("/api/view", {
         method: "POST", headers: { "Content-Type": "application/json" },
         body: JSON.stringify(spec), signal: ctl.signal,
       });
       const data = await res.json().catch(() => ({ detail: `${res.status} ${res.statusText}` }));
       if (my !== seq) return;
-      if (res.ok) showReport(data);
+      if (res.ok) showReport(data.flow, data.display);
       else showSpecError(data.detail || `${res.status}`);
     } catch (e) {
       if (e.name === "AbortError" || my !== seq) return;
@@ -349,13 +340,6 @@
     document.body.dataset.state = stateName;
     const rev = Number(document.body.dataset.rev || 0) + 1;
     document.body.dataset.rev = String(rev);
-  }
-
-  function noteText(note) {
-    const table = state.messages.notes[note.key];
-    const tmpl = table ? (table[state.lang] || table.en) : null;
-    if (!tmpl) return note.key + " " + JSON.stringify(note.params);
-    return tmpl.replace(/\{\{|\}\}|\{(\w+)\}/g, (m, k) => (m === "{{" ? "{" : m === "}}" ? "}" : String(note.params[k])));
   }
 
   function formulaLines(row) {
@@ -376,8 +360,9 @@
       h("span", { class: "rf-size", text: size }), h("span", { class: "rf-jump", text: ` /${rf.jump.join("×")}` }));
   }
 
-  function showReport(report) {
+  function showReport(report, display) {
     state.report = report;
+    state.display = display;
     const body = $("#flow-body");
     const rows = [];
     const parents = []; // the block row at each depth, to show nested names relative to it
@@ -393,8 +378,8 @@
           h("span", { class: "indent", style: { "--depth": String(r.depth) } }),
           h("span", { class: "r-name", text: shortName, title: r.name }), " ",
           h("span", { class: "r-kind", text: r.kind })),
-        h("td", { class: "c-shape in" }, r.input_shapes.map((s) => h("div", { text: shapeText(s) }))),
-        h("td", { class: "c-shape out", text: r.output_shapes.map((s) => shapeText(s)).join(", ") }),
+        h("td", { class: "c-shape in" }, shown(display.rows[i].in).map((text) => h("div", { text }))),
+        h("td", { class: "c-shape out", text: shown(display.rows[i].out).join(", ") }),
         h("td", { class: "c-num params", text: r.params ? int(r.params) : "" }),
         h("td", { class: "c-num macs", title: r.macs === null ? "" : int(r.macs), text: r.macs === null ? "?" : r.macs ? compact(r.macs) : "" }),
         rfCell(r.receptive_field)));
@@ -410,7 +395,7 @@
                 h("span", { class: "f-axis", text: g.axes.map((a) => a + "_out").join(", ") + " = " }),
                 h("span", { class: "f-worked", text: g.worked }),
                 h("span", { class: "f-value", text: " = " + g.value }))),
-              r.notes.map((n) => h("span", { class: "note", text: noteText(n) }))))));
+              display.rows[i].notes[state.lang].map((text) => h("span", { class: "note", text }))))));
       }
     });
     const err = report.error;
@@ -418,7 +403,7 @@
       rows.push(h("tr", { class: "row error-row", dataset: { qual: err.row, kind: err.kind } },
         h("td", { class: "c-idx", text: "✗" }),
         h("td", { class: "c-layer" }, h("span", { class: "r-name", text: err.row }), " ", h("span", { class: "r-kind", text: err.kind })),
-        h("td", { class: "c-shape in", text: err.actual ? shapeText(err.actual) : "" }),
+        h("td", { class: "c-shape in", text: display.error.actual ? shown(display.error.actual)[0] : "" }),
         h("td", { class: "c-error", colspan: "4" },
           h("div", { class: "err-msg", text: err.message }),
           err.arithmetic.map((a) => h("div", { class: "err-arith", text: a })),
@@ -447,8 +432,7 @@
         err.fixes.length ? h("div", { class: "status-fix" }, h("b", { text: t("fix") + ": " }),
           err.fixes.map((f, i) => [i ? " · " : "", h("code", { text: f })])) : null);
     } else {
-      const last = report.rows.length ? report.rows[report.rows.length - 1] : null;
-      const out = last ? shapeText(last.output_shapes[0]) : shapeText(report.input_shapes[0]);
+      const out = finalShape();
       box.className = "status good";
       fill(box, h("div", { class: "status-head" },
         h("span", { class: "icon", text: "✓" }), h("span", { text: `${t("ok")}: ` }),
@@ -456,11 +440,16 @@
     }
   }
 
+  // The model's output as shown: the last row's output, or the input when there is no layer.
+  function finalShape() {
+    const rows = state.display.rows;
+    return shown(rows.length ? rows[rows.length - 1].out : state.display.input)[0];
+  }
+
   function showTotals(report) {
     const tot = report.totals;
-    const last = report.rows.length ? report.rows[report.rows.length - 1] : null;
     const items = [
-      [t("output"), report.error ? t("notReached") : last ? shapeText(last.output_shapes[0]) : shapeText(report.input_shapes[0]), "out"],
+      [t("output"), report.error ? t("notReached") : finalShape(), "out"],
       [t("params"), int(tot.params), "params"],
       [t("trainable"), int(tot.trainable_params), "trainable"],
       [t("macs"), (tot.macs_partial ? "≥ " : "") + compact(tot.macs), "macs"],
@@ -514,16 +503,17 @@
 
   function markCards(report) {
     clearCardMarks();
-    const byName = new Map(report.rows.map((r) => [r.name, r]));
+    const byName = new Map(report.rows.map((r, i) => [r.name, i]));
     const err = report.error;
     const failQual = err ? err.row.replace(/\.(add|cat)$/, "") : null;
     for (const { node, path, qual } of walk(state.spec.layers, ["layers"], "", "")) {
       const card = cards.get(pathKey(path));
       if (!card) continue;
       const out = card.querySelector(":scope > .card-out .out-shape");
-      const row = byName.get(qual);
+      const index = byName.get(qual);
+      const row = index === undefined ? null : report.rows[index];
       if (row && out && row.output_shapes.length) {
-        out.textContent = "→ " + row.output_shapes.map((s) => shapeText(s)).join(", ");
+        out.textContent = "→ " + shown(state.display.rows[index].out).join(", ");
         out.title = row.formulas.map((f) => `${f.axis}_out = ${f.worked} = ${f.value}`).join("\n");
       }
       if (failQual !== null && qual === failQual) {
@@ -542,7 +532,7 @@
     // Empty inputs show what the core used: the default or the value read off the input.
     for (const { path, qual } of walk(state.spec.layers, ["layers"], "", "")) {
       const card = cards.get(pathKey(path));
-      const row = byName.get(qual);
+      const row = report.rows[byName.get(qual)];
       if (!card || !row) continue;
       for (const input of card.querySelectorAll(":scope > .args .arg input")) {
         const arg = input.dataset.arg;
@@ -892,7 +882,7 @@
     state.layout = layout === "hwc" ? "hwc" : "nchw";
     for (const b of document.querySelectorAll("#layout-toggle button")) b.setAttribute("aria-pressed", String(b.dataset.layout === state.layout));
     document.body.dataset.layout = state.layout;
-    if (state.report) showReport(state.report);
+    if (state.report) showReport(state.report, state.display);
     saveHash();
   }
 
@@ -903,7 +893,7 @@
     for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
     fillPresets();
     renderEditor();
-    if (state.report) showReport(state.report);
+    if (state.report) showReport(state.report, state.display);
     saveHash();
   }
 
@@ -935,11 +925,9 @@
 
   // ------------------------------------------------------------------ start
   async function start() {
-    const [catalog, messages, presetList] = await Promise.all([
-      api("GET", "/api/layers"), api("GET", "/api/messages"), api("GET", "/api/presets")]);
+    const [catalog, presetList] = await Promise.all([api("GET", "/api/layers"), api("GET", "/api/presets")]);
     state.catalogList = catalog;
     state.catalog = new Map(catalog.map((c) => [c.name, c]));
-    state.messages = messages;
     presets = presetList;
 
     $("#preset").addEventListener("change", (e) => choosePreset(e.target.value));
