@@ -381,6 +381,14 @@ def test_view_is_the_flow_plus_the_renderers_text(client, name):
             assert shown["in"][lay.value] == [shape_text(s, lay, batch) for s in row.input_shapes]
             assert shown["out"][lay.value] == [shape_text(s, lay, batch) for s in row.output_shapes]
         assert shown["notes"] == {"en": note_lines(row.notes, "en"), "ko": note_lines(row.notes, "ko")}
+    # Every row of a layer or block knows its place in the spec (the page finds cards by it).
+    paths = view["display"]["paths"]
+    assert {r.name for r in report.rows if not r.is_op} <= set(paths)
+    if name == "seed":
+        assert paths["fc1"] == "layers/8" and paths["resblock1.shortcut"] == "layers/3/shortcut/0"
+        assert paths["resblock2.relu_out"] == "layers/5/post/0"
+    if name == "resnet18":
+        assert paths["layer2.0.downsample.1"] == "layers/5/layers/0/shortcut/0/layers/1"
     if name == "seed":
         assert view["display"]["error"]["actual"] == {"nchw": ["(1, 1152)"], "hwc": ["(1152,)"]}
         assert view["display"]["rows"][-1]["out"]["hwc"] == ["(1152,)"]

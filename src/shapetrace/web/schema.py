@@ -201,9 +201,12 @@ def components(limits: Limits, layer_names: list[str]) -> dict[str, Any]:
         "Display": {
             "type": "object",
             "description": "text for the page, per layout (nchw, hwc) and language (en, ko)",
-            "required": ["input", "rows", "error"],
+            "required": ["input", "rows", "error", "paths"],
             "properties": {
                 "input": ref("ShapesText"),
+                "paths": {"type": "object", "additionalProperties": {"type": "string"},
+                          "description": "row name -> the layer's place in the spec, "
+                                         "e.g. layers/3/body/0"},
                 "rows": {"type": "array", "items": {
                     "type": "object", "required": ["in", "out", "notes"],
                     "properties": {"in": ref("ShapesText"), "out": ref("ShapesText"),

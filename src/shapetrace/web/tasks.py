@@ -70,7 +70,8 @@ def view_json(body: bytes, limits: Limits) -> bytes:
     from ..render.options import Layout
     from ..render.view import batch_of
 
-    report = flow_report(spec_of(body, limits))
+    spec = spec_of(body, limits)
+    report = flow_report(spec)
     data = report.to_dict()
     batch = batch_of(report)
 
@@ -83,9 +84,35 @@ def view_json(body: bytes, limits: Limits) -> bytes:
     error = None if err is None else {
         "actual": shapes([err.actual]) if err.actual is not None else None,
         "expected": shapes([err.expected]) if err.expected is not None else None}
-    display = {"input": shapes(report.input_shapes), "rows": rows, "error": error}
+    display = {"input": shapes(report.input_shapes), "rows": rows, "error": error,
+               "paths": node_paths(spec)}
     return json.dumps({"flow": data, "display": display}, ensure_ascii=False,
                       separators=(",", ":")).encode()
+
+
+def node_paths(spec) -> dict[str, str]:
+    """Row name -> where that layer sits in the spec ("layers/3/body/0"), so the page finds
+    the card of each row without knowing how rows are named (``core.spec.child_name``)."""
+    from ..core.spec import ConcatNode, ResidualNode, SequentialNode, child_name
+
+    out: dict[str, str] = {}
+    stack = [(spec.layers, "layers", "", "")]
+    while stack:
+        nodes, where, prefix, section = stack.pop()
+        for i, n in enumerate(nodes):
+            qual = child_name(prefix, section, n.name, i)
+            path = f"{where}/{i}"
+            out[qual] = path
+            if isinstance(n, ResidualNode):
+                stack.append((n.body, f"{path}/body", qual, "body"))
+                stack.append((n.shortcut or (), f"{path}/shortcut", qual, "shortcut"))
+                stack.append((n.post, f"{path}/post", qual, "post"))
+            elif isinstance(n, ConcatNode):
+                stack += [(br, f"{path}/branches/{b}", qual, f"branches.{b}")
+                          for b, br in enumerate(n.branches)]
+            elif isinstance(n, SequentialNode):
+                stack.append((n.layers, f"{path}/layers", qual, ""))
+    return out
 
 
 def parse_request(body: bytes, limits: Limits) -> bytes:

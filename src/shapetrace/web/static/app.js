@@ -228,39 +228,6 @@
     return cur;
   }
 
-  function getNode(path) {
-    let cur = state.spec;
-    for (const k of path) cur = cur[k];
-    return cur;
-  }
-
-  // Row names as the core gives them (core/spec.py child_name): a named layer is
-  // block.name; an unnamed one block.<section>.<index>. Used only to find each card's row.
-  function childName(prefix, section, name, index) {
-    const own = name ? name : section ? `${section}.${index}` : String(index);
-    return prefix ? `${prefix}.${own}` : own;
-  }
-
-  function* walk(list, listPath, prefix, section) {
-    for (let i = 0; i < list.length; i++) {
-      const node = list[i];
-      const path = [...listPath, i];
-      const qual = childName(prefix, section, node && node.name, i);
-      yield { node, path, qual };
-      if (!node || typeof node !== "object") continue;
-      if (node.type === "Residual") {
-        for (const sec of ["body", "shortcut", "post"]) {
-          if (Array.isArray(node[sec])) yield* walk(node[sec], [...path, sec], qual, sec);
-        }
-      } else if (node.type === "Concat" && Array.isArray(node.branches)) {
-        for (let b = 0; b < node.branches.length; b++) {
-          yield* walk(node.branches[b], [...path, "branches", b], qual, `branches.${b}`);
-        }
-      } else if (node.type === "Sequential" && Array.isArray(node.layers)) {
-        yield* walk(node.layers, [...path, "layers"], qual, "");
-      }
-    }
-  }
 
   // The spec as sent: empty optional sections dropped (an empty shortcut means identity).
   function specForServer() {
@@ -427,7 +394,7 @@
           h("span", { class: "icon", text: "✗" }),
           h("span", { text: `${t("failsAt")} ` }), h("code", { class: "err-row", text: err.row }),
           h("span", { class: "muted", text: ` (${err.kind})` }),
-          h("button", { type: "button", class: "link", text: t("show"), onclick: () => focusCard(err.row) })),
+          h("button", { type: "button", class: "link", text: t("show"), onclick: () => focusCard(err.row, err.kind) })),
         h("div", { class: "status-msg", text: err.message }),
         err.fixes.length ? h("div", { class: "status-fix" }, h("b", { text: t("fix") + ": " }),
           err.fixes.map((f, i) => [i ? " · " : "", h("code", { text: f })])) : null);
@@ -501,22 +468,41 @@
     }
   }
 
+  // The card of a row: the server says where each row's layer sits in the spec
+  // (display.paths, "layers/3/body/0"); an add or cat row belongs to its block.
+  function rowKey(name, kind) {
+    const paths = state.display.paths;
+    if ((kind === "add" || kind === "cat") && /\.(add|cat)$/.test(name) && !(name in paths)) {
+      return paths[name.replace(/\.(add|cat)$/, "")];
+    }
+    return paths[name];
+  }
+
   function markCards(report) {
     clearCardMarks();
-    const byName = new Map(report.rows.map((r, i) => [r.name, i]));
-    const err = report.error;
-    const failQual = err ? err.row.replace(/\.(add|cat)$/, "") : null;
-    for (const { node, path, qual } of walk(state.spec.layers, ["layers"], "", "")) {
-      const card = cards.get(pathKey(path));
-      if (!card) continue;
+    const reached = new Set();
+    report.rows.forEach((row, i) => {
+      if (row.is_op) return;
+      const key = state.display.paths[row.name];
+      const card = key !== undefined && cards.get(key);
+      if (!card) return;
+      reached.add(key);
       const out = card.querySelector(":scope > .card-out .out-shape");
-      const index = byName.get(qual);
-      const row = index === undefined ? null : report.rows[index];
-      if (row && out && row.output_shapes.length) {
-        out.textContent = "→ " + shown(state.display.rows[index].out).join(", ");
+      if (out && row.output_shapes.length) {
+        out.textContent = "→ " + shown(state.display.rows[i].out).join(", ");
         out.title = row.formulas.map((f) => `${f.axis}_out = ${f.worked} = ${f.value}`).join("\n");
       }
-      if (failQual !== null && qual === failQual) {
+      // Empty fields show what the core used: the default or the value read off the input.
+      for (const input of card.querySelectorAll(":scope > .args .arg input")) {
+        const arg = input.dataset.arg;
+        if (input.value === "" && row.kwargs && arg in row.kwargs) input.placeholder = formatArg(row.kwargs[arg]);
+      }
+    });
+    const err = report.error;
+    if (!err) return;
+    const failKey = rowKey(err.row, err.kind);
+    for (const [key, card] of cards) {
+      if (key === failKey) {
         card.classList.add("error");
         const slot = card.querySelector(":scope > .card-error");
         if (slot) {
@@ -527,19 +513,7 @@
         // The argument the core names (in_features, kernel_size ...) is marked too.
         const bad = err.argument && card.querySelector(`:scope > .args .arg input[data-arg="${CSS.escape(err.argument)}"]`);
         if (bad) bad.closest(".arg").classList.add("bad");
-      } else if (err && !row) card.classList.add("after-error");
-    }
-    // Empty inputs show what the core used: the default or the value read off the input.
-    for (const { path, qual } of walk(state.spec.layers, ["layers"], "", "")) {
-      const card = cards.get(pathKey(path));
-      const row = report.rows[byName.get(qual)];
-      if (!card || !row) continue;
-      for (const input of card.querySelectorAll(":scope > .args .arg input")) {
-        const arg = input.dataset.arg;
-        if (input.value === "" && row.kwargs && arg in row.kwargs) {
-          input.placeholder = formatArg(row.kwargs[arg]);
-        }
-      }
+      } else if (!reached.has(key)) card.classList.add("after-error");
     }
   }
 
@@ -551,19 +525,12 @@
     editor.scrollTo({ top: Math.max(0, top - editor.clientHeight / 3), behavior: "smooth" });
   }
 
-  function focusCard(qual) {
-    const target = qual.replace(/\.(add|cat)$/, "");
-    for (const { path, qual: q } of walk(state.spec.layers, ["layers"], "", "")) {
-      if (q === target) {
-        const card = cards.get(pathKey(path));
-        if (card) {
-          scrollEditorTo(card);
-          const f = card.querySelector(".arg.bad input") || card.querySelector("select.type");
-          if (f) f.focus({ preventScroll: true });
-        }
-        return;
-      }
-    }
+  function focusCard(name, kind) {
+    const card = cards.get(rowKey(name, kind));
+    if (!card) return;
+    scrollEditorTo(card);
+    const f = card.querySelector(".arg.bad input") || card.querySelector("select.type");
+    if (f) f.focus({ preventScroll: true });
   }
 
   // ------------------------------------------------------------------ editor
