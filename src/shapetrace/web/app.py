@@ -1,8 +1,9 @@
 """The calculator's server: a FastAPI app over the core, and the static page.
 
-One source of truth: the page never computes a shape. Every edit posts the spec to
-``POST /api/flow``, which parses it with ``core.spec.parse_spec`` and returns
-``core.spec.flow(spec).to_dict()``, the same JSON as ``shapetrace summary --format json``.
+One source of truth: the page never computes or formats a shape. ``POST /api/flow`` parses
+a spec with ``core.spec.parse_spec`` and returns ``core.spec.flow(spec).to_dict()``, the
+same JSON as ``shapetrace summary --format json``; the page posts every edit to
+``POST /api/view``, which returns exactly that JSON plus its display text.
 The work of each request (``tasks.py``) runs in a worker process with a deadline
 (``worker.py``), after the bounds of ``limits.py``.
 
@@ -35,6 +36,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from ..core.errors import ShapetraceError
+from ..core.explain import Lang
+from ..render.options import Layout
 from . import schema
 from .catalog import layer_catalog
 from .limits import DEFAULT_LIMITS, BodyLimit, Limits, RequestError
@@ -52,16 +55,6 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 class TableFormat(str, Enum):
     markdown = "markdown"
     csv = "csv"
-
-
-class Layout(str, Enum):
-    nchw = "nchw"
-    hwc = "hwc"
-
-
-class Lang(str, Enum):
-    en = "en"
-    ko = "ko"
 
 
 class SpecFormat(str, Enum):
@@ -181,8 +174,8 @@ def create_app(limits: Limits = DEFAULT_LIMITS) -> FastAPI:
                                ("text/markdown", "text/csv")),
                          **_error_responses(400, 413, 422)})
     async def api_table(request: Request, format: TableFormat = Query(TableFormat.markdown),
-                        layout: Layout = Query(Layout.nchw),
-                        lang: Lang = Query(Lang.en)) -> Response:
+                        layout: Layout = Query(Layout.NCHW),
+                        lang: Lang = Query(Lang.EN)) -> Response:
         text = await work("table", request, format.value, layout.value, lang.value)
         media = "text/csv" if format is TableFormat.csv else "text/markdown"
         return PlainTextResponse(text, media_type=media + "; charset=utf-8")
