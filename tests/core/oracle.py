@@ -29,10 +29,16 @@ from shapetrace import ShapeError, compute
 from shapetrace.core.layers import lookup
 from shapetrace.core.messages import NOTES
 
-# More than one thread, as torch runs by default on a multi-core CPU: it decides which
-# CPU convolution kernel torch picks, and the kernels differ on edge cases (see
-# core/layers/conv.py, _uses_onednn).
-torch.set_num_threads(2)
+
+
+def _threads(family: str) -> None:
+    """One thread (tiny tensors; no OpenMP spinning when the CI's cores are busy), except
+    for convolutions, which run with two, as torch does by default on a multi-core CPU:
+    the thread count decides which CPU kernel torch picks, and the kernels differ on edge
+    cases (see core/layers/conv.py, ``_uses_onednn``)."""
+    want = 2 if family == "conv" else 1
+    if torch.get_num_threads() != want:
+        torch.set_num_threads(want)
 
 # Notes that stand for "torch raises here in training mode, not in eval mode".
 TRAIN_ONLY_NOTES = {"bn_train_single_value", "bn_train_eps"}
@@ -78,6 +84,7 @@ def torch_kwargs(layer: str, input_shape: Any, kwargs: dict[str, Any]) -> dict[s
 
 def run_torch(layer: str, input_shape: Any, kwargs: dict[str, Any], *, train: bool = True) -> TorchOutcome:
     defn = lookup(layer)
+    _threads(defn.family)
     kwargs = torch_kwargs(layer, input_shape, kwargs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -139,11 +146,14 @@ def agree(layer: str, input_shape: Any, kwargs: dict[str, Any]) -> str:
 
 
 def _check_result(r) -> None:
-    """Invariants of every answer: notes have text in both languages, sizes are ints."""
+    """Invariants of every answer: notes have text in both languages, sizes are ints, and
+    a layer that changes the shape shows the formula of the change (explain needs it)."""
     for n in r.notes:
         assert n.key in NOTES and {"en", "ko"} <= set(NOTES[n.key]), f"note {n.key} lacks en/ko text"
     assert all(isinstance(d, int) and d >= 0 for d in r.output_shape)
     assert r.params >= 0 and r.macs >= 0
+    if len(r.input_shapes) == 1 and r.output_shape != r.input_shapes[0]:
+        assert r.formulas or r.notes, f"{r.layer} changes {r.input_shapes[0]} to {r.output_shape} unexplained"
 
 
 class Tally:

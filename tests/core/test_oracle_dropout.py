@@ -22,4 +22,4 @@ def dropout_cases(draw):
 
 
 def test_dropout_family_matches_torch():
-    assert_mixed(run_cases(dropout_cases(), 800), min_share=0.1, blamed={"p", "input"})
+    assert_mixed(run_cases(dropout_cases(), 1000), min_share=0.1, blamed={"p", "input"})

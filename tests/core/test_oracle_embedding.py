@@ -22,5 +22,5 @@ def embedding_cases(draw):
 
 
 def test_embedding_matches_torch():
-    tally = run_cases(embedding_cases(), 800)
+    tally = run_cases(embedding_cases(), 1000)
     assert_mixed(tally, min_share=0.1, blamed={"num_embeddings", "embedding_dim", "padding_idx"})

@@ -119,15 +119,23 @@ def _pool(n: int, kind: PoolKind):
         rnd = "ceil" if ceil else "floor"
         for i, ax in enumerate(names):
             o = pool_out(spatial[i], p[i], k[i], s[i], d[i], ceil)
-            worked = f"{rnd}(({spatial[i]} + 2*{p[i]} - {d[i]}*({k[i]}-1) - 1) / {s[i]}) + 1"
+            # The docs' formula for each class: only MaxPool has a dilation, LPPool no padding.
+            if kind is PoolKind.MAX:
+                symbolic = f"{rnd}(({ax}_in + 2*padding - dilation*(kernel_size-1) - 1) / stride) + 1"
+                worked = f"{rnd}(({spatial[i]} + 2*{p[i]} - {d[i]}*({k[i]}-1) - 1) / {s[i]}) + 1"
+            elif kind is PoolKind.AVG:
+                symbolic = f"{rnd}(({ax}_in + 2*padding - kernel_size) / stride) + 1"
+                worked = f"{rnd}(({spatial[i]} + 2*{p[i]} - {k[i]}) / {s[i]}) + 1"
+            else:
+                symbolic = f"{rnd}(({ax}_in - kernel_size) / stride) + 1"
+                worked = f"{rnd}(({spatial[i]} - {k[i]}) / {s[i]}) + 1"
             if o < 1:
                 c.fail(f"output {axis_word(ax)} {o} is too small: {worked} = {o} (input {axis_word(ax)} "
                        f"{spatial[i]}, kernel_size {k[i]}" + (f", dilation {d[i]}" if d[i] > 1 else "")
                        + ")", argument="kernel_size",
                        fix="a smaller kernel_size, or padding up to kernel_size // 2")
             out.append(o)
-            formulas.append(DimFormula(
-                ax, f"{rnd}(({ax}_in + 2*padding - dilation*(kernel_size-1) - 1) / stride) + 1", worked, o))
+            formulas.append(DimFormula(ax, symbolic, worked, o))
             floor_o = pool_out(spatial[i], p[i], k[i], s[i], d[i], False)
             if ceil:
                 unclipped = -(-(spatial[i] + 2 * p[i] - d[i] * (k[i] - 1) - 1) // s[i]) + 1

@@ -74,7 +74,16 @@ def unflatten(c: Call):
                f"{fmt_shape(shape)} has size {total}", argument="unflattened_size",
                fix=f"sizes whose product is {total}")
     out = shape[:dim] + sizes + shape[dim + 1:]
-    return c.result(out, rf_mode=RFMode.UNKNOWN)
+    given = tuple(int(v) for v in c.args["unflattened_size"])
+    formulas = []
+    for j, size in enumerate(sizes):
+        if given[j] == -1:
+            others = " * ".join(str(v) for i, v in enumerate(sizes) if i != j) or "1"
+            formulas.append(DimFormula(f"dim{dim + j}", f"{total} / (product of the other sizes)",
+                                       f"{total} / ({others})", size))
+        else:
+            formulas.append(DimFormula(f"dim{dim + j}", f"unflattened_size[{j}]", f"{size}", size))
+    return c.result(out, rf_mode=RFMode.UNKNOWN, formulas=formulas)
 
 
 def _factor(c: Call, name: str) -> int:
