@@ -153,8 +153,10 @@ def test_cuda_requested_without_cuda(tmp_path, capsys, monkeypatch):
     import torch
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    code, _, err = run(["experiment", "depth", "--sample", "--device", "cuda", "--out", tmp_path, *TINY], capsys)
+    code, _, err = run(["experiment", "depth", "--sample", "--device", "cuda", "--out", tmp_path / "o", *TINY],
+                       capsys)
     one_line_error(code, err, "--device cuda: no CUDA device is available")
+    assert not (tmp_path / "o").exists()
 
 
 def test_a_failed_run_keeps_the_previous_outputs(tiny_run, tmp_path, capsys, monkeypatch):

@@ -176,6 +176,13 @@ def test_moving_average():
     assert out[0] == 1 and math.isnan(out[1]) and math.isnan(out[2]) and out[3:] == [3.5, 4.5]
 
 
+def test_loss_axis_ignores_a_huge_start():
+    exploding = [1000.0, 500.0, 3.0, 2.3, 2.3, 2.3, 2.3, 2.3]
+    learning = [2.3, 2.0, 1.5, 1.0, 0.8, 0.6, 0.5, 0.4]
+    assert depth_plots.loss_axis_top([exploding, learning]) == pytest.approx(3.3)
+    assert depth_plots.loss_axis_top([learning, [math.nan] * 8]) == 2.6  # never below ln(10) + margin
+
+
 def test_median_train_norms():
     r = E.find(fake_results(), "plain", 8, False)
     med = depth_plots.median_train_norms(r)
@@ -193,3 +200,26 @@ def test_plots_are_small_pngs(tmp_path):
     assert not list(tmp_path.glob(".*.tmp"))  # written through temp files, none left behind
     with pytest.raises(ValueError):
         depth_plots.plot_grad_norms(fake_results(), tmp_path / "x.png", which="final")
+
+
+def test_a_diverging_net_is_recorded_and_reported(tmp_path):
+    """A learning rate of 1e30 makes the loss non-finite at step 1: training stops there, the
+    results stay valid JSON (null for non-finite numbers), the report and plots still render."""
+    import json
+
+    import torch
+
+    from shapetrace.data.mnist import load_sample
+
+    threads = torch.get_num_threads()
+    config = E.DepthConfig(depths=(8,), width=2, steps=8, batch_size=16, train_subset=64, test_subset=32,
+                           grad_every=3, probe_size=16, optimizer=E.Optimizer.SGD, lr=1e30, warmup=0.0,
+                           batchnorm=E.BatchNormChoice.WITHOUT)
+    results = E.run(config, load_sample())
+    assert torch.get_num_threads() == threads  # restored after the run
+    for r in results["runs"]:
+        assert r["diverged_at"] == 1 and r["curve"]["loss"][0] > 0 and r["curve"]["loss"][1] is None
+        assert r["steps_done"] == 4 and r["final"]["train_loss"] is None  # stopped at the check of step 3
+    json.loads(json.dumps(results, allow_nan=False))
+    assert "n/a (diverged) (diverged at step 1)" in depth_report.render(results)
+    assert len(depth_plots.write_all(results, tmp_path)) == 3

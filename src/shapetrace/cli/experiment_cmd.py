@@ -30,28 +30,43 @@ app.add_typer(experiment_app, name="experiment")
 @guard
 def depth_command(
     out: Path = typer.Option(..., "--out", "-o", help="Folder for results.json, report.md and the plots."),
-    depths: Optional[str] = typer.Option(None, "--depths", help="Depths 6n+2, comma-separated [8,20,56]."),
-    data: Optional[Path] = typer.Option(None, "--data", help="MNIST folder (else $SHAPETRACE_DATA, else the cache)."),
-    sample: bool = typer.Option(False, "--sample", help="Use the bundled 1,000-digit sample (offline, quick)."),
+    depths: Optional[str] = typer.Option(None, "--depths",
+                                         help="Depths 6n+2, comma-separated (default: 8,20,56)."),
+    data: Optional[Path] = typer.Option(None, "--data",
+                                        help="MNIST folder (else $SHAPETRACE_DATA, else the cache)."),
+    sample: bool = typer.Option(False, "--sample",
+                                help="Use the bundled 1,000-digit sample (offline, quick)."),
     download: bool = typer.Option(True, "--download/--no-download", help="Download MNIST if it is missing."),
     preset: Preset = typer.Option(Preset.CPU, "--preset", help="Defaults for the options below."),
-    width: Optional[int] = typer.Option(None, "--width", help="Channels of the first stage [cpu 8, gpu 16]."),
-    stem_stride: Optional[int] = typer.Option(None, "--stem-stride", help="1 or 2 [cpu 2, gpu 1]."),
-    bn: BatchNormChoice = typer.Option(BatchNormChoice.BOTH, "--bn", help="Train with/without BatchNorm or both."),
-    init: InitChoice = typer.Option(InitChoice.DEFAULT, "--init", help="Weight init: PyTorch's default or He's."),
+    width: Optional[int] = typer.Option(None, "--width",
+                                        help="Channels of the first stage (default: cpu 8, gpu 16)."),
+    stem_stride: Optional[int] = typer.Option(None, "--stem-stride", help="1 or 2 (default: cpu 2, gpu 1)."),
+    bn: BatchNormChoice = typer.Option(BatchNormChoice.BOTH, "--bn",
+                                       help="Train with/without BatchNorm or both."),
+    init: InitChoice = typer.Option(InitChoice.DEFAULT, "--init",
+                                    help="Weight init: PyTorch's default or He's."),
     optimizer: Optimizer = typer.Option(Optimizer.ADAM, "--optimizer", help="adam, or sgd (momentum 0.9)."),
-    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate [1e-3]."),
-    warmup: Optional[float] = typer.Option(None, "--warmup", help="Warm-up fraction of the steps [0.1]."),
-    steps: Optional[int] = typer.Option(None, "--steps", help="Training steps per net [cpu 200, gpu 3000]."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Digits per step [cpu 32, gpu 128]."),
-    train_subset: Optional[int] = typer.Option(None, "--train-subset", help="Training digits [cpu 10000, gpu 60000]."),
-    test_subset: Optional[int] = typer.Option(None, "--test-subset", help="Test digits [cpu 2000, gpu 10000]."),
-    grad_every: Optional[int] = typer.Option(None, "--grad-every", help="Record gradient norms every N steps."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default: 1e-3)."),
+    warmup: Optional[float] = typer.Option(None, "--warmup",
+                                           help="Warm-up fraction of the steps (default: 0.1)."),
+    steps: Optional[int] = typer.Option(None, "--steps",
+                                        help="Training steps per net (default: cpu 200, gpu 3000)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size",
+                                             help="Digits per step (default: cpu 32, gpu 128)."),
+    train_subset: Optional[int] = typer.Option(None, "--train-subset",
+                                               help="Training digits (default: cpu 10000, gpu 60000)."),
+    test_subset: Optional[int] = typer.Option(None, "--test-subset",
+                                              help="Test digits (default: cpu 2000, gpu 10000)."),
+    grad_every: Optional[int] = typer.Option(None, "--grad-every",
+                                             help="Record gradient norms every N steps (default: cpu 10, gpu 50)."),
     probe_size: Optional[int] = typer.Option(None, "--probe-size",
-                                             help="Training digits for the gradient norms at initialisation [256]."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the subset, the batches and the weights [0]."),
-    device: Optional[DeviceChoice] = typer.Option(None, "--device", help="[cpu preset: cpu, gpu preset: auto]"),
-    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads; 0 = torch's default [cpu 1]."),
+                                             help="Training digits for the gradient norms at initialisation (default: 256)."),
+    seed: Optional[int] = typer.Option(None, "--seed",
+                                       help="Seed of the subset, the batches and the weights (default: 0)."),
+    device: Optional[DeviceChoice] = typer.Option(None, "--device",
+                                                  help="Where to train: auto = cuda if available (default: cpu preset cpu, gpu preset auto)."),
+    threads: Optional[int] = typer.Option(None, "--threads",
+                                          help="CPU threads, 0 = torch's default (default: cpu preset 1, gpu preset 0)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines."),
 ) -> None:
     """Train plain and residual nets of each depth (with and without BatchNorm) under the same
@@ -78,10 +93,11 @@ def depth_command(
     config = dataclasses.replace(PRESETS[preset], batchnorm=bn, init=init, optimizer=optimizer,
                                  **overrides).validate()
 
+    from ..experiments import depth as experiment
+
+    experiment.resolve_device(config.device)  # --device cuda without CUDA: fail before any work
     out_dir = prepare_out_dir(out)
     mnist = _load(data, sample, download)
-
-    from ..experiments import depth as experiment
 
     def progress(i: int, n: int, r: dict[str, Any]) -> None:
         if quiet:

@@ -107,7 +107,7 @@ class DepthConfig:
             try:
                 blocks_per_stage(d)
             except ArgumentError as e:
-                raise ArgumentError(f"--depths: {e}", argument="depths", fix=e.fix) from None
+                raise ArgumentError(f"--depths: {e}", argument="depths") from None
         if len(set(self.depths)) != len(self.depths):
             raise ArgumentError(f"--depths lists a depth twice: {','.join(map(str, self.depths))}")
         positive = {"--width": self.width, "--steps": self.steps, "--batch-size": self.batch_size,
@@ -280,7 +280,7 @@ def train_one(config: DepthConfig, kind: Kind, depth: int, batchnorm: bool, data
 
     t0 = time.perf_counter()
     model = build_model(config, kind, depth, batchnorm).to(device)
-    grad_init = gradnorm.at_init(model, data.probe_x, data.probe_y)
+    grad_init = [_finite_or_none(v) for v in gradnorm.at_init(model, data.probe_x, data.probe_y)]
     opt = _optimizer(config, model.parameters())
 
     losses, correct = [], []

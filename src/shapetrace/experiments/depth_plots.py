@@ -71,18 +71,23 @@ def plot_loss_curves(results: dict[str, Any], path: str | os.PathLike) -> Path:
     fig = Figure(figsize=(4.6 * len(kinds), 3.3 * len(bns)), dpi=DPI)
     axes = fig.subplots(len(bns), len(kinds), squeeze=False, sharex=True, sharey="row")
     for i, bn in enumerate(bns):
+        curves = {(kind, d): moving_average(r["curve"]["loss"], window) for kind in kinds for d in depths
+                  if (r := _run(results, kind, d, bn)) is not None}
+        top = loss_axis_top(curves.values())
         for j, kind in enumerate(kinds):
             ax = axes[i][j]
             for d in depths:
-                r = _run(results, kind, d, bn)
-                if r is None:
+                ys = curves.get((kind, d))
+                if ys is None:
                     continue
-                ys = moving_average(r["curve"]["loss"], window)
-                ax.plot(range(1, len(ys) + 1), ys, color=colors[d], lw=1.8, label=f"{kind}-{d}")
+                peak = max((y for y in ys if math.isfinite(y)), default=math.nan)
+                label = f"{kind}-{d}" + (f" (starts off the scale: {peak:.3g})" if peak > 1.5 * top else "")
+                ax.plot(range(1, len(ys) + 1), ys, color=colors[d], lw=1.8, label=label)
+            ax.set_ylim(0, top)
             ax.set_title(f"{kind}, {_bn_text(bn)}", fontsize=10)
             ax.grid(alpha=0.3)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            ax.legend(fontsize=8, loc="upper right")
+            ax.legend(fontsize=8, loc="best")
             if i == len(bns) - 1:
                 ax.set_xlabel("training step")
             if j == 0:
@@ -90,6 +95,13 @@ def plot_loss_curves(results: dict[str, Any], path: str | os.PathLike) -> Path:
     fig.suptitle("Training loss by depth: plain vs residual (same steps, same batches)", fontsize=11)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def loss_axis_top(curves: Any) -> float:
+    """The loss axis's upper end: what the curves reach after their first quarter, so that a
+    net starting with a huge loss (He init, no BatchNorm) does not flatten the others."""
+    late = [y for ys in curves for y in ys[len(ys) // 4:] if math.isfinite(y)]
+    return max(2.6, 1.1 * max(late, default=0.0))  # 2.6 > ln(10), the loss of a uniform guess
 
 
 def plot_grad_norms(results: dict[str, Any], path: str | os.PathLike, *, which: str = "init") -> Path:

@@ -64,11 +64,12 @@ def findings_text(results: Mapping[str, Any]) -> list[str]:
         verdict = "shown" if f["holds"] else "not shown"
         if f["claim"] == "degradation":
             out.append(
-                f"- Degradation, {bn} ({verdict}): the deeper plain net trains worse "
-                f"(final training loss plain-{f['shallow']} {fmt_loss(f['plain_shallow'])} -> "
-                f"plain-{f['deep']} {fmt_loss(f['plain_deep'])}); the residual nets do not "
-                f"(residual-{f['shallow']} {fmt_loss(f['residual_shallow'])} -> "
-                f"residual-{f['deep']} {fmt_loss(f['residual_deep'])}).")
+                f"- Degradation, {bn} ({verdict}; the claim: the deeper plain net ends with the higher "
+                f"training loss, the deeper residual net does not): final training loss "
+                f"plain-{f['shallow']} {fmt_loss(f['plain_shallow'])} -> "
+                f"plain-{f['deep']} {fmt_loss(f['plain_deep'])}, "
+                f"residual-{f['shallow']} {fmt_loss(f['residual_shallow'])} -> "
+                f"residual-{f['deep']} {fmt_loss(f['residual_deep'])}.")
         else:
             ratio = f["plain_ratio"]
             orders = f" ({-math.log10(ratio):.0f} orders of magnitude)" if ratio and ratio < 1 else ""

@@ -65,7 +65,7 @@ def blocks_per_stage(depth: int) -> int:
         hint = f"nearest: {lower} or {lower + 6}" if depth > 8 else "the smallest is 8"
         raise ArgumentError(
             f"depth {depth} is not of the form 6n+2 with n >= 1 (8, 14, 20, 26, 32, ...); {hint}",
-            argument="depth", fix=hint)
+            argument="depth")
     return (depth - 2) // 6
 
 
