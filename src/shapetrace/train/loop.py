@@ -163,11 +163,15 @@ class _Progress:
         from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                                    TimeRemainingColumn)
 
+        console = Console(stderr=True)
+        if not console.is_terminal:  # a log file or a pipe gets the epoch lines only
+            self.enabled = False
+            return
         self._progress = Progress(
             TextColumn(f"epoch {epoch}/{epochs}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("loss {task.fields[loss]:.4f}  acc {task.fields[acc]:6.2%}  {task.fields[ips]:,.0f} img/s"),
             TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
-            console=Console(stderr=True), transient=True)
+            console=console, transient=True)
         self._progress.start()
         self._task = self._progress.add_task("train", total=steps, loss=float("nan"), acc=0.0, ips=0.0)
 
@@ -273,7 +277,7 @@ def _run(cfg: TrainConfig, dinfo: distributed.Dist, device: torch.device, mnist:
 
     if start_epoch == 1:
         say(f"training CNNWithResidual on {len(train)} digits ({mnist.source}), testing on {len(test)}; "
-            f"{cfg.epochs} epochs of {steps} steps, batch {cfg.batch_size}"
+            f"{cfg.epochs} epoch{'s' if cfg.epochs != 1 else ''} of {steps} steps, batch {cfg.batch_size}"
             + (f" over {dinfo.world_size} processes ({dinfo.backend})" if dinfo.enabled else "")
             + f", {device.type}, {torch.get_num_threads()} threads")
     bar = _Progress(progress and dinfo.is_main)
