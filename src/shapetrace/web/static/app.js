@@ -269,16 +269,18 @@
   let timer = null;
   let inflight = null;
 
-  // Marked at once, so that "computing" covers the debounce too: the table on screen is
-  // final exactly when the state is no longer "computing".
+  // Every edit bumps `seq` at once, so an answer to an older spec (still in flight, or
+  // arriving during the debounce) is dropped, and "computing" covers the debounce too: the
+  // table on screen is final exactly when the state is no longer "computing".
   function schedule() {
+    seq++;
     document.body.dataset.state = "computing";
     clearTimeout(timer);
     timer = setTimeout(compute, 15);
   }
 
   async function compute() {
-    const my = ++seq;
+    const my = seq;
     if (inflight) inflight.abort();
     const ctl = new AbortController();
     inflight = ctl;
