@@ -377,9 +377,9 @@ def run(config: DepthConfig, mnist: Any,
     if device == "cpu":
         if config.threads is not None:
             torch.set_num_threads(config.threads)
-        # Deep plain nets push activations and gradients into float32's subnormal range,
-        # where CPU arithmetic is many times slower; flushing them to 0 changes nothing that
-        # matters (|x| < 1.2e-38) and keeps the step time the same for every net.
+        # Deep plain nets push gradients into float32's subnormal range (|x| < 1.2e-38),
+        # where CPU arithmetic is slower (plain-56, 200 steps: 14.7 s of CPU without,
+        # 12.7 s with, the same losses); flushing them to 0 changes nothing that matters.
         flush_before = torch.set_flush_denormal(True)
     try:
         started = datetime.now(timezone.utc)
