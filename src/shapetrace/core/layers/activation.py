@@ -22,7 +22,7 @@ from .base import REQUIRED, Call, fmt_shape, register, register_many
 
 _INPLACE = [("inplace", False)]
 
-# name -> (signature, float arguments)
+# name -> signature (every argument but inplace is a number)
 _SIMPLE: dict[str, list[tuple[str, object]]] = {
     "ReLU": _INPLACE,
     "ReLU6": _INPLACE,

@@ -15,8 +15,9 @@ Torch's rules worth knowing:
   padding crops;
 - an input with an empty spatial dimension works only if its batch or channels are
   empty; an empty input skips the kernels' checks (dilation 0 and, for transposed
-  convolutions, an over-large output_padding pass); a convolution with ``in_channels=0`` on an input with 0 channels returns an
-  output with 0 channels (not ``out_channels``);
+  convolutions, an over-large output_padding pass); a convolution with
+  ``in_channels=0`` on an input with 0 channels returns an output with 0 channels
+  (not ``out_channels``), and takes kernel_size 0;
 - a transposed convolution whose output size works out to 0 succeeds on CPU where torch
   picks its oneDNN kernel (a batch of 2 or more, groups > 1, a kernel larger than 3x3,
   ... with more than one thread) and for an empty batch, but fails in the native kernel
@@ -214,9 +215,6 @@ def _conv(n: int):
     return rule
 
 
-_axis_word = axis_word
-
-
 def _uses_onednn(batch: int | None, cin: int, spatial: tuple[int, ...], k: tuple[int, ...],
                  groups: int) -> bool:
     """Whether torch's CPU build picks oneDNN for this (transposed) convolution:
@@ -275,7 +273,7 @@ def _conv_transpose(n: int):
             # 1; oneDNN and an empty batch allow an empty output. Only a negative size
             # fails everywhere.
             if o < (0 if empty or onednn else 1):
-                c.fail(f"output {_axis_word(ax)} {o} is too small: (in-1)*stride - 2*padding + "
+                c.fail(f"output {axis_word(ax)} {o} is too small: (in-1)*stride - 2*padding + "
                        f"dilation*(kernel_size-1) + output_padding + 1 = ({spatial[i]}-1)*{s[i]} - 2*{p[i]} "
                        f"+ {d[i]}*({k[i]}-1) + {op[i]} + 1 = {o}", argument="padding",
                        fix="use a smaller padding")
