@@ -201,6 +201,11 @@ def test_error_stops_the_flow_and_keeps_rows_before_it():
     ({"input": [1, 3], "layers": [{"type": "Concat", "dim": "1", "branches": [[]]}]}, "dim must be an integer"),
     ({"input": [1, 3], "dtype": "float8", "layers": []}, "dtype must be one of"),
     ({"input": [1, 3], "name": "", "layers": []}, "name must be a non-empty string"),
+    ({"input": [1, 3], "dtype": {}, "layers": []}, "dtype must be one of"),
+    ({"input": [1, 3], "layers": [{"type": "Relu"}]}, "did you mean ReLU"),
+    ({"input": [1, 3], "layers": [{"type": "nn.Flaten"}]}, "unknown layer type 'nn.Flaten'"),
+    ({"input": [1, 3, 4, 4], "layers": [{"type": "Residual", "body": [{"type": "ReLU", "name": "add"}]}]},
+     "is taken by the block's own add row"),
     ({"input": [1, 3], "layers": [{"type": "Conv2d", "name": "x"}, {"type": "Conv2d", "name": "x"}]},
      "duplicate layer name 'x'"),
 ])
@@ -238,6 +243,18 @@ def test_missing_and_directory_paths(tmp_path):
         load_spec(tmp_path / "nope.yaml")
     with pytest.raises(SpecError, match="is a directory"):
         load_spec(tmp_path)
+
+
+def test_yaml_aliases_are_refused():
+    # a "billion laughs" file would repeat a subtree exponentially often
+    bomb = "a: &a [1, 1]\nb: &b [*a, *a]\nc: &c [*b, *b]\ninput: [1, 3]\nlayers: []\n"
+    with pytest.raises(SpecError, match="aliases"):
+        parse_text(bomb)
+
+
+def test_nn_prefix_is_accepted():
+    spec = parse_spec({"input": [1, 3], "layers": [{"type": "nn.Linear", "out_features": 2}]})
+    assert flow(spec).rows[0].kind == "Linear"
 
 
 def test_yaml_is_data_only():

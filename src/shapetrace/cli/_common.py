@@ -58,6 +58,8 @@ def parse_value(text: str) -> Any:
 def _tuples(v: Any) -> Any:
     if isinstance(v, list):
         return tuple(_tuples(x) for x in v)
+    if isinstance(v, str) and v.lower() == "none":  # output_size=(None, 7): Python's None
+        return None
     return v
 
 

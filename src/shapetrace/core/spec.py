@@ -35,9 +35,9 @@ from typing import Any, Union
 
 from . import receptive
 from .api import compute
-from .errors import ShapeError, SpecError
+from .errors import ShapeError, SpecError, UnknownLayerError
 from .layers import REGISTRY
-from .layers.base import fmt_shape, is_int
+from .layers.base import fmt_shape, is_int, lookup
 from .records import Diagnosis, Report, Row, Shape, finish_totals, mark_leaves
 
 BLOCKS = ("Residual", "Concat", "Sequential")
@@ -168,7 +168,7 @@ def parse_text(text: str, *, json_only: bool = False, source: str = "spec") -> A
     import yaml
 
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_loader())
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -176,6 +176,28 @@ def parse_text(text: str, *, json_only: bool = False, source: str = "spec") -> A
         raise SpecError(f"{source}: invalid YAML{where}: {problem}") from None
     except (ValueError, RecursionError) as e:
         raise SpecError(f"{source}: invalid YAML: {e}") from None
+
+
+_LOADER = None
+
+
+def _loader():
+    """PyYAML's safe loader without aliases: ``*name`` could repeat a subtree exponentially
+    often (a "billion laughs" file), and a spec never needs one."""
+    global _LOADER
+    if _LOADER is None:
+        import yaml
+
+        class NoAliasSafeLoader(yaml.SafeLoader):
+            def compose_node(self, parent, index):
+                if self.check_event(yaml.AliasEvent):
+                    event = self.peek_event()
+                    raise yaml.composer.ComposerError(
+                        None, None, "aliases (*name) are not allowed in a spec", event.start_mark)
+                return super().compose_node(parent, index)
+
+        _LOADER = NoAliasSafeLoader
+    return _LOADER
 
 
 def parse_spec(data: Any, *, source: str = "spec") -> Spec:
@@ -193,7 +215,7 @@ def parse_spec(data: Any, *, source: str = "spec") -> Spec:
     if not isinstance(name, str) or not name.strip():
         raise SpecError(f"{source}: name must be a non-empty string, got {name!r}")
     dtype = data.get("dtype", "float32")
-    if dtype not in DTYPE_BYTES:
+    if not isinstance(dtype, str) or dtype not in DTYPE_BYTES:
         raise SpecError(f"{source}: dtype must be one of {', '.join(DTYPE_BYTES)}, got {dtype!r}")
     counter = [0]
     layers = _layers(data["layers"], f"{source}: layers", 0, counter)
@@ -262,11 +284,15 @@ def _node(item: Any, where: str, nesting: int, counter: list[int]) -> Node:
     if typ == "Sequential":
         _only(item, {"type", "name", "layers"}, label)
         return SequentialNode(name, _layers(item.get("layers", []), f"{where}.layers", nesting + 1, counter))
-    defn = REGISTRY.get(typ[3:] if typ.startswith("nn.") else typ)
-    if defn is None:
+    try:
+        defn = lookup(typ)
+    except UnknownLayerError:
         close = difflib.get_close_matches(typ, list(REGISTRY) + list(BLOCKS), n=3, cutoff=0.6)
+        folded = {k.lower(): k for k in list(REGISTRY) + list(BLOCKS)}
+        if not close and typ.lower() in folded:
+            close = [folded[typ.lower()]]
         hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise SpecError(f"{where}: unknown layer type {typ!r}{hint}")
+        raise SpecError(f"{where}: unknown layer type {typ!r}{hint}") from None
     kwargs = {k: _tuples(v) for k, v in item.items() if k not in ("type", "name")}
     for k in kwargs:
         if k not in defn.arg_names and k not in ("device", "dtype"):
@@ -290,8 +316,11 @@ def _tuples(v: Any) -> Any:
 
 def _check_unique_names(spec: Spec) -> None:
     seen: set[str] = set()
-    for qual, _node_ in _walk_names(spec.layers, ""):
+    for qual, node in _walk_names(spec.layers, ""):
         if qual in seen:
+            if node is None or qual.rsplit(".", 1)[-1] in ("add", "cat"):
+                raise SpecError(f"layer name {qual!r} is taken by the block's own "
+                                f"{qual.rsplit('.', 1)[-1]} row; rename the layer")
             raise SpecError(f"duplicate layer name {qual!r}: names must be unique")
         seen.add(qual)
 
@@ -304,11 +333,13 @@ def _walk_names(nodes, prefix, section=""):
             yield from _walk_names(n.body, q, "body")
             if n.shortcut:
                 yield from _walk_names(n.shortcut, q, "shortcut")
+            yield q + ".add", None  # the row of the add itself
             if n.post:
                 yield from _walk_names(n.post, q, "post")
         elif isinstance(n, ConcatNode):
             for b, br in enumerate(n.branches):
                 yield from _walk_names(br, q, f"branches.{b}")
+            yield q + ".cat", None
         elif isinstance(n, SequentialNode):
             yield from _walk_names(n.layers, q)
 

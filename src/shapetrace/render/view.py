@@ -48,6 +48,7 @@ _WORDS: dict[str, dict[Lang, str]] = {
     "param_mem": {Lang.EN: "Params size", Lang.KO: "파라미터 메모리"},
     "total_mem": {Lang.EN: "Estimated total", Lang.KO: "예상 합계"},
     "error": {Lang.EN: "error", Lang.KO: "오류"},
+    "layer": {Lang.EN: "layer", Lang.KO: "레이어"},
     "warning": {Lang.EN: "warning", Lang.KO: "경고"},
     "expected": {Lang.EN: "expected", Lang.KO: "기대"},
     "actual": {Lang.EN: "actual", Lang.KO: "실제"},
@@ -267,7 +268,7 @@ def _error(view: View, report: Report, opts: Options) -> None:
     if d is None:
         return
     lang = opts.lang
-    lines = [(word("error", lang), d.message)]
+    lines = [(word("error", lang), d.message), (word("layer", lang), d.row if d.row == d.kind else f"{d.row} ({d.kind})")]
     if d.expected is not None:
         lines.append((word("expected", lang), shape_text(d.expected)))
     if d.actual is not None:
