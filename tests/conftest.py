@@ -1,4 +1,4 @@
-"""Shared test options.
+"""Shared test options and settings.
 
 ``--update-goldens`` rewrites the golden files (tests/render/golden/*) from the current
 output instead of comparing against them; review the diff before committing it.
@@ -9,6 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Every property test is deterministic (the examples follow from the test's name), so CI
+# and a laptop see the same cases; no per-example deadline (torch's first calls are slow).
+settings.register_profile("shapetrace", derandomize=True, deadline=None, database=None, print_blob=True)
+settings.load_profile("shapetrace")
 
 GOLDEN_DIR = Path(__file__).parent / "render" / "golden"
 

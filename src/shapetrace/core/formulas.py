@@ -54,6 +54,39 @@ def adaptive_bins(size: int, out: int) -> list[tuple[int, int]]:
     return [((i * size) // out, -(-((i + 1) * size) // out)) for i in range(out)]
 
 
+def adaptive_bin_stats(size: int, out: int) -> tuple[int, int, int]:
+    """(shortest bin, longest bin, sum of bin lengths) of ``adaptive_bins(size, out)``, in
+    O(log) time: ``output_size`` can be 2**31, and listing the bins would hang.
+
+    Bin i has length ceil(f + size/out) where f = (i*size mod out)/out; f = 0 at i = 0,
+    and its largest value is (out - g)/out with g = gcd(size, out).
+    """
+    g = math.gcd(size, out)
+    shortest = -(-size // out)
+    longest = -(-(size + out - g) // out)
+    # sum of ceil((i+1)*size/out) - floor(i*size/out) over i < out
+    total = floor_sum(out, out, size, size + out - 1) - floor_sum(out, out, size, 0)
+    return shortest, longest, total
+
+
+def floor_sum(n: int, m: int, a: int, b: int) -> int:
+    """sum(floor((a*i + b) / m) for i in range(n)) for non-negative a, b and m > 0, in
+    O(log m) steps (the Euclid-like reduction of the sum)."""
+    total = 0
+    while True:
+        if a >= m:
+            total += (n - 1) * n // 2 * (a // m)
+            a %= m
+        if b >= m:
+            total += n * (b // m)
+            b %= m
+        y_max = a * n + b
+        if y_max < m:
+            return total
+        n, b = y_max // m, y_max % m
+        m, a = a, m
+
+
 def upsample_out(size: int, scale_factor: float) -> int:
     """Upsample/interpolate with scale_factor: floor(in * scale_factor).
     https://pytorch.org/docs/stable/generated/torch.nn.Upsample.html

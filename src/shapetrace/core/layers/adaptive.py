@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from ..formulas import adaptive_bins
+from ..formulas import adaptive_bin_stats
 from ..records import DimFormula, RFMode, RFOp, note
 from .base import REQUIRED, Call, axes, fmt_shape, is_int, prod, register, show
 
@@ -86,12 +86,11 @@ def adaptive_window(spatial, out, names, requested=None):
             even = False
             taps = 0
             continue
-        bins = adaptive_bins(size, o)
-        lens = [e - s for s, e in bins]
-        taps *= sum(lens)
+        shortest, longest, total = adaptive_bin_stats(size, o)
+        taps *= total
         if size % o:
             even = False
-            span = f"{min(lens)}" if min(lens) == max(lens) else f"{min(lens)}-{max(lens)}"
+            span = f"{shortest}" if shortest == longest else f"{shortest}-{longest}"
             notes.append(note("adaptive_uneven", axis=ax, size=size, out=o, span=span))
     if even:
         k = tuple(spatial[i] // out[i] for i in range(len(names)))
