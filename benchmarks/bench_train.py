@@ -2,6 +2,7 @@
 
     python benchmarks/bench_train.py all            # everything below, one after the other
     python benchmarks/bench_train.py matmul         # this machine's fp32 matmul FLOP/s (2 threads)
+    python benchmarks/bench_train.py steps          # bare training-step images/s: layout x precision x batch
     python benchmarks/bench_train.py default        # `shapetrace train` as shipped: wall time, accuracy, img/s
     python benchmarks/bench_train.py race           # time to 99.0% test accuracy: ours vs a tutorial loop
     python benchmarks/bench_train.py long --seeds 0 1 2   # the long recipe, median of the seeds
@@ -105,6 +106,51 @@ def run_matmul(_args) -> dict:
     values = [matmul_flops() for _ in range(3)]
     return record("matmul", {"threads": THREADS, "fp32_matmul_flops": max(values),
                              "all": values, "load_avg": load_avg(), "model_flops": flops_per_train_image()})
+
+
+def run_steps(_args) -> dict:
+    """Images/s of bare training steps (forward, backward, AdamW; no data handling) for memory
+    layout x precision x batch, measured round-robin (3 rounds of ~2,000 images each) so that
+    a change in the machine's load hits every variant alike."""
+    torch = _torch()
+    import torch.nn.functional as F
+
+    from shapetrace.models.seed import CNNWithResidual
+
+    variants = [(layout, bf16, batch) for batch in (64, 256) for layout in ("nchw", "channels_last")
+                for bf16 in (False, True)]
+
+    def make(layout: str, bf16: bool, batch: int):
+        torch.manual_seed(0)
+        fmt = torch.channels_last if layout == "channels_last" else torch.contiguous_format
+        model = CNNWithResidual().to(memory_format=fmt)
+        opt = torch.optim.AdamW(model.parameters(), 1e-3)
+        x = torch.randn(batch, 1, 28, 28).contiguous(memory_format=fmt)
+        y = torch.randint(0, 10, (batch,))
+
+        def step():
+            with torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+                out = model(x)
+            loss = F.cross_entropy(out.float(), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        for _ in range(3):
+            step()
+        return step
+
+    steps = {v: make(*v) for v in variants}
+    rates: dict = {v: [] for v in variants}
+    for _ in range(3):
+        for v, step in steps.items():
+            n = max(2, 2048 // v[2])
+            t = time.perf_counter()
+            for _ in range(n):
+                step()
+            rates[v].append(n * v[2] / (time.perf_counter() - t))
+    rows = [{"layout": v[0], "bf16": v[1], "batch": v[2], "images_per_s": round(statistics.median(r), 1),
+             "all": [round(x, 1) for x in r]} for v, r in rates.items()]
+    return record("steps", {"threads": THREADS, "rows": rows, "load_avg": load_avg()})
 
 
 # ----------------------------------------------------------------------------- our CLI, in a subprocess
@@ -216,41 +262,55 @@ def baseline_time_to(target: float, data: Path, max_epochs: int, eval_every: int
             "cpu_s_incl_evals": time.process_time() - cpu_start}
 
 
+RACE_VARIANTS = {
+    "fp32": [],  # the default recipe, as shipped
+    "bf16": ["--bf16"],  # the same with bfloat16 autocast (this CPU has AVX512-BF16)
+}
+
+
 def run_race(args) -> dict:
+    """Ours (each variant: the shortest one-cycle run, in whole epochs, that ends >= 99.0%), then the
+    baseline loop, in the same invocation."""
     target = 0.99
-    ours = []
-    for epochs in args.race_epochs:
-        res = shapetrace_train(Path(args.work) / f"race-{epochs}", "--data", str(args.data), "--epochs", str(epochs))
-        first = next((h for h in res["history"] if h["test_acc"] >= target), None)
-        entry = {"epochs": epochs, "test_acc": res["test_acc"], "wall_s": res["wall_s"],
-                 "train_images_per_s": res["train_images_per_s"],
-                 "time_s": (sum(h["train_s"] for h in res["history"] if h["epoch"] <= first["epoch"])
-                            if first else None)}
-        ours.append(entry)
-        print(f"ours --epochs {epochs}: {res['test_acc']:.2%}, time to 99.0%: {entry['time_s']}", flush=True)
-        if first:
-            break
+    ours: dict[str, list] = {}
+    for name in args.race_variants:
+        ours[name] = []
+        for epochs in args.race_epochs:
+            res = shapetrace_train(Path(args.work) / f"race-{name}-{epochs}", "--data", str(args.data),
+                                   "--epochs", str(epochs), *RACE_VARIANTS[name])
+            first = next((h for h in res["history"] if h["test_acc"] >= target), None)
+            entry = {"epochs": epochs, "test_acc": res["test_acc"], "wall_s": res["wall_s"],
+                     "train_images_per_s": res["train_images_per_s"],
+                     "time_s": (sum(h["train_s"] for h in res["history"] if h["epoch"] <= first["epoch"])
+                                if first else None)}
+            ours[name].append(entry)
+            print(f"ours {name} --epochs {epochs}: {res['test_acc']:.2%}, time to 99.0%: {entry['time_s']}", flush=True)
+            if first:
+                break
     base = baseline_time_to(target, Path(args.data), max_epochs=args.baseline_epochs)
-    best = min((o["time_s"] for o in ours if o["time_s"]), default=None)
-    ratio = best / base["time_s"] if best and base["time_s"] else None
-    return record("race", {"target": target, "ours": ours, "baseline": base, "ours_time_s": best,
-                           "baseline_time_s": base["time_s"], "ratio": round(ratio, 3) if ratio else None,
-                           "load_avg": load_avg()})
+    summary = {}
+    for name, entries in ours.items():
+        best = min((o["time_s"] for o in entries if o["time_s"]), default=None)
+        summary[name] = {"time_s": best, "ratio": round(best / base["time_s"], 3) if best and base["time_s"] else None}
+    return record("race", {"target": target, "ours": ours, "baseline": base, "summary": summary,
+                           "baseline_time_s": base["time_s"], "load_avg": load_avg()})
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("part", choices=["all", "matmul", "default", "race", "long"])
+    parser.add_argument("part", choices=["all", "matmul", "steps", "default", "race", "long"])
     parser.add_argument("--data", default=str(DEFAULT_DATA))
     parser.add_argument("--work", default="/tmp/shapetrace-bench-train", help="run folders go here")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--bf16", action="store_true", help="the long recipe with --bf16")
     parser.add_argument("--race-epochs", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--race-variants", nargs="+", default=list(RACE_VARIANTS), choices=list(RACE_VARIANTS))
     parser.add_argument("--baseline-epochs", type=int, default=5)
     args = parser.parse_args()
-    parts = ["matmul", "default", "race", "long"] if args.part == "all" else [args.part]
+    parts = ["matmul", "steps", "default", "race", "long"] if args.part == "all" else [args.part]
     for part in parts:
-        {"matmul": run_matmul, "default": run_default, "race": run_race, "long": run_long}[part](args)
+        {"matmul": run_matmul, "steps": run_steps, "default": run_default, "race": run_race,
+         "long": run_long}[part](args)
 
 
 if __name__ == "__main__":

@@ -128,6 +128,7 @@ def test_missing_data_offline(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     code, _, err = run(["train", "--data", tmp_path / "empty", "--no-download", "--out", tmp_path / "r"], capsys)
     one_line_error(code, err, "MNIST not found in", "--data DIR")
+    assert not (tmp_path / "r").exists()  # nothing left behind by a run that never started
 
 
 def test_eval_text_and_json(tiny_run, capsys):

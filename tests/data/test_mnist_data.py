@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnist_fakes import make_fake_mnist
+from .mnist_fakes import make_fake_mnist
 from shapetrace.core.errors import DataError
 from shapetrace.data import mnist as M
 

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -203,24 +204,31 @@ def run(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, give
     echo = echo or print
     say = echo if dinfo.is_main else (lambda _msg: None)
     out = Path(cfg.out)
+    created = not out.exists()
     prepare_out(out, resume=resume, overwrite=overwrite)
-    checkpoint = None
-    if resume:
-        checkpoint = load_checkpoint(out / CHECKPOINT_NAME)
-        try:
-            saved = TrainConfig.from_dict(checkpoint["config"])
-        except (ArgumentError, TypeError) as e:
-            raise CheckpointError(f"{out / CHECKPOINT_NAME}: its config is not valid here ({e})") from None
-        cfg = merge_resume_config(saved, cfg, set(given or ()))
-    if cfg.batch_size % dinfo.world_size:
-        raise ArgumentError(f"--batch-size {cfg.batch_size} must be a multiple of the {dinfo.world_size} "
-                            f"processes, so that each rank takes an equal slice of every batch")
-    torch.set_num_threads(cfg.threads or max(1, (os.cpu_count() or 1) // dinfo.local_world_size))
-    device = pick_device(cfg.device, dinfo)
-    mnist = load_data(cfg, download=download)
-    n_train = len(mnist.train_labels)
-    if n_train < cfg.batch_size:
-        raise ArgumentError(f"--batch-size {cfg.batch_size} is larger than the {n_train} training digits")
+    try:
+        checkpoint = None
+        if resume:
+            checkpoint = load_checkpoint(out / CHECKPOINT_NAME)
+            try:
+                saved = TrainConfig.from_dict(checkpoint["config"])
+            except (ArgumentError, TypeError) as e:
+                raise CheckpointError(f"{out / CHECKPOINT_NAME}: its config is not valid here ({e})") from None
+            cfg = merge_resume_config(saved, cfg, set(given or ()))
+        if cfg.batch_size % dinfo.world_size:
+            raise ArgumentError(f"--batch-size {cfg.batch_size} must be a multiple of the {dinfo.world_size} "
+                                f"processes, so that each rank takes an equal slice of every batch")
+        torch.set_num_threads(cfg.threads or max(1, (os.cpu_count() or 1) // dinfo.local_world_size))
+        device = pick_device(cfg.device, dinfo)
+        mnist = load_data(cfg, download=download)
+        n_train = len(mnist.train_labels)
+        if n_train < cfg.batch_size:
+            raise ArgumentError(f"--batch-size {cfg.batch_size} is larger than the {n_train} training digits")
+    except BaseException:
+        if created:  # a run that failed before it started leaves no empty folder behind
+            with contextlib.suppress(OSError):
+                out.rmdir()
+        raise
     dinfo = distributed.init(dinfo, device)
     try:
         return _run(cfg, dinfo, device, mnist, checkpoint, progress, say)
