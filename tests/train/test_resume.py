@@ -15,7 +15,7 @@ import pytest
 
 from shapetrace.train.checkpoint import load_checkpoint
 
-from .conftest import REPO, cli
+from .conftest import REPO, cli, once_per_session
 
 METRIC_KEYS = ("epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc")
 
@@ -33,10 +33,11 @@ def _metrics(out: Path) -> tuple[list, dict]:
 
 @pytest.fixture(scope="module")
 def reference(shared_mnist, tmp_path_factory) -> tuple[list, dict]:
-    out = tmp_path_factory.mktemp("reference")
-    done = cli(*_args(shared_mnist, out))
-    assert done.returncode == 0, done.stderr
-    return _metrics(out)
+    def uninterrupted(folder):
+        done = cli(*_args(shared_mnist, folder / "run"))
+        assert done.returncode == 0, done.stderr
+
+    return _metrics(once_per_session(tmp_path_factory, "resume-reference", uninterrupted) / "run")
 
 
 def _resume_and_compare(shared_mnist: Path, out: Path, reference) -> None:
