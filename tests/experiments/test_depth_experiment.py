@@ -41,7 +41,7 @@ def test_parse_depths_returns_ints_or_raises_argument_error(text):
         assert "\n" not in str(e)
         return
     assert depths and all(isinstance(d, int) and d >= 0 for d in depths)
-    assert depths == tuple(int(p) for p in text.split(","))
+    assert depths == tuple(int(p.strip()) for p in text.split(","))
 
 
 # ----------------------------------------------------------------------------- config

@@ -266,18 +266,15 @@ def test_nothing_is_evaluated(client):
     assert_4xx(post(client, {"input": [1, 8], "layers": [{"type": "__import__('os')"}]}), 422, "unknown")
 
 
+@pytest.mark.timeout(60)
 def test_yaml_alias_bomb_is_refused_quickly(client):
     """Billion laughs: YAML aliases that expand to 10^9 items must not be walked."""
-    import time
-
     lines = ['a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]']
     for i in range(1, 10):
         lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
     lines += ["input: [1, 8]", "layers: [{type: Conv2d, out_channels: 4, kernel_size: *a9}]"]
-    t0 = time.perf_counter()
     r = client.post("/api/spec/parse", json={"text": "\n".join(lines)})
-    assert time.perf_counter() - t0 < 5  # a generous bound on a refusal that takes milliseconds
-    assert_4xx(r, 422, "values")
+    assert_4xx(r, 422, "aliases")
 
 
 @pytest.mark.parametrize("url", ["/api/flow", "/api/spec/export", "/api/table", "/api/spec/parse"])
@@ -472,10 +469,28 @@ def test_table_export_of_a_failing_spec(client):
         flow(parse_spec(spec)), "markdown", explain=True)
 
 
-def test_a_slow_layer_rule_is_stopped_at_the_deadline():
-    """One number can make a layer rule loop for minutes (adaptive pooling builds one bin per
-    output position): the worker is killed at the deadline and the server keeps answering."""
+def test_a_task_past_its_deadline_is_stopped_and_replaced(monkeypatch):
+    """Whatever a task does, the worker running it is killed at the deadline and a fresh
+    worker answers the next request."""
     import time
+
+    from shapetrace.web.worker import Pool
+
+    monkeypatch.setenv("SHAPETRACE_WEB_TEST_TASKS", "1")  # the children get the "sleep" task
+    pool = Pool(size=1, timeout=1.0)
+    try:
+        t0 = time.perf_counter()
+        out = pool.run("sleep", 60)
+        assert time.perf_counter() - t0 < 20
+        assert not out.ok and out.status == 422 and "more than 1 s" in out.message
+        ok = pool.run("flow", json.dumps(SMALL).encode(), DEFAULT_LIMITS)
+        assert ok.ok and json.loads(ok.value) == flow(parse_spec(SMALL)).to_dict()
+    finally:
+        pool.close()
+
+
+def test_adaptive_pooling_with_a_huge_output_size_is_answered():
+    """It used to loop over 2**31 bins; the core now answers in closed form."""
     import warnings
 
     from shapetrace.web.app import create_app
@@ -484,26 +499,20 @@ def test_a_slow_layer_rule_is_stopped_at_the_deadline():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from fastapi.testclient import TestClient
-    c = TestClient(create_app(Limits(max_seconds=1.0)))
-    assert post(c, SMALL).status_code == 200  # the worker is up
-    slow = {"input": [1, 1, 4], "layers": [{"type": "AdaptiveAvgPool1d", "output_size": 2**31 - 1}]}
-    t0 = time.perf_counter()
-    r = post(c, slow)
-    assert time.perf_counter() - t0 < 20
-    assert_4xx(r, 422, "more than 1 s")
-    assert post(c, SMALL).json() == flow(parse_spec(SMALL)).to_dict()  # a fresh worker answers
+    c = TestClient(create_app(Limits(max_seconds=5.0)))
+    huge = {"input": [1, 1, 4], "layers": [{"type": "AdaptiveAvgPool1d", "output_size": 2**31 - 1}]}
+    r = post(c, huge)
+    assert r.status_code == 200 and r.json()["rows"][0]["output_shapes"] == [[1, 1, 2**31 - 1]]
 
 
-def test_worker_memory_is_capped():
+def test_worker_memory_is_capped(monkeypatch):
     from shapetrace.web.worker import Pool
 
+    monkeypatch.setenv("SHAPETRACE_WEB_TEST_TASKS", "1")  # the children get the "allocate" task
     pool = Pool(size=1, timeout=30, memory_limit=512 << 20)
     try:
         # Inside the worker, a 10 GiB allocation fails cleanly instead of swapping the machine.
-        out = pool.run("flow", json.dumps({"input": [1, 1, 8],
-                                           "layers": [{"type": "AdaptiveAvgPool1d",
-                                                       "output_size": 200_000_000}]}).encode(),
-                       DEFAULT_LIMITS)
+        out = pool.run("allocate", 10 << 30)
         assert not out.ok and out.status == 422 and "memory" in out.message
         ok = pool.run("flow", json.dumps(SMALL).encode(), DEFAULT_LIMITS)
         assert ok.ok and json.loads(ok.value) == flow(parse_spec(SMALL)).to_dict()
