@@ -6,6 +6,7 @@ output instead of comparing against them; review the diff before committing it.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,31 @@ settings.register_profile("shapetrace", derandomize=True, deadline=None, databas
 settings.load_profile("shapetrace")
 
 GOLDEN_DIR = Path(__file__).parent / "render" / "golden"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def find_shared_mnist() -> Path:
+    """The full MNIST of this project's machines (tests and benchmarks only; the package never
+    reads it): ``$SHAPETRACE_TEST_MNIST``, else ``../shared/data/mnist`` from the repo root,
+    else ``/work/shared/data/mnist`` (the same folder, for a clone made elsewhere)."""
+    env = os.environ.get("SHAPETRACE_TEST_MNIST")
+    candidates = [Path(env)] if env else []
+    candidates += [REPO.parent / "shared" / "data" / "mnist", Path("/work/shared/data/mnist")]
+    for c in candidates:
+        if (c / "train-images-idx3-ubyte.gz").is_file():
+            return c
+    return candidates[0]
+
+
+SHARED_MNIST = find_shared_mnist()
+
+
+@pytest.fixture(scope="session")
+def shared_mnist() -> Path:
+    """The shared MNIST folder; a missing one fails the test (it is not skipped)."""
+    assert (SHARED_MNIST / "train-images-idx3-ubyte.gz").is_file(), (
+        f"shared MNIST missing at {SHARED_MNIST}; set SHAPETRACE_TEST_MNIST")
+    return SHARED_MNIST
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -25,13 +51,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.fixture
-def golden(request: pytest.FixtureRequest):
-    """``golden(name, text)``: compare ``text`` with tests/render/golden/<name> (or rewrite it
+def golden_dir() -> Path:
+    """Where ``golden`` keeps its files; a test folder may override this fixture."""
+    return GOLDEN_DIR
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest, golden_dir: Path):
+    """``golden(name, text)``: compare ``text`` with <golden_dir>/<name> (or rewrite it
     with --update-goldens). A missing golden file is a failure, not a skip."""
     update = request.config.getoption("--update-goldens")
 
     def check(name: str, text: str) -> None:
-        path = GOLDEN_DIR / name
+        path = golden_dir / name
         if update:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")

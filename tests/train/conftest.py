@@ -9,14 +9,7 @@ import pytest
 from filelock import FileLock
 
 REPO = Path(__file__).resolve().parents[2]
-# The full MNIST shared by this project's machines: ../shared/data/mnist from the repo root.
-SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
 
-
-@pytest.fixture(scope="session")
-def shared_mnist() -> Path:
-    assert (SHARED_MNIST / "train-images-idx3-ubyte.gz").is_file(), f"shared MNIST missing at {SHARED_MNIST}"
-    return SHARED_MNIST
 
 
 def cli(*args: str, env: dict | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
