@@ -90,10 +90,13 @@ def fit(view: View, width: int, *, droppable: bool = True) -> View:
 def to_text(view: View, width: int | None = 160) -> str:
     """Plain text, no colour (deterministic: used for goldens). ``width=None``: as wide as
     the table needs, so that a pipe or file gets every column unwrapped."""
-    if width is None:
+    natural = width is None
+    if natural:
         width = max(40, natural_width(view))
     buf = io.StringIO()
     console = Console(file=buf, width=width, color_system=None, force_terminal=False,
                       legacy_windows=False, highlight=False, emoji=False)
-    console.print(renderable(view))
+    # At the natural width the messages below the table keep their lines whole (a pipe or
+    # a file has no width to wrap to).
+    console.print(renderable(view), soft_wrap=natural)
     return "\n".join(line.rstrip() for line in buf.getvalue().splitlines()) + "\n"
