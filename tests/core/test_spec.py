@@ -105,7 +105,18 @@ def test_given_in_channels_are_checked_and_the_error_names_the_layer_and_fix():
     err = report.error
     assert err.row == "b" and err.kind == "Conv2d"
     assert "5" in err.message and "4" in err.message
-    assert err.fixes == ["in_channels=4"]
+    assert err.fixes == ["in_channels=4", "leave in_channels out: the spec reads it off the input"]
+
+
+def test_the_seeds_linear_is_diagnosed_with_the_arithmetic():
+    report = flow(load_spec(EXAMPLES / "seed-verbatim.yaml"))
+    err = report.error
+    assert err.row == "fc1" and err.expected == (1, 6272) and err.actual == (1, 1152)
+    assert err.arithmetic == ["1152 = 128 x 3 x 3: the flattened (128, 3, 3)",
+                              "6272 = 128 x 7 x 7: what in_features assumes",
+                              "7 x 7 is the map after `resblock2`; `pool3` then makes it 3 x 3"]
+    assert err.fixes[0] == "in_features=1152"
+    assert report.rows[-1].name == "flatten"
 
 
 def test_residual_mismatch_is_diagnosed_with_a_shortcut_fix():

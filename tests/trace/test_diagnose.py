@@ -9,7 +9,7 @@ from torch import nn
 
 import shapetrace
 from shapetrace.models import seed_verbatim as sv
-from shapetrace.trace.diagnose import factor_like
+from shapetrace.core.diagnose import factor_like
 from shapetrace.trace.tracer import ModelError
 
 DEVICES = ["meta", "cpu"]

@@ -35,6 +35,7 @@ from typing import Any, Union
 
 from . import receptive
 from .api import compute
+from .diagnose import Context, Failure, FailOp, diagnose
 from .errors import ShapeError, SpecError, UnknownLayerError
 from .layers import REGISTRY
 from .layers.base import fmt_shape, is_int, lookup
@@ -411,8 +412,7 @@ class _Flow:
         try:
             r = compute(n.type, shape, **n.kwargs)
         except ShapeError as e:
-            raise _Stop(Diagnosis(row=qual, kind=n.type, message=str(e), actual=shape,
-                                  argument=e.argument, fixes=[e.fix] if e.fix else [])) from None
+            raise _Stop(self.diagnosis(n, qual, shape, e)) from None
         out_rf = receptive.apply(rf, r)
         self.rows.append(Row(
             name=qual, kind=n.type, depth=depth, input_shapes=[shape], output_shapes=[r.output_shape],
@@ -421,6 +421,25 @@ class _Flow:
             receptive_field=out_rf, formulas=list(r.formulas), notes=list(r.notes),
             kwargs=dict(r.kwargs)))
         return r.output_shape, out_rf
+
+    def diagnosis(self, n: LayerNode, qual: str, shape: Shape, e: ShapeError) -> Diagnosis:
+        """The core's message and fix, with the tracer's arithmetic where it has a rule
+        (a Linear after a Flatten: 1152 = 128 x 3 x 3, 6272 = 128 x 7 x 7)."""
+        kw = n.kwargs
+        op, info = FailOp.OTHER, {}
+        if n.type == "Linear" and is_int(kw.get("in_features")) and e.argument == "in_features":
+            op, info = FailOp.LINEAR, {"in_features": kw["in_features"],
+                                       "out_features": kw.get("out_features")}
+        failure = Failure(row=Row(name=qual, kind=n.type, depth=0, input_shapes=[shape], output_shapes=[]),
+                          op=op, message=str(e), info=info, argument=e.argument, fix=e.fix)
+        batch = shape[0] if len(shape) >= 2 else None
+        d = diagnose(failure, Context(rows=self.rows, batch=batch))
+        fixes = [e.fix] if e.fix else []
+        if e.argument in REGISTRY[n.type].inferred and e.argument in kw:
+            fixes.append(f"leave {e.argument} out: the spec reads it off the input")
+        d.fixes = fixes  # in the spec's terms (the tracer's would say nn.Linear(...))
+        d.message = str(e)
+        return d
 
     def residual(self, n: ResidualNode, qual: str, depth: int, shape: Shape, rf):
         body_out, body_rf = self.seq(n.body, qual, depth, shape, rf, "body")

@@ -40,8 +40,9 @@ from ..core.errors import ArgumentError, ShapeError, ShapetraceError, UnknownLay
 from ..core.explain import call_text
 from ..core.records import (Diagnosis, LayerResult, ReceptiveField, Report, Row, Shape, finish_totals,
                             mark_leaves, note)
-from . import adapters, diagnose, ops
-from .diagnose import Context, Failure, FailOp
+from ..core import diagnose
+from . import adapters, ops
+from ..core.diagnose import Context, Failure, FailOp
 from .fold import fold
 
 __all__ = ["summary", "ModelError", "Device", "pick_device", "AUTO_MAX_PARAMS", "AUTO_MAX_INPUT"]

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Sequence
 
-from ..core.layers.base import fmt_shape
-from ..core.records import Diagnosis, Row, Shape, Warning_
+from .layers.base import fmt_shape
+from .records import Diagnosis, Row, Shape, Warning_
 
 
 class FailOp(str, Enum):
