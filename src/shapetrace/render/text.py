@@ -67,10 +67,12 @@ def renderable(view: View) -> RenderableType:
     return Group(*parts)
 
 
-def natural_width(view: View) -> int:
-    """The width the table needs without wrapping any cell."""
+def natural_width(view: View, *, totals: bool = False) -> int:
+    """The width the table needs without wrapping any cell (and the totals below it, when
+    ``totals``)."""
     console = Console(width=100_000, color_system=None, force_terminal=False, legacy_windows=False)
-    table = renderable(dataclasses.replace(view, totals=[], warnings=[], error=[]))
+    table = renderable(dataclasses.replace(view, totals=view.totals if totals else [], warnings=[],
+                                           error=[]))
     return console.measure(table).maximum
 
 
@@ -92,7 +94,7 @@ def to_text(view: View, width: int | None = 160) -> str:
     the table needs, so that a pipe or file gets every column unwrapped."""
     natural = width is None
     if natural:
-        width = max(40, natural_width(view))
+        width = max(40, natural_width(view, totals=True))
     buf = io.StringIO()
     console = Console(file=buf, width=width, color_system=None, force_terminal=False,
                       legacy_windows=False, highlight=False, emoji=False)

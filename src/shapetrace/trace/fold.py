@@ -19,8 +19,8 @@ def fold(report: Report, depth: int) -> Report:
     root row at depth 0; a spec's flow has no root (its top layers are at depth 0), so for it
     the cut is one level higher."""
     rooted = bool(report.rows) and report.rows[0].depth == 0 and all(r.depth >= 1 for r in report.rows[1:])
-    if not rooted:
-        depth -= 1
+    if not rooted:  # no root row to show at depth 0: its top layers are the least there is
+        depth = max(depth - 1, 0)
     rows: list[Row] = []
     keeper: Row | None = None  # the shown row hidden rows fold into
     hidden_macs: dict[int, list[int | None]] = {}
