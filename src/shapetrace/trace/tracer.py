@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import gc
 import math
 import weakref
 from enum import Enum
@@ -108,7 +109,7 @@ def summary(model: nn.Module, input_size: Any = None, input_data: Any = None, *,
     inputs = _Inputs.parse(input_size, input_data, dtypes)
     dev = pick_device(device, model, inputs.numel)
     auto = isinstance(device, str) and device.strip().lower() == Device.AUTO.value
-    with _prepared(model, dev, mode == "train") as target, _threads(1 if auto else None):
+    with _no_gc(), _prepared(model, dev, mode == "train") as target, _threads(1 if auto else None):
         in_dev = dev
         if dev.type == "cuda" and dev.index is None:  # the cuda device the model is on
             in_dev = next((t.device for t in _tensors_of(target) if not _uninitialized(t)), dev)
@@ -117,6 +118,21 @@ def summary(model: nn.Module, input_size: Any = None, input_data: Any = None, *,
     if depth is not None:
         report = fold(report, depth)
     return report
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """No cyclic garbage collection while tracing. A trace makes many short-lived objects,
+    which set off full collections; each walks every object of the process (torch's and
+    the model's): on ResNet-50 that was two thirds of the first call (about 80 of 115 ms).
+    Reference counting still frees everything; the collector runs again afterwards."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 @contextlib.contextmanager
