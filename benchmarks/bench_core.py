@@ -11,7 +11,7 @@
    fresh process, median of ``--reps`` runs.
 
     python benchmarks/bench_core.py                       # Markdown report on stdout
-    python benchmarks/bench_core.py --out docs/benchmarks/core.md
+    python benchmarks/bench_core.py --out /tmp/core.md     # then paste into docs/benchmarks.md
 
 The numbers depend on the machine and its load; compare rows of one run.
 """
@@ -86,6 +86,9 @@ def _wall(cmd: list[str], reps: int) -> tuple[float, list[float]]:
 
 
 def cold_start(reps: int) -> dict[str, tuple[str, float, list[float]]]:
+    from bytecode import compile_package
+
+    compile_package()  # as a pip install leaves it (see bytecode.py)
     exe = shutil.which("shapetrace") or ""
     cli = [exe] + LAYER_CMD if exe else [sys.executable, "-m", "shapetrace"] + LAYER_CMD
     shown = "shapetrace " + " ".join(LAYER_CMD)

@@ -212,6 +212,9 @@ def run_worker(tool: str, model: str, timeout: int) -> dict:
 
 def cli_vs_import(repeats: int = 5) -> dict:
     """Best-of-N wall and CPU time of `shapetrace summary` and `python -c "import torch"`."""
+    from bytecode import compile_package
+
+    compile_package()  # as a pip install leaves it (see bytecode.py)
     exe = shutil.which("shapetrace") or ""
     cmds = {"import_torch": [sys.executable, "-c", "import torch"],
             "shapetrace_summary": [exe, "summary"] if exe else [sys.executable, "-m", "shapetrace", "summary"]}

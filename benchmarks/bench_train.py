@@ -8,7 +8,7 @@
     python benchmarks/bench_train.py long --seeds 0 1 2   # the long recipe, median of the seeds
 
 Results go to benchmarks/results/train-<part>.json (one file per part, appended per run), and
-docs/benchmarks/train.md quotes them. Everything runs on 2 threads (torch.set_num_threads(2)).
+docs/benchmarks.md, section 3 quotes them. Everything runs on 2 threads (torch.set_num_threads(2)).
 
 Definitions
 * FLOP per training image: counted by torch.utils.flop_counter.FlopCounterMode over one

@@ -75,7 +75,7 @@ class DepthConfig:
     """Everything that decides the experiment's numbers; saved in results.json.
 
     The CPU defaults were chosen by measurement on a shared 2-core machine (see
-    docs/benchmarks/depth.md): the twelve nets of depths 8, 20, 56 train in a few
+    docs/benchmarks.md, section 4): the twelve nets of depths 8, 20, 56 train in a few
     minutes and both effects are clear.
     """
 

@@ -143,7 +143,7 @@ SAMPLE_DEFAULTS: dict[str, Any] = {"batch_size": 64, "epochs": 12}
 
 # Presets: only the values that differ from the dataclass defaults.
 PRESETS: dict[str, dict[str, Any]] = {
-    # 4 epochs; 99.63% test accuracy for seed 0 (docs/benchmarks/train.md)
+    # 4 epochs; 99.63% test accuracy for seed 0 (docs/benchmarks.md, section 3)
     "default": {},
     # the longer recipe for >= 99.6%: more epochs, the same architecture
     "long": {"epochs": 8},

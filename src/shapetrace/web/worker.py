@@ -10,7 +10,7 @@ with MemoryError instead of swapping the machine.
 
 Children are fresh interpreters (safe in a threaded server), started when first needed
 and kept for later requests (a round trip costs well under a millisecond; see
-docs/benchmarks/web.md).
+docs/benchmarks.md, section 5).
 """
 
 from __future__ import annotations
