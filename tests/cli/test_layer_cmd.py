@@ -8,14 +8,7 @@ import sys
 
 import pytest
 
-from shapetrace.cli import main
-
-
-def run(argv, capsys):
-    with pytest.raises(SystemExit) as e:
-        main(argv)
-    out, err = capsys.readouterr()
-    return e.value.code, out, err
+from ..cli_run import run
 
 
 def test_the_issue_example(capsys):

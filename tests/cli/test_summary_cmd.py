@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from shapetrace.cli import main
+from ..cli_run import run
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED_YAML = str(ROOT / "examples" / "seed.yaml")
@@ -30,13 +30,6 @@ SEED_TABLE = """\
 | fc1 + ReLU | (1152, ) | (512, ) | 특징 결합 |
 | fc2 | (512, ) | (10, ) | 라벨 분류 (0~9 라벨) |
 """
-
-
-def run(argv, capsys):
-    with pytest.raises(SystemExit) as e:
-        main(argv)
-    out, err = capsys.readouterr()
-    return e.value.code, out, err
 
 
 def test_no_arguments_traces_the_seed(capsys):

@@ -17,23 +17,10 @@ from PIL import Image
 
 from shapetrace.cli import main
 
+from ..cli_run import run, one_line_error
+
 TINY = ["--sample", "--train-subset", "128", "--test-subset", "100", "--epochs", "2", "--batch-size", "64",
         "--threads", "1", "--quiet"]
-
-
-def run(argv, capsys):
-    with pytest.raises(SystemExit) as e:
-        main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return e.value.code, out, err
-
-
-def one_line_error(code, err, *needles):
-    assert code == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    for n in needles:
-        assert n in lines[0], lines[0]
 
 
 @pytest.fixture(scope="module")

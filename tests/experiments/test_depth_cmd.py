@@ -12,24 +12,11 @@ import pytest
 
 from shapetrace.cli import main
 
+from ..cli_run import run, one_line_error
+
 TINY = ["--width", "2", "--steps", "6", "--batch-size", "16", "--train-subset", "64", "--test-subset", "32",
         "--grad-every", "2", "--probe-size", "16", "--threads", "1", "--quiet"]
 OUTPUTS = {"results.json", "report.md", "loss_curves.png", "grad_norms_init.png", "grad_norms_train.png"}
-
-
-def run(argv, capsys):
-    with pytest.raises(SystemExit) as e:
-        main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return e.value.code, out, err
-
-
-def one_line_error(code, err, *needles):
-    assert code == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    for n in needles:
-        assert n in lines[0], lines[0]
 
 
 @pytest.fixture(scope="module")

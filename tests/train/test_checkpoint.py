@@ -11,7 +11,7 @@ import torch
 from shapetrace.core.errors import CheckpointError
 from shapetrace.models.seed import CNNWithResidual
 from shapetrace.train import checkpoint as C
-from shapetrace.train.atomic import atomic_write_bytes, remove_stale_temps
+from shapetrace.atomic import atomic_write_bytes, remove_stale_temps
 from shapetrace.train.config import TrainConfig
 from shapetrace.train.loop import LRFactor, make_optimizer, make_scheduler
 
@@ -197,3 +197,11 @@ def test_lr_factor():
     f = LRFactor("cosine", 2, 10)
     assert [round(f(s), 3) for s in (0, 1, 2, 6, 10)] == [0.5, 1.0, 1.0, 0.5, 0.0]
     assert LRFactor("constant", 0, 10)(7) == 1.0
+
+
+def test_stale_temps_of_several_names_and_odd_characters(tmp_path):
+    for name in (".a[1].png.q.tmp", ".b.json.r.tmp", ".c.csv.s.tmp"):
+        (tmp_path / name).write_bytes(b"half")
+    removed = remove_stale_temps(tmp_path, "a[1].png", "b.json")
+    assert sorted(p.name for p in removed) == [".a[1].png.q.tmp", ".b.json.r.tmp"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".c.csv.s.tmp"]

@@ -49,6 +49,20 @@ def _resume_and_compare(shared_mnist: Path, out: Path, reference) -> None:
     assert not list(out.glob(".*.tmp"))
 
 
+def test_resume_removes_the_temps_of_every_output(shared_mnist, tmp_path, reference):
+    """A kill while the plots, metrics, log or weights are written leaves a temp file beside it
+    (found by test_kill_at_an_arbitrary_moment: ``.curves.png.*.tmp``); --resume removes them all."""
+    out = tmp_path / "run"
+    killed = cli(*_args(shared_mnist, out), env={"SHAPETRACE_FAULT": "epoch:2:step:3"})
+    assert killed.returncode == -signal.SIGKILL
+    names = ["checkpoint.pt", "model.safetensors", "metrics.json", "log.csv", "curves.png", "confusion.png"]
+    for name in names:
+        (out / f".{name}.x1y2z3.tmp").write_bytes(b"half")
+    (out / "notes.tmp").write_text("the user's own file")
+    _resume_and_compare(shared_mnist, out, reference)
+    assert (out / "notes.tmp").read_text() == "the user's own file"
+
+
 def test_kill_during_an_epoch(shared_mnist, tmp_path, reference):
     out = tmp_path / "run"
     killed = cli(*_args(shared_mnist, out), env={"SHAPETRACE_FAULT": "epoch:2:step:3"})

@@ -14,8 +14,10 @@ from typing import Any, Optional
 import typer
 
 from . import app
+from .. import devices
+from ..devices import Device
 from ._common import guard
-from ..experiments.depth import (PRESETS, BatchNormChoice, DeviceChoice, InitChoice, Optimizer,
+from ..experiments.depth import (PRESETS, BatchNormChoice, InitChoice, Optimizer,
                                  Preset, parse_depths)
 
 experiment_app = typer.Typer(
@@ -63,7 +65,7 @@ def depth_command(
                                              help="Training digits for the gradient norms at initialisation (default: 256)."),
     seed: Optional[int] = typer.Option(None, "--seed",
                                        help="Seed of the subset, the batches and the weights (default: 0)."),
-    device: Optional[DeviceChoice] = typer.Option(None, "--device",
+    device: Optional[Device] = typer.Option(None, "--device",
                                                   help="Where to train: auto = cuda if available (default: cpu preset cpu, gpu preset auto)."),
     threads: Optional[int] = typer.Option(None, "--threads",
                                           help="CPU threads, 0 = torch's default (default: cpu preset 1, gpu preset 0)."),
@@ -95,7 +97,7 @@ def depth_command(
 
     from ..experiments import depth as experiment
 
-    experiment.resolve_device(config.device)  # --device cuda without CUDA: fail before any work
+    devices.resolve(config.device)  # --device cuda without CUDA: fail before any work
     out_dir = prepare_out_dir(out)
     mnist = _load(data, sample, download)
 
@@ -153,7 +155,7 @@ def write_outputs(results: dict[str, Any], out_dir: Path) -> dict[str, Path]:
     """results.json, the plots and report.md, each written atomically (temp file + rename)."""
     from ..experiments.depth_plots import write_all
     from ..experiments.depth_report import render
-    from ..train.atomic import atomic_write_text
+    from ..atomic import atomic_write_text
 
     paths: dict[str, Path] = {}
     paths["results"] = atomic_write_text(out_dir / "results.json",

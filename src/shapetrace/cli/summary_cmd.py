@@ -87,7 +87,7 @@ def summary_command(
         text = render.render(report, f, **options) if f is not Format.TABLE else \
             render.table(report, width=width, **options)
         if output is not None:
-            from ..train.atomic import atomic_write_text
+            from ..atomic import atomic_write_text
 
             try:
                 atomic_write_text(output, text)

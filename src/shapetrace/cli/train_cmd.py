@@ -8,32 +8,15 @@ can tell an option the user changed from one left alone.
 from __future__ import annotations
 
 import json
-from enum import Enum
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
 from . import app
+from ..devices import Device
+from ..train.config import Optimizer, Schedule
 from ._common import guard
-
-
-class OptimizerChoice(str, Enum):
-    adamw = "adamw"
-    sgd = "sgd"
-
-
-class ScheduleChoice(str, Enum):
-    onecycle = "onecycle"
-    cosine = "cosine"
-    constant = "constant"
-
-
-class DeviceChoice(str, Enum):
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
-
 
 _DATA_HELP = "Folder with the four MNIST files (default: $SHAPETRACE_DATA, then the user cache dir)."
 _MODEL_HELP = "A run folder (its model.safetensors or checkpoint.pt), a .safetensors file or a checkpoint."
@@ -48,11 +31,11 @@ def train_command(
     preset: str = typer.Option("default", "--preset", help="default (4 epochs, about 4.5 min on 2 CPU cores) or long (8 epochs)."),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Epochs (default: 4; long: 8; with --sample: 12)."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Global batch size (default: 256; with --sample: 64)."),
-    optimizer: Optional[OptimizerChoice] = typer.Option(None, "--optimizer", help="adamw or sgd (Nesterov)."),
+    optimizer: Optional[Optimizer] = typer.Option(None, "--optimizer", help="adamw or sgd (Nesterov)."),
     lr: Optional[float] = typer.Option(None, "--lr", help="Peak learning rate (default: adamw 2e-3, sgd 0.05)."),
     weight_decay: Optional[float] = typer.Option(None, "--weight-decay", help="Decoupled weight decay (default: adamw 0.05, sgd 5e-4)."),
     momentum: Optional[float] = typer.Option(None, "--momentum", help="SGD momentum / Adam beta1 (default: 0.9)."),
-    schedule: Optional[ScheduleChoice] = typer.Option(None, "--schedule", help="onecycle, cosine or constant."),
+    schedule: Optional[Schedule] = typer.Option(None, "--schedule", help="onecycle, cosine or constant."),
     warmup: Optional[float] = typer.Option(None, "--warmup", help="Fraction of steps warming up (default: 0.2)."),
     label_smoothing: Optional[float] = typer.Option(None, "--label-smoothing", help="Label smoothing (default: 0.1)."),
     shift: Optional[int] = typer.Option(None, "--shift", help="Random shift of up to N pixels; 0 = off (default: 2)."),
@@ -62,7 +45,7 @@ def train_command(
     train_subset: Optional[int] = typer.Option(None, "--train-subset", help="Use the first N training digits."),
     test_subset: Optional[int] = typer.Option(None, "--test-subset", help="Evaluate on the first N test digits."),
     eval_batch_size: Optional[int] = typer.Option(None, "--eval-batch-size", help="Evaluation batch size (default: 1000)."),
-    device: Optional[DeviceChoice] = typer.Option(None, "--device", help="auto, cpu or cuda."),
+    device: Optional[Device] = typer.Option(None, "--device", help="auto, cpu or cuda."),
     threads: Optional[int] = typer.Option(None, "--threads", help="torch threads (default: cores / local processes)."),
     bf16: Optional[bool] = typer.Option(None, "--bf16/--no-bf16", help="bfloat16 autocast (GPU; AVX512-BF16 CPU)."),
     channels_last: Optional[bool] = typer.Option(None, "--channels-last/--no-channels-last",

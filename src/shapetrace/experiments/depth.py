@@ -30,6 +30,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
 from ..core.errors import ArgumentError
+from ..devices import Device, resolve
 
 SCHEMA = "shapetrace.experiment.depth/1"
 
@@ -64,12 +65,6 @@ class Preset(str, enum.Enum):
     GPU = "gpu"
 
 
-class DeviceChoice(str, enum.Enum):
-    AUTO = "auto"
-    CPU = "cpu"
-    CUDA = "cuda"
-
-
 @dataclass(frozen=True)
 class DepthConfig:
     """Everything that decides the experiment's numbers; saved in results.json.
@@ -94,7 +89,7 @@ class DepthConfig:
     grad_every: int = 10  # record every layer's gradient norm every this many steps
     probe_size: int = 256  # training digits for the gradient norms at initialisation
     seed: int = 0
-    device: DeviceChoice = DeviceChoice.CPU
+    device: Device = Device.cpu
     threads: int | None = 1  # torch CPU threads; None: torch's default (one per core)
 
     def validate(self) -> "DepthConfig":
@@ -142,7 +137,7 @@ PRESETS: dict[Preset, DepthConfig] = {
     # On a GPU: the paper's full-resolution stages, wider, the whole training set.
     Preset.GPU: DepthConfig(width=16, stem_stride=1, steps=3000, batch_size=128,
                             train_subset=60_000, test_subset=10_000, grad_every=50,
-                            device=DeviceChoice.AUTO, threads=None),
+                            device=Device.auto, threads=None),
 }
 
 
@@ -168,16 +163,6 @@ def run_name(kind: Kind | str, depth: int, batchnorm: bool) -> str:
 
 
 # ----------------------------------------------------------------------------- training
-
-
-def resolve_device(choice: DeviceChoice) -> str:
-    import torch
-
-    if choice is DeviceChoice.AUTO:
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if choice is DeviceChoice.CUDA and not torch.cuda.is_available():
-        raise ArgumentError("--device cuda: no CUDA device is available here; use --device cpu or auto")
-    return choice.value
 
 
 @dataclass(frozen=True)
@@ -371,7 +356,7 @@ def run(config: DepthConfig, mnist: Any,
     import torch
 
     config.validate()
-    device = resolve_device(config.device)
+    device = resolve(config.device)
     threads_before = torch.get_num_threads()
     flush_before = None
     if device == "cpu":

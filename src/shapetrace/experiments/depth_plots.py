@@ -17,7 +17,7 @@ import statistics
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..train.atomic import atomic_path
+from ..atomic import atomic_path
 
 DPI = 80
 

@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping
 import torch
 
 from ..core.errors import CheckpointError
-from .atomic import atomic_path, atomic_write_bytes
+from ..atomic import atomic_path, atomic_write_bytes
 
 FORMAT = "shapetrace-checkpoint"
 WEIGHTS_FORMAT = "shapetrace-weights"

@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Mapping
 
 from ..core.errors import ArgumentError
+from ..devices import Device
 
 
 class Optimizer(str, enum.Enum):
@@ -23,12 +24,6 @@ class Schedule(str, enum.Enum):
     onecycle = "onecycle"  # torch.optim.lr_scheduler.OneCycleLR (Smith & Topin, 2018)
     cosine = "cosine"  # linear warm-up, then cosine decay to zero
     constant = "constant"  # the tutorial loop: no schedule
-
-
-class Device(str, enum.Enum):
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
 
 
 @dataclass(frozen=True)

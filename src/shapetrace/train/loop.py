@@ -34,9 +34,10 @@ import torch
 import torch.nn.functional as F
 
 from ..core.errors import ArgumentError, CheckpointError
+from .. import devices
 from ..data.mnist import MNIST, load_mnist, load_sample
 from . import distributed, faults
-from .atomic import atomic_write_text, remove_stale_temps
+from ..atomic import atomic_write_text, remove_stale_temps
 from .batches import Split, epoch_generator, normalize, random_shift, shard_of_batch, to_device
 from .checkpoint import CHECKPOINT_NAME, WEIGHTS_NAME, export_weights, load_checkpoint, save_checkpoint
 from .config import Device, Optimizer, Schedule, TrainConfig
@@ -58,9 +59,7 @@ RUN_FIELDS = frozenset({"data", "out", "device", "threads", "compile", "bf16", "
 # ----------------------------------------------------------------------------- setup helpers
 
 def pick_device(choice: Device, dinfo: distributed.Dist) -> torch.device:
-    if choice == Device.cuda or (choice == Device.auto and torch.cuda.is_available()):
-        if not torch.cuda.is_available():
-            raise ArgumentError("--device cuda: no CUDA device is available (use --device cpu)")
+    if devices.resolve(choice) == "cuda":
         index = dinfo.local_rank % max(1, torch.cuda.device_count())
         torch.cuda.set_device(index)
         return torch.device("cuda", index)
@@ -242,7 +241,8 @@ def _run(cfg: TrainConfig, dinfo: distributed.Dist, device: torch.device, mnist:
 
     out = Path(cfg.out)
     if dinfo.is_main:
-        remove_stale_temps(out, CHECKPOINT_NAME)  # left by a process killed while writing
+        # left by a process killed while writing any of them
+        remove_stale_temps(out, CHECKPOINT_NAME, WEIGHTS_NAME, METRICS_NAME, LOG_NAME, CURVES_NAME, CONFUSION_NAME)
     train = to_device(mnist.train_images, mnist.train_labels, device)
     test = to_device(mnist.test_images, mnist.test_labels, device)
     test_shard = Split(test.images[dinfo.rank::dinfo.world_size], test.labels[dinfo.rank::dinfo.world_size])

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any, Sequence
 
-from .atomic import atomic_path
+from ..atomic import atomic_path
 
 
 def _pyplot():

@@ -161,6 +161,18 @@ def _block_args(c: Call):
     return k, d, p, s
 
 
+def _block_input(c: Call, batched: int, layout: str) -> tuple[int, ...]:
+    """Unfold's and Fold's input: ``batched`` dims, or one fewer (unbatched); only N may be 0."""
+    shape = c.input
+    if len(shape) not in (batched - 1, batched):
+        c.fail(f"expected a {batched - 1}D (unbatched) or {batched}D (batched) input {layout}, got "
+               f"{len(shape)}D input of shape {fmt_shape(shape)}", argument="input")
+    if 0 in (shape[1:] if len(shape) == batched else shape):
+        c.fail(f"input {fmt_shape(shape)} has an empty dimension; only the batch may be empty",
+               argument="input")
+    return shape
+
+
 def _blocks(size, k, d, p, s):
     return [conv_out(size[i], 2 * p[i], k[i], s[i], d[i]) for i in range(2)]
 
@@ -175,14 +187,7 @@ def _block_formulas(size, k, d, p, s, blocks):
           family="reshape")
 def unfold(c: Call):
     k, d, p, s = _block_args(c)
-    shape = c.input
-    if len(shape) not in (3, 4):
-        c.fail(f"expected a 3D (unbatched) or 4D (batched) input (N, C, H, W), got {len(shape)}D "
-               f"input of shape {fmt_shape(shape)}", argument="input")
-    checked = shape[1:] if len(shape) == 4 else shape
-    if 0 in checked:
-        c.fail(f"input {fmt_shape(shape)} has an empty dimension; only the batch may be empty",
-               argument="input")
+    shape = _block_input(c, 4, "(N, C, H, W)")
     *lead, ch, h, w = shape
     blocks = _blocks((h, w), k, d, p, s)
     if min(blocks) < 1:
@@ -203,14 +208,7 @@ def fold(c: Call):
     k, d, p, s = _block_args(c)
     if min(osize) < 1:
         c.fail(f"output_size must be positive, got {show(osize)}", argument="output_size")
-    shape = c.input
-    if len(shape) not in (2, 3):
-        c.fail(f"expected a 2D (unbatched) or 3D (batched) input (N, C*prod(kernel_size), L), got "
-               f"{len(shape)}D input of shape {fmt_shape(shape)}", argument="input")
-    checked = shape[1:] if len(shape) == 3 else shape
-    if 0 in checked:
-        c.fail(f"input {fmt_shape(shape)} has an empty dimension; only the batch may be empty",
-               argument="input")
+    shape = _block_input(c, 3, "(N, C*prod(kernel_size), L)")
     *lead, ck, length = shape
     kk = prod(k)
     if ck % kk:

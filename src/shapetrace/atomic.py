@@ -4,6 +4,7 @@ write a temp file in the same folder, fsync, ``os.replace`` (atomic on POSIX), f
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 from pathlib import Path
@@ -54,13 +55,15 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     _fsync_dir(p.parent)
 
 
-def remove_stale_temps(folder: str | os.PathLike, name: str) -> list[Path]:
-    """Delete temp files a killed writer left beside ``folder/name``; returns what was removed."""
+def remove_stale_temps(folder: str | os.PathLike, *names: str) -> list[Path]:
+    """Delete the temp files a killed writer left beside ``folder/name`` for each of ``names``
+    (only ``atomic_path``'s pattern, ``.{name}.*.tmp``); returns what was removed."""
     removed = []
-    for stale in Path(folder).glob(f".{name}.*.tmp"):
-        with contextlib.suppress(OSError):
-            stale.unlink()
-            removed.append(stale)
+    for name in names:
+        for stale in Path(folder).glob(f".{glob.escape(name)}.*.tmp"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+                removed.append(stale)
     return removed
 
 
