@@ -24,6 +24,14 @@ def test_frozen():
         c.epochs = 3  # type: ignore[misc]
 
 
+def test_sprint_preset():
+    c = TrainConfig.from_preset("sprint")
+    assert (c.epochs, c.batch_size, c.train_subset, c.preset) == (1, 64, 40_000, "sprint")
+    assert c.lr == 2e-3 and c.schedule == TrainConfig().schedule  # the default recipe, compressed
+    assert TrainConfig.from_preset("sprint", train_subset=None).train_subset == 40_000  # None: not given
+    assert TrainConfig.from_preset("sprint", sample=True).batch_size == 64
+
+
 def test_presets_and_overrides():
     assert TrainConfig.from_preset("long").epochs == PRESETS["long"]["epochs"]
     c = TrainConfig.from_preset("long", epochs=3, lr=None)
