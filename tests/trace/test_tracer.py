@@ -46,6 +46,63 @@ def test_the_users_model_is_never_moved_or_changed(device: str) -> None:
     assert next(model.parameters()).device.type == "cpu"
 
 
+class _Stateful(nn.Module):
+    """What a meta trace must leave as it found: a plain tensor attribute, tied weights, an
+    LSTM (it caches references to its weights), weight norm (a hook sets ``weight`` on every
+    call) and a forward that stores things on the module."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = torch.full((4,), 2.0)  # a tensor attribute, neither parameter nor buffer
+        self.emb = nn.Embedding(10, 4)
+        self.lstm = nn.LSTM(4, 4, batch_first=True)
+        self.head = nn.Linear(4, 10, bias=False)
+        self.head.weight = self.emb.weight  # tied
+        self.norm = nn.utils.parametrizations.weight_norm(nn.Linear(4, 4))
+        self.calls = 0
+
+    def forward(self, ids):
+        x = self.emb(ids) * self.scale
+        x, _ = self.lstm(x)
+        x = self.norm(x)
+        self.last = x  # a cache the forward leaves behind
+        self.calls += 1
+        return self.head(x)
+
+
+def test_a_meta_trace_puts_every_tensor_and_attribute_back() -> None:
+    model = _Stateful()
+    before = _state(model)
+    attrs = {id(m): dict(vars(m)) for m in model.modules()}
+    flat = [t.data_ptr() for t in model.lstm._flat_weights]
+    report = shapetrace.summary(model, (2, 3), dtypes=[torch.long], device="meta")
+    assert report.ok and report.totals.params == sum(p.numel() for p in model.parameters())
+    assert _same(before, _state(model))
+    assert {id(m): dict(vars(m)) for m in model.modules()} == attrs  # same objects, nothing added
+    assert not hasattr(model, "last") and model.calls == 0
+    assert model.head.weight is model.emb.weight and model.scale.device.type == "cpu"
+    assert [t.data_ptr() for t in model.lstm._flat_weights] == flat
+    out = model(torch.zeros(2, 3, dtype=torch.long))  # and it still runs for real
+    assert out.shape == (2, 3, 10) and out.device.type == "cpu"
+
+
+def test_a_failing_meta_trace_puts_everything_back_too() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.Flatten(), nn.Linear(99, 2))
+    before = _state(model)
+    report = shapetrace.summary(model, (1, 3, 8, 8), device="meta")
+    assert not report.ok and "Linear" in report.error.message
+    assert _same(before, _state(model))
+    assert all(p.device.type == "cpu" for p in model.parameters())
+
+
+def test_lazy_modules_are_traced_on_a_copy() -> None:
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.Flatten(), nn.LazyLinear(5))
+    report = shapetrace.summary(model, (2, 1, 6, 6), device="meta")
+    assert report.ok and report.rows[-1].output_shapes == [(2, 5)]
+    assert type(model[2]) is nn.LazyLinear  # materialising changes the class: on the copy only
+    assert isinstance(model[2].weight, nn.parameter.UninitializedParameter)
+
+
 def test_input_data_is_not_modified_by_in_place_ops() -> None:
     class InPlace(nn.Module):
         def forward(self, x):

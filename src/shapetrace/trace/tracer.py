@@ -306,11 +306,17 @@ def _tensors(obj: Any, _depth: int = 0) -> list[torch.Tensor]:
     return []
 
 
-def _tensors_of(model: nn.Module) -> Iterator[torch.Tensor]:
-    for t in model.parameters():
-        yield t
-    for t in model.buffers():
-        yield t
+def _tensors_of(model: nn.Module) -> list[torch.Tensor]:
+    """Every parameter and buffer of ``model``, each once (tied weights too), in one walk
+    over the modules (``parameters()`` and ``buffers()`` would walk them twice)."""
+    seen: set[int] = set()
+    out: list[torch.Tensor] = []
+    for m in model.modules():
+        for t in (*m._parameters.values(), *m._buffers.values()):
+            if t is not None and id(t) not in seen:
+                seen.add(id(t))
+                out.append(t)
+    return out
 
 
 def _uninitialized(t: torch.Tensor) -> bool:
@@ -323,11 +329,13 @@ def _uninitialized(t: torch.Tensor) -> bool:
 @contextlib.contextmanager
 def _prepared(model: nn.Module, dev: torch.device, train: bool) -> Iterator[nn.Module]:
     """The module to trace: the model itself when it already lives on ``dev`` (its modes are
-    restored afterwards), else a copy on ``dev`` (meta: a copy without weight data)."""
-    devices = {(t.device.type, t.device.index) for t in _tensors_of(model) if not _uninitialized(t)}
+    restored afterwards); for meta, the model itself with meta tensors swapped in and
+    everything put back afterwards (``_swapped``); else a copy on ``dev``."""
+    tensors = _tensors_of(model)
+    devices = {(t.device.type, t.device.index) for t in tensors if not _uninitialized(t)}
     # "cuda" without an index means the current device: any one cuda device will do
     here = all(kind == dev.type and (dev.index is None or index == dev.index) for kind, index in devices)
-    if here and not any(_uninitialized(t) for t in _tensors_of(model)):
+    if here and not any(_uninitialized(t) for t in tensors):
         modes = [(m, m.training) for m in model.modules()]
         model.train(train)
         try:
@@ -336,9 +344,76 @@ def _prepared(model: nn.Module, dev: torch.device, train: bool) -> Iterator[nn.M
             for m, flag in modes:
                 m.training = flag
         return
+    if dev.type == "meta" and not any(isinstance(m, nn.modules.lazy.LazyModuleMixin) for m in model.modules()):
+        with _swapped(model, dev) as same:
+            same.train(train)
+            yield same
+        return
     clone = _copy_to(model, dev)
     clone.train(train)
     yield clone
+
+
+def _moved(t: torch.Tensor, dev: torch.device) -> torch.Tensor:
+    """``t`` on ``dev`` (on meta: no data), a Parameter again if it was one."""
+    if _uninitialized(t):
+        cls = type(t)
+        return cls(requires_grad=t.requires_grad, device=dev, dtype=t.dtype) \
+            if isinstance(t, nn.Parameter) else cls(device=dev, dtype=t.dtype)
+    with torch.no_grad():
+        new = torch.empty_like(t, device=dev) if dev.type == "meta" else t.detach().to(dev, copy=True)
+    if isinstance(t, nn.Parameter):
+        return nn.Parameter(new, requires_grad=t.requires_grad)
+    return new
+
+
+def _moved_tensors(model: nn.Module, dev: torch.device) -> dict[int, torch.Tensor]:
+    """id -> the moved tensor, for every parameter, buffer and tensor attribute of every module;
+    a tensor shared by two modules (tied weights) is moved once and stays shared."""
+    memo: dict[int, torch.Tensor] = {}
+    for m in model.modules():
+        found = list(m._parameters.values()) + list(m._buffers.values())
+        found += [v for v in vars(m).values() if isinstance(v, torch.Tensor)]
+        for t in found:
+            if t is not None and id(t) not in memo:
+                memo[id(t)] = _moved(t, dev)
+    return memo
+
+
+@contextlib.contextmanager
+def _swapped(model: nn.Module, dev: torch.device) -> Iterator[nn.Module]:
+    """The model itself, its parameters, buffers and tensor attributes swapped for ``dev``
+    tensors for the duration, then put back.
+
+    Every module's attribute dict is saved first and restored afterwards (the original
+    ``_parameters`` and ``_buffers`` dicts are replaced, never changed), so nothing the
+    forward sets (caches, the training flag, weights that a hook recomputes) stays on the
+    user's model. Ten times cheaper than a structural copy: on ResNet-50, 1 ms instead of
+    11 ms, and no copied module graph for the garbage collector. Not for lazy modules,
+    which change their own class when they materialise (those get ``_copy_to``). While the
+    trace runs, another thread using the same model would see the swapped tensors.
+    """
+    memo = _moved_tensors(model, dev)
+    saved = [(m, dict(vars(m))) for m in model.modules()]
+    try:
+        for m, attrs in saved:
+            for key in ("_parameters", "_buffers"):
+                old = attrs[key]
+                new = type(old)()
+                for k, t in old.items():
+                    new[k] = None if t is None else memo[id(t)]
+                vars(m)[key] = new
+            for k, v in attrs.items():
+                if isinstance(v, torch.Tensor):
+                    vars(m)[k] = memo[id(v)]
+            if isinstance(m, nn.RNNBase):
+                m._init_flat_weights()  # it caches references to its weights
+        yield model
+    finally:
+        for m, attrs in saved:
+            d = vars(m)
+            d.clear()
+            d.update(attrs)
 
 
 def _copy_to(model: nn.Module, dev: torch.device) -> nn.Module:
@@ -347,28 +422,8 @@ def _copy_to(model: nn.Module, dev: torch.device) -> nn.Module:
     The memo of ``copy.deepcopy`` is seeded with the new tensors, so the weights are never
     copied (meta tensors have no data) and a tensor shared by two modules stays shared.
     """
-    memo: dict[int, Any] = {}
-    keep: list[Any] = []
-
-    def convert(t: torch.Tensor) -> torch.Tensor:
-        if _uninitialized(t):
-            cls = type(t)
-            return cls(requires_grad=t.requires_grad, device=dev, dtype=t.dtype) \
-                if isinstance(t, nn.Parameter) else cls(device=dev, dtype=t.dtype)
-        with torch.no_grad():
-            new = torch.empty_like(t, device=dev) if dev.type == "meta" else t.detach().to(dev, copy=True)
-        if isinstance(t, nn.Parameter):
-            return nn.Parameter(new, requires_grad=t.requires_grad)
-        return new
-
-    for m in model.modules():
-        found = list(m._parameters.values()) + list(m._buffers.values())
-        found += [v for v in vars(m).values() if isinstance(v, torch.Tensor)]
-        for t in found:
-            if t is not None and id(t) not in memo:
-                memo[id(t)] = convert(t)
-                keep.append(t)
-    memo[id(memo)] = keep  # deepcopy's convention: keep the originals alive while it runs
+    memo: dict[int, Any] = dict(_moved_tensors(model, dev))
+    memo[id(memo)] = [model]  # deepcopy's convention: keep the originals (the model holds them) alive
     try:
         clone = copy.deepcopy(model, memo)
     except Exception as e:  # modules holding locks, files, generators ...
@@ -397,6 +452,17 @@ class _Frame:
     @property
     def internal(self) -> bool:
         return self.base is not None
+
+
+def _unrecorded(method: Any) -> Any:
+    """Run a hook with torch-function handling off. Its own tensor calls (``shape``,
+    ``numel`` ...) are not the model's, and each one through the recorder costs about 1.5 µs:
+    some 2,000 per ResNet-50 trace."""
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with torch._C.DisableTorchFunction():
+            return method(*args, **kwargs)
+    return wrapper
 
 
 class _Recorder(TorchFunctionMode):
@@ -497,7 +563,8 @@ class _Tracer:
         original = module.forward
         tracer = self
 
-        def forward(*args: Any, **kwargs: Any) -> Any:
+        @_unrecorded
+        def fast(args: tuple, kwargs: dict) -> Any:
             frame = tracer.stack[-1] if tracer.stack else None
             if (frame is not None and frame.module is module and frame.result is not None and not kwargs
                     and len(args) == 1 and isinstance(args[0], torch.Tensor) and args[0].is_contiguous()):
@@ -506,7 +573,11 @@ class _Tracer:
                     return args[0]  # ReLU(inplace=True), Dropout in eval, Identity
                 if dtype is not None:
                     return torch.empty(frame.result.output_shape, dtype=dtype, device="meta")
-            return original(*args, **kwargs)
+            return None
+
+        def forward(*args: Any, **kwargs: Any) -> Any:
+            out = fast(args, kwargs)
+            return original(*args, **kwargs) if out is None else out
 
         module.forward = forward
         return True
@@ -567,6 +638,7 @@ class _Tracer:
 
     # ---------------------------------------------------------------- module hooks
 
+    @_unrecorded
     def _pre(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
         if self.busy:
             return None
@@ -617,6 +689,7 @@ class _Tracer:
                 self._fail(_module_failure(frame, str(e), e), e, append=False)
                 raise _CoreRejected(str(e)) from None
 
+    @_unrecorded
     def _post(self, module: nn.Module, args: tuple, kwargs: dict, output: Any) -> None:
         if self.busy:
             return None
