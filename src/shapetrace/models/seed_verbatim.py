@@ -1,8 +1,8 @@
 """The seed's model code exactly as the seed wrote it, mistakes included.
 
-Source: the Korean tutorial post this project grew from (../shared/seed/
-seed_model_verbatim.py: its code re-indented, otherwise unchanged), copied here so
-that the package can trace it without reading files outside itself.
+Source: the Korean tutorial post this project grew from (the seed's
+seed_model_verbatim.py, outside this repository: its code re-indented, otherwise
+unchanged), copied here so that the package never reads files outside itself.
 
 It is kept wrong on purpose, as the test case for shape diagnosis: ``fc1`` takes
 ``128 * 7 * 7 = 6272`` features and ``forward`` does ``x.view(-1, 128 * 7 * 7)``,
