@@ -73,3 +73,15 @@ def golden(request: pytest.FixtureRequest, golden_dir: Path):
         assert text == expected, f"{name} differs from its golden file (pytest --update-goldens rewrites it)"
 
     return check
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Small tensors: one thread is as fast, and two xdist workers do not fight over 2 cores.
+    (torch is imported here, not at the top: some tests run where torch is unavailable.)"""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

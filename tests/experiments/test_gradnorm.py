@@ -15,13 +15,7 @@ from shapetrace.experiments.depth import grad_ratio
 from shapetrace.models.depth import Init, PlainNet, ResNet, weighted_layers
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Small tensors: one thread is as fast, and two xdist workers do not fight over 2 cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

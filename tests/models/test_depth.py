@@ -19,13 +19,7 @@ from shapetrace.models.depth import (Block, Init, PadShortcut, PlainNet, ResNet,
 DEPTHS = (8, 20, 56)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Small tensors: one thread is as fast, and two xdist workers do not fight over 2 cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def expected_params(depth: int, width: int, batchnorm: bool) -> int:

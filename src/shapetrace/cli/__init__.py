@@ -8,7 +8,6 @@ Exit codes (ARCHITECTURE.md): 0 success, 1 shape error (diagnosis printed),
 
 from __future__ import annotations
 
-import os
 import sys
 
 import typer
@@ -65,6 +64,3 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     sys.exit(rv if isinstance(rv, int) else 0)
 
-
-def debug() -> bool:
-    return os.environ.get("SHAPETRACE_DEBUG", "") not in ("", "0")

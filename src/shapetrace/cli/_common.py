@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import typer
 
-from ..core.errors import ShapetraceError
+from ..core.errors import ShapetraceError, one_line
 
 
 def guard(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -28,7 +28,7 @@ def guard(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def error_line(e: ShapetraceError) -> str:
     """``error: <what is wrong>`` on one line, with the fix when the error knows one."""
-    msg = " ".join(str(e).split())
+    msg = one_line(e)
     fix = getattr(e, "fix", None)
     return f"error: {msg}" + (f" (fix: {fix})" if fix else "")
 

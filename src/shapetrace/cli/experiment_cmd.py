@@ -99,7 +99,9 @@ def depth_command(
 
     devices.resolve(config.device)  # --device cuda without CUDA: fail before any work
     out_dir = prepare_out_dir(out)
-    mnist = _load(data, sample, download)
+    from ..data.mnist import load_source
+
+    mnist = load_source(data, sample, download=download)
 
     def progress(i: int, n: int, r: dict[str, Any]) -> None:
         if quiet:
@@ -141,14 +143,6 @@ def prepare_out_dir(out: Path) -> Path:
     except OSError as e:
         raise ArgumentError(f"--out {out} cannot be written to: {e.strerror or e}") from None
     return out
-
-
-def _load(data: Optional[Path], sample: bool, download: bool) -> Any:
-    from ..data.mnist import load_mnist, load_sample
-
-    if sample:
-        return load_sample()
-    return load_mnist(data, download=download)
 
 
 def write_outputs(results: dict[str, Any], out_dir: Path) -> dict[str, Path]:

@@ -15,7 +15,7 @@ import typer
 
 from . import app
 from ..devices import Device
-from ..train.config import Optimizer, Schedule
+from ..train.config import SAMPLE_XOR_DATA, Optimizer, Schedule
 from ._common import guard
 
 _DATA_HELP = "Folder with the four MNIST files (default: $SHAPETRACE_DATA, then the user cache dir)."
@@ -86,7 +86,7 @@ def _eval_data(data: Optional[Path], sample: bool, test_subset: Optional[int], n
     from ..data.mnist import load_mnist, sample_digits
 
     if sample and data is not None:
-        raise ArgumentError("--sample and --data exclude each other: the sample is bundled")
+        raise ArgumentError(SAMPLE_XOR_DATA)
     if sample:
         images, labels = sample_digits()
         source = "the bundled sample (1,000 MNIST test digits)"

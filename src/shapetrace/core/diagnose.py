@@ -41,7 +41,6 @@ class Failure:
     info: dict[str, Any] = field(default_factory=dict)  # the rule's numbers (request, in_features ...)
     argument: str | None = None
     fix: str | None = None  # the core's fix, when the core rejected the call
-    user: bool = False  # raised by the model's own code (an assert), not by torch
 
 
 @dataclass
@@ -49,7 +48,6 @@ class Context:
     rows: list[Row]  # the rows before the failure, in execution order
     batch: int | None  # the input's batch size (dim 0), if it has one
     linears: list[tuple[str, int, int]] = field(default_factory=list)  # (name, in, out) of each nn.Linear
-    meta: bool = False  # traced on the meta device
 
 
 def x_join(dims: Sequence[int]) -> str:

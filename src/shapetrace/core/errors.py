@@ -58,3 +58,8 @@ class CheckpointError(ShapetraceError):
     """A checkpoint that cannot be loaded or written."""
 
     exit_code = 2
+
+
+def one_line(e: BaseException) -> str:
+    """An exception's message on one line (messages are shown as one-line errors everywhere)."""
+    return " ".join(str(e).split())

@@ -86,9 +86,3 @@ def floor_sum(n: int, m: int, a: int, b: int) -> int:
         n, b = y_max // m, y_max % m
         m, a = a, m
 
-
-def upsample_out(size: int, scale_factor: float) -> int:
-    """Upsample/interpolate with scale_factor: floor(in * scale_factor).
-    https://pytorch.org/docs/stable/generated/torch.nn.Upsample.html
-    """
-    return math.floor(size * scale_factor)

@@ -27,7 +27,6 @@ a shape error is not raised: ``flow`` returns the rows up to the failing layer a
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 from dataclasses import dataclass, field
@@ -38,7 +37,7 @@ from .api import compute
 from .diagnose import Context, Failure, FailOp, diagnose
 from .errors import ShapeError, SpecError, UnknownLayerError
 from .layers import REGISTRY
-from .layers.base import fmt_shape, is_int, lookup
+from .layers.base import IGNORED, arg_hint, did_you_mean, fmt_shape, is_int, lookup
 from .records import Diagnosis, Report, Row, Shape, finish_totals, mark_leaves
 
 BLOCKS = ("Residual", "Concat", "Sequential")
@@ -288,18 +287,13 @@ def _node(item: Any, where: str, nesting: int, counter: list[int]) -> Node:
     try:
         defn = lookup(typ)
     except UnknownLayerError:
-        close = difflib.get_close_matches(typ, list(REGISTRY) + list(BLOCKS), n=3, cutoff=0.6)
-        folded = {k.lower(): k for k in list(REGISTRY) + list(BLOCKS)}
-        if not close and typ.lower() in folded:
-            close = [folded[typ.lower()]]
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        hint = did_you_mean(typ, list(REGISTRY) + list(BLOCKS))
         raise SpecError(f"{where}: unknown layer type {typ!r}{hint}") from None
     kwargs = {k: _tuples(v) for k, v in item.items() if k not in ("type", "name")}
     for k in kwargs:
-        if k not in defn.arg_names and k not in ("device", "dtype"):
-            close = difflib.get_close_matches(k, defn.arg_names, n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise SpecError(f"{label}: unknown argument {k!r}{hint} (takes: {', '.join(defn.arg_names)})")
+        if k not in defn.arg_names and k not in IGNORED:
+            raise SpecError(f"{label}: unknown argument {k!r}{arg_hint(k, defn.arg_names)} "
+                            f"(takes: {', '.join(defn.arg_names)})")
     return LayerNode(defn.name, name, kwargs)
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -34,6 +33,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..atomic import atomic_write_bytes
 from ..core.errors import DataError
 
 ENV_VAR = "SHAPETRACE_DATA"
@@ -202,7 +202,8 @@ def write_idx(path: str | os.PathLike, arr: np.ndarray, *, compress: bool | None
         compress = p.suffix == ".gz"
     if compress:
         data = gzip.compress(data, compresslevel=9, mtime=0)
-    _atomic_write(p, data)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(p, data)
     return p
 
 
@@ -230,6 +231,11 @@ def find_file(folder: Path, gz_name: str) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+def load_source(data_dir: str | os.PathLike | None, sample: bool, *, download: bool = True) -> MNIST:
+    """The bundled sample when ``sample``, else ``load_mnist(data_dir)``."""
+    return load_sample() if sample else load_mnist(data_dir, download=download)
 
 
 def load_mnist(data_dir: str | os.PathLike | None = None, *, download: bool = True,
@@ -307,7 +313,7 @@ def download_file(key: str, folder: Path, *, mirrors: Sequence[str] | None = Non
                 break  # the mirror serves other bytes: try the next mirror, not the same one again
             try:
                 folder.mkdir(parents=True, exist_ok=True)
-                _atomic_write(target, data)
+                atomic_write_bytes(target, data)
             except OSError as e:
                 raise DataError(f"cannot write {target}: {e.strerror or e}") from None
             return target
@@ -316,30 +322,6 @@ def download_file(key: str, folder: Path, *, mirrors: Sequence[str] | None = Non
                     f"files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
                     f"t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) into a folder and pass "
                     f"--data DIR or set ${ENV_VAR}")
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 # ----------------------------------------------------------------------------- sample

@@ -277,7 +277,7 @@ def train_one(config: DepthConfig, kind: Kind, depth: int, batchnorm: bool, data
     for step in range(config.steps):
         for group in opt.param_groups:
             group["lr"] = _lr_at(config, step)
-        idx = order[step].to(device)
+        idx = order[step]
         x, y = data.train_x[idx], data.train_y[idx]  # (B, 1, 28, 28), (B,)
         logits = model(x)  # (B, 10)
         loss = F.cross_entropy(logits, y)
@@ -370,7 +370,7 @@ def run(config: DepthConfig, mnist: Any,
         started = datetime.now(timezone.utc)
         t0 = time.perf_counter()
         data = prepare_data(config, mnist, device)
-        order = batch_order(config)
+        order = batch_order(config).to(device)  # indexed every step: no copy per step
         runs = []
         todo = plan(config)
         for i, (kind, depth, bn) in enumerate(todo):
@@ -445,10 +445,9 @@ def findings(results: dict[str, Any]) -> list[dict[str, Any]]:
             })
         if p_hi is not None:
             ratio = grad_ratio(p_hi["grad_norm_init"])
-            res = find(results, "residual", hi, bn)
             out.append({
                 "claim": "vanishing", "batchnorm": bn, "deep": hi, "plain_ratio": ratio,
-                "residual_ratio": grad_ratio(res["grad_norm_init"]) if res else None,
+                "residual_ratio": grad_ratio(r_hi["grad_norm_init"]) if r_hi else None,
                 "holds": ratio is not None and ratio <= 1e-3,
             })
     return out

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..atomic import atomic_path
+from .depth import find
 
 DPI = 80
 
@@ -37,13 +38,6 @@ def _grid(results: dict[str, Any]) -> tuple[list[bool], list[str], list[int]]:
     kinds = [k for k in ("plain", "residual") if any(r["kind"] == k for r in runs)]
     depths = sorted({r["depth"] for r in runs})
     return bns, kinds, depths
-
-
-def _run(results: dict[str, Any], kind: str, depth: int, bn: bool) -> dict[str, Any] | None:
-    for r in results["runs"]:
-        if r["kind"] == kind and r["depth"] == depth and r["batchnorm"] == bn:
-            return r
-    return None
 
 
 def _bn_text(bn: bool) -> str:
@@ -72,7 +66,7 @@ def plot_loss_curves(results: dict[str, Any], path: str | os.PathLike) -> Path:
     axes = fig.subplots(len(bns), len(kinds), squeeze=False, sharex=True, sharey="row")
     for i, bn in enumerate(bns):
         curves = {(kind, d): moving_average(r["curve"]["loss"], window) for kind in kinds for d in depths
-                  if (r := _run(results, kind, d, bn)) is not None}
+                  if (r := find(results, kind, d, bn)) is not None}
         top = loss_axis_top(curves.values())
         for j, kind in enumerate(kinds):
             ax = axes[i][j]
@@ -119,7 +113,7 @@ def plot_grad_norms(results: dict[str, Any], path: str | os.PathLike, *, which: 
         for j, kind in enumerate(kinds):
             ax = axes[i][j]
             for d in depths:
-                r = _run(results, kind, d, bn)
+                r = find(results, kind, d, bn)
                 if r is None:
                     continue
                 norms = r["grad_norm_init"] if which == "init" else median_train_norms(r)

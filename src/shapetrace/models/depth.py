@@ -44,7 +44,6 @@ import torch.nn.functional as F
 from ..core.errors import ArgumentError
 
 IN_CHANNELS = 1  # MNIST: 28x28 grey images
-IMAGE_SIZE = 28
 NUM_CLASSES = 10
 
 

@@ -56,11 +56,11 @@ def bytes_text(n: int | None, *, zero: str = "--") -> str:
     if n == 0:
         return zero
     value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024:
             return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
-    return f"{n} B"
+    return f"{value:.1f} TiB"
 
 
 def rf_text(rf) -> str:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from html import escape
 
-from .options import Column
+from .options import NUMERIC_COLUMNS, Column
 from .view import View
 
-_RIGHT = {Column.PARAMS, Column.TRAINABLE, Column.MACS, Column.OUTPUT_BYTES, Column.PARAM_BYTES}
 
 _STYLE = (
     ".shapetrace{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px}"
@@ -27,7 +26,7 @@ def to_html(view: View, *, full_page: bool = False) -> str:
         out.append(f"<p><b>{escape(view.title)}</b></p>")
     out.append("<table><thead><tr>")
     for c in view.columns:
-        cls = ' class="num"' if c in _RIGHT else ""
+        cls = ' class="num"' if c in NUMERIC_COLUMNS else ""
         out.append(f"<th{cls}>{escape(view.headers[c])}</th>")
     out.append("</tr></thead><tbody>")
     for r in view.rows:
@@ -45,7 +44,7 @@ def to_html(view: View, *, full_page: bool = False) -> str:
                 out.append(f'<td class="layer" style="padding-left:{pad:.1f}em" title="{escape(text)}">'
                            f"{escape(r.label)}</td>")
             else:
-                cls = ' class="num"' if c in _RIGHT else ""
+                cls = ' class="num"' if c in NUMERIC_COLUMNS else ""
                 out.append(f"<td{cls}>{escape(text)}</td>")
         out.append("</tr>")
     out.append("</tbody></table>")

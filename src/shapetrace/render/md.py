@@ -5,7 +5,7 @@ With ``seed_table`` it is the seed's table and nothing else (plus any warning or
 
 from __future__ import annotations
 
-from .options import Column
+from .options import NUMERIC_COLUMNS
 from .view import View
 
 
@@ -18,7 +18,7 @@ def to_markdown(view: View) -> str:
     if not view.seed_table:
         lines += [f"**{_esc(view.title)}**", ""]
     lines.append("| " + " | ".join(_esc(view.headers[c]) for c in view.columns) + " |")
-    lines.append("|" + "|".join("---:" if c in _RIGHT else "---" for c in view.columns) + "|")
+    lines.append("|" + "|".join("---:" if c in NUMERIC_COLUMNS else "---" for c in view.columns) + "|")
     for r in view.rows:
         lines.append("| " + " | ".join(_esc(r.cells[c]) for c in view.columns) + " |")
     if view.totals and not view.seed_table:
@@ -37,4 +37,3 @@ def to_markdown(view: View) -> str:
     return "\n".join(lines) + "\n"
 
 
-_RIGHT = {Column.PARAMS, Column.TRAINABLE, Column.MACS, Column.OUTPUT_BYTES, Column.PARAM_BYTES}

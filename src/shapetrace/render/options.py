@@ -41,6 +41,10 @@ class Column(str, Enum):
     FORMULA = "formula"
 
 
+# Columns of numbers: right-aligned in every table format.
+NUMERIC_COLUMNS = frozenset({Column.PARAMS, Column.TRAINABLE, Column.MACS, Column.OUTPUT_BYTES, Column.PARAM_BYTES})
+
+
 DEFAULT_COLUMNS: tuple[Column, ...] = (
     Column.LAYER, Column.KIND, Column.INPUT, Column.OUTPUT, Column.PARAMS, Column.TRAINABLE,
     Column.MACS, Column.OUTPUT_BYTES, Column.PARAM_BYTES, Column.RF, Column.DESCRIPTION)

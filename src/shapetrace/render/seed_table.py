@@ -99,10 +99,11 @@ def group(report: Report, lang: Lang = Lang.EN) -> list[Group]:
     groups: list[Group] = []
     counters: dict[str, int] = {}
     block_kinds: dict[str, int] = {}
-    for lo, hi in _units(rows):
+    units = _units(rows)
+    for lo, hi in units:
         if rows[lo].kind not in _OPEN and not rows[lo].leaf and cats[lo] not in (Category.RESIDUAL,):
             block_kinds[rows[lo].kind] = block_kinds.get(rows[lo].kind, 0) + 1
-    for lo, hi in _units(rows):
+    for lo, hi in units:
         r = rows[lo]
         cat = cats[lo]
         ins = r.input_shapes[0] if r.input_shapes else None

@@ -10,10 +10,9 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from .options import Column
+from .options import NUMERIC_COLUMNS, Column
 from .view import View, tree_prefixes
 
-_RIGHT = {Column.PARAMS, Column.TRAINABLE, Column.MACS, Column.OUTPUT_BYTES, Column.PARAM_BYTES}
 # When the default table is wider than the terminal, these columns go first, in this order
 # (their numbers stay in the totals or in other formats).
 _DROP_ORDER = (Column.DESCRIPTION, Column.PARAM_BYTES, Column.TRAINABLE, Column.KIND,
@@ -27,7 +26,7 @@ def renderable(view: View) -> RenderableType:
     table = Table(title=view.title, box=box.SIMPLE_HEAD, title_justify="left", show_edge=False,
                   pad_edge=False)
     for c in view.columns:
-        table.add_column(view.headers[c], justify="right" if c in _RIGHT else "left",
+        table.add_column(view.headers[c], justify="right" if c in NUMERIC_COLUMNS else "left",
                          no_wrap=c in _NOWRAP, overflow="fold")
     prefixes = tree_prefixes(view.rows) if not view.seed_table else [""] * len(view.rows)
     for prefix, r in zip(prefixes, view.rows):

@@ -58,7 +58,6 @@ _WORDS: dict[str, dict[Lang, str]] = {
     "failed": {Lang.EN: "✗ fails", Lang.KO: "✗ 실패"},
 }
 
-FAILED_MARK = "✗"
 
 
 def word(key: str, lang: Lang) -> str:
@@ -151,7 +150,7 @@ def _flow_rows(report: Report, opts: Options, cols, batch) -> list[ViewRow]:
             r.kind if r.is_op else r.name.rpartition(".")[2] or r.name)
         values = _values(r, opts, cats[i], macs[i])
         values[Column.LAYER] = r.name or report.model
-        cells = {c: _cell(c, values, r, opts, batch, failed) for c in cols}
+        cells = {c: _cell(c, values, opts, batch, failed) for c in cols}
         out.append(ViewRow(depth=r.depth, label=label, cells=cells, values=values, failed=failed,
                            is_op=r.is_op))
     return out
@@ -182,7 +181,7 @@ def formula_and_notes(r: Row, lang: Lang) -> list[str]:
     return lines
 
 
-def _cell(c: Column, v: dict[Column, Any], r: Row | None, opts: Options, batch, failed: bool) -> str:
+def _cell(c: Column, v: dict[Column, Any], opts: Options, batch, failed: bool) -> str:
     seed = opts.seed_table
     if c is Column.LAYER:
         return str(v[Column.LAYER])
@@ -234,7 +233,7 @@ def _seed_rows(report: Report, opts: Options, cols, batch) -> list[ViewRow]:
             Column.DESCRIPTION: g.description,
             Column.FORMULA: [],
         }
-        cells = {c: _cell(c, values, None, opts, batch, failed) for c in cols}
+        cells = {c: _cell(c, values, opts, batch, failed) for c in cols}
         out.append(ViewRow(depth=0, label=g.label, cells=cells, values=values, failed=failed))
     return out
 

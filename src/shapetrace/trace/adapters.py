@@ -43,12 +43,6 @@ def nn_base(cls: type) -> type | None:
     return None
 
 
-def is_internal(module: nn.Module) -> bool:
-    """True when the module's forward is torch's own code: its functional calls are an
-    implementation detail (F.conv2d inside Conv2d), not rows of the user's flow."""
-    return nn_base(type(module)) is not None
-
-
 @functools.lru_cache(maxsize=None)
 def _core_names() -> dict[type, str]:
     """torch.nn class -> the core's layer name, for every layer the core registers."""
@@ -58,10 +52,6 @@ def _core_names() -> dict[type, str]:
         if isinstance(cls, type) and issubclass(cls, nn.Module):
             out[cls] = name
     return out
-
-
-def _bias_flag(module: nn.Module, attr: str) -> Callable[[nn.Module], Any]:
-    return lambda m: getattr(m, attr, None) is not None
 
 
 # Arguments torch does not keep under their own name. Keyed by (torch.nn class, argument).
@@ -110,12 +100,6 @@ def core_call(module: nn.Module) -> tuple[str, dict[str, Any]] | None:
             continue
         kwargs[arg] = value
     return name, kwargs
-
-
-def integer_input(name: str) -> bool:
-    """The core layer takes indices, not features (Embedding)."""
-    defn = REGISTRY.get(name)
-    return bool(defn and defn.integer_input)
 
 
 def n_inputs(name: str) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 
-from ..core.records import Report, Row
+from ..core.records import Report, Row, mark_leaves
 
 
 def fold(report: Report, depth: int) -> Report:
@@ -41,8 +41,7 @@ def fold(report: Report, depth: int) -> Report:
         leaves = hidden_macs.get(id(r))
         if leaves is not None:
             r.macs = None if any(m is None for m in leaves) else sum(leaves)  # type: ignore[misc]
-    for i, r in enumerate(rows):
-        r.leaf = not (i + 1 < len(rows) and rows[i + 1].depth > r.depth)
+    mark_leaves(rows)
     return Report(model=report.model, input_shapes=list(report.input_shapes), rows=rows,
                   totals=copy.copy(report.totals), warnings=list(report.warnings), error=report.error,
                   device=report.device)

@@ -482,9 +482,8 @@ _UNARY_F_INPLACE_ARG: dict[Any, int] = {f: i for f, i in (
     (getattr(F, "relu", None), 1), (getattr(F, "relu6", None), 1), (getattr(F, "silu", None), 1),
     (getattr(F, "mish", None), 1), (getattr(F, "hardswish", None), 1), (getattr(F, "leaky_relu", None), 2),
     (getattr(F, "elu", None), 2)) if f is not None}
-_CAT = frozenset(_resolve(torch, ("cat", "concat", "concatenate")))
 
-META_FAST: frozenset = _BIN_OUT | _BIN_INPLACE | _UNARY_OUT | _UNARY_INPLACE | frozenset(_UNARY_F_INPLACE_ARG) | _CAT
+META_FAST: frozenset = _BIN_OUT | _BIN_INPLACE | _UNARY_OUT | _UNARY_INPLACE | frozenset(_UNARY_F_INPLACE_ARG) | CONCAT
 
 
 def _plain_meta(t: Tensor) -> bool:
@@ -512,7 +511,7 @@ def meta_fast(func: Any, args: tuple, kwargs: dict) -> Any:
     or NotImplemented when the call is not the plain case."""
     if "out" in kwargs:
         return NotImplemented
-    if func in _CAT:
+    if func in CONCAT:
         return _cat(args, kwargs)
     a = args[0] if args else kwargs.get("input")
     if not isinstance(a, Tensor) or not _plain_meta(a):

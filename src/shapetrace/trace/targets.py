@@ -17,7 +17,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import ShapetraceError
+from ..core.errors import ShapetraceError, one_line
 from ..core.records import Shape
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
@@ -169,4 +169,4 @@ def _import_file(path: str):
 
 
 def _line(e: BaseException) -> str:
-    return " ".join(str(e).split()) or "(no message)"
+    return one_line(e) or "(no message)"

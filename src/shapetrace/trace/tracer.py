@@ -394,28 +394,18 @@ def _swapped(model: nn.Module, dev: torch.device) -> Iterator[nn.Module]:
     which change their own class when they materialise (those get ``_copy_to``). While the
     trace runs, another thread using the same model would see the swapped tensors.
     """
-    memo: dict[int, torch.Tensor] = {}
-
-    def twin(t: torch.Tensor) -> torch.Tensor:  # one twin per tensor: tied weights stay tied
-        new = memo.get(id(t))
-        if new is None:
-            new = memo[id(t)] = _moved(t, dev)
-        return new
-
+    memo = _moved_tensors(model, dev)
     saved = [(m, dict(vars(m))) for m in model.modules()]
     try:
-        with torch.no_grad():
-            for m, attrs in saved:
-                d = vars(m)
-                for key in ("_parameters", "_buffers"):
-                    old = attrs[key]
-                    d[key] = type(old)((k, None if t is None else twin(t)) for k, t in old.items())
-                for k, v in attrs.items():
-                    if isinstance(v, torch.Tensor):
-                        d[k] = twin(v)
-        for m, _ in saved:
-            if isinstance(m, nn.RNNBase):
-                m._init_flat_weights()  # it caches references to its weights
+        for m, attrs in saved:
+            d = vars(m)
+            for key in ("_parameters", "_buffers"):
+                old = attrs[key]
+                d[key] = type(old)((k, None if t is None else memo[id(t)]) for k, t in old.items())
+            for k, v in attrs.items():
+                if isinstance(v, torch.Tensor):
+                    d[k] = memo[id(v)]
+        _refresh_rnns(model)
         yield model
     finally:
         for m, attrs in saved:
@@ -438,10 +428,14 @@ def _copy_to(model: nn.Module, dev: torch.device) -> nn.Module:
         raise ModelError(f"cannot make a {dev.type} copy of {type(model).__name__} to trace "
                          f"({type(e).__name__}: {_first_line(e)}); build the model on the "
                          f"target device, or trace it with device='cpu'") from None
-    for m in clone.modules():
+    _refresh_rnns(clone)
+    return clone
+
+
+def _refresh_rnns(model: nn.Module) -> None:
+    for m in model.modules():
         if isinstance(m, nn.RNNBase):
             m._init_flat_weights()  # it caches references to its weights
-    return clone
 
 
 # --------------------------------------------------------------------------- the tracer
@@ -471,6 +465,16 @@ def _unrecorded(method: Any) -> Any:
         with torch._C.DisableTorchFunction():
             return method(*args, **kwargs)
     return wrapper
+
+
+def _add_param(row: Row, p: torch.Tensor) -> int:
+    """Count ``p`` in ``row`` (params, trainable, bytes); returns its element count."""
+    n = p.numel()
+    row.params += n
+    if p.requires_grad:
+        row.trainable_params += n
+    row.param_bytes += n * p.element_size()
+    return n
 
 
 class _Recorder(TorchFunctionMode):
@@ -620,7 +624,7 @@ class _Tracer:
         if self._linears is None:
             self._linears = [(n, m.in_features, m.out_features) for n, m in self.model.named_modules()
                              if isinstance(m, nn.Linear) and not _uninitialized(m.weight)]
-        return Context(rows=list(self.rows), batch=self.batch, linears=self._linears, meta=self.meta)
+        return Context(rows=list(self.rows), batch=self.batch, linears=self._linears)
 
     # ---------------------------------------------------------------- receptive field per tensor
 
@@ -688,20 +692,10 @@ class _Tracer:
         n = adapters.n_inputs(name)
         if kwargs or len(args) != n or not all(isinstance(a, torch.Tensor) for a in args):
             return  # called with extra arguments the core's rule does not model
-        shapes = tuple(tuple(a.shape) for a in args)
+        shapes = tuple(frame.row.input_shapes)  # the args: all tensors, no kwargs
         frame.core_name, frame.core_kwargs = name, kw
         try:
-            key: tuple | None = (name, tuple(kw.items()), shapes)
-            hash(key)
-        except TypeError:  # an unhashable argument value: ask the core every time
-            key = None
-        try:
-            result = self.answers.get(key) if key is not None else None
-            if result is None:
-                result = compute(name, shapes[0] if n == 1 else list(shapes), **kw)
-                if key is not None:
-                    self.answers[key] = result
-            frame.result = result
+            frame.result = self._compute(name, shapes[0] if n == 1 else list(shapes), kw)
         except (ArgumentError, UnknownLayerError):
             return  # the arguments could not be mapped: no formula, no check
         except ShapeError as e:
@@ -709,6 +703,21 @@ class _Tracer:
             if self.meta:
                 self._fail(_module_failure(frame, str(e), e), e, append=False)
                 raise _CoreRejected(str(e)) from None
+
+    def _compute(self, name: str, shape: Any, kw: dict[str, Any]) -> LayerResult:
+        """``compute``, remembered for the trace: repeated blocks ask the same question.
+        Errors are not remembered (they raise every time)."""
+        try:
+            key: tuple | None = (name, tuple(kw.items()), tuple(shape))
+            hash(key)
+        except TypeError:  # an unhashable argument value: ask the core every time
+            key = None
+        result = self.answers.get(key) if key is not None else None
+        if result is None:
+            result = compute(name, shape, **kw)
+            if key is not None:
+                self.answers[key] = result
+        return result
 
     @_unrecorded
     def _post(self, module: nn.Module, args: tuple, kwargs: dict, output: Any) -> None:
@@ -765,11 +774,7 @@ class _Tracer:
                 row.notes.append(note("tied_params", param=qual, owner=owner, count=p.numel()))
                 continue
             self.seen_params[id(p)] = qual
-            n = p.numel()
-            row.params += n
-            if p.requires_grad:
-                row.trainable_params += n
-            row.param_bytes += n * p.element_size()
+            _add_param(row, p)
 
     def _attribute_unused_params(self) -> None:
         """Parameters of modules the forward never called (MultiheadAttention's out_proj is
@@ -796,12 +801,7 @@ class _Tracer:
             count = 0
             for p in unseen:
                 self.seen_params[id(p)] = name
-                n = p.numel()
-                count += n
-                row.params += n
-                if p.requires_grad:
-                    row.trainable_params += n
-                row.param_bytes += n * p.element_size()
+                count += _add_param(row, p)
             row.notes.append(note("unused_params", module=name, count=count))
 
     # ---------------------------------------------------------------- functional ops
@@ -826,12 +826,13 @@ class _Tracer:
         row = Row(name=f"{frame.name}.{kind}" if frame.name else kind, kind=kind, depth=frame.depth + 1,
                   input_shapes=[tuple(t.shape) for t in ins], output_shapes=[tuple(t.shape) for t in outs],
                   macs=ops.op_macs(func, args, kwargs, outs), output_bytes=_new_bytes(ins, outs), is_op=True)
-        rf = self._op_rf(func, args, kwargs, ins, outs)
         layer = self._functional_layer(func, args, kwargs, ins)
         if layer is not None:  # F.conv2d & co.: the layer's formula and receptive field
             row.formulas, row.notes, row.kwargs = list(layer.formulas), list(layer.notes), dict(layer.kwargs)
             first = self._rf_of(ins[0])
             rf = receptive.apply(None if first is _MISSING else first, layer)
+        else:
+            rf = self._op_rf(func, args, kwargs, ins, outs)
         row.receptive_field = rf
         for t in outs:
             self._set_rf(t, rf)
@@ -853,7 +854,7 @@ class _Tracer:
             return None
         name, kw = call
         try:
-            return compute(name, tuple(ins[0].shape), **kw)
+            return self._compute(name, tuple(ins[0].shape), kw)
         except ShapeError:  # torch accepted the call: no formula rather than a wrong one
             return None
 

@@ -46,7 +46,11 @@ def save_checkpoint(path: str | os.PathLike, state: Mapping[str, Any],
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """A training checkpoint written by ``save_checkpoint``, checked to be one."""
     p = Path(path)
-    obj = _torch_load(p)
+    return _checked_checkpoint(_torch_load(p), p)[0]
+
+
+def _checked_checkpoint(obj: Any, p: Path) -> tuple[dict[str, Any], bool]:
+    """``obj`` if it is a complete checkpoint of the seed model, and its batchnorm flag."""
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         raise CheckpointError(f"{p}: not a shapetrace training checkpoint")
     if obj.get("version") != VERSION:
@@ -56,8 +60,7 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     for key in ("config", "epoch", "model_state", "optimizer_state", "scheduler_state", "history"):
         if key not in obj:
             raise CheckpointError(f"{p}: checkpoint lacks {key!r}")
-    check_state_dict(obj["model_state"], p)
-    return obj
+    return obj, check_state_dict(obj["model_state"], p)
 
 
 def _torch_load(p: Path) -> Any:
@@ -169,10 +172,9 @@ def load_weights(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], bool
     else:
         obj = _torch_load(p)
         if isinstance(obj, dict) and obj.get("format") == FORMAT:
-            obj = load_checkpoint(p)
-            state = obj["model_state"]
-        else:
-            state = obj
+            checkpoint, batchnorm = _checked_checkpoint(obj, p)
+            return dict(checkpoint["model_state"]), batchnorm, p
+        state = obj
     batchnorm = check_state_dict(state, p)
     return dict(state), batchnorm, p
 

@@ -15,6 +15,9 @@ from ..core.errors import ArgumentError
 from ..devices import Device
 
 
+SAMPLE_XOR_DATA = "--sample and --data exclude each other: the sample is bundled"
+
+
 class Optimizer(str, enum.Enum):
     adamw = "adamw"
     sgd = "sgd"  # SGD with Nesterov momentum
@@ -58,14 +61,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         for name, enum_type in (("optimizer", Optimizer), ("schedule", Schedule), ("device", Device)):
-            value = getattr(self, name)
-            if not isinstance(value, enum_type):
-                try:
-                    object.__setattr__(self, name, enum_type(value))
-                except ValueError:
-                    choices = ", ".join(m.value for m in enum_type)
-                    raise ArgumentError(f"--{name.replace('_', '-')} must be one of {choices}, got {value!r}",
-                                        argument=name) from None
+            object.__setattr__(self, name, _as_enum(name, enum_type, getattr(self, name)))
         _check(self.epochs >= 1, "epochs", "must be at least 1", self.epochs)
         _check(self.batch_size >= 1, "batch_size", "must be at least 1", self.batch_size)
         _check(self.eval_batch_size >= 1, "eval_batch_size", "must be at least 1", self.eval_batch_size)
@@ -79,10 +75,8 @@ class TrainConfig:
             value = getattr(self, name)
             _check(value is None or value >= 1, name, "must be at least 1", value)
         if self.sample and self.data:
-            raise ArgumentError("--sample and --data exclude each other: the sample is bundled", argument="sample")
-        if self.preset not in PRESETS:
-            raise ArgumentError(f"--preset must be one of {', '.join(PRESETS)}, got {self.preset!r}",
-                                argument="preset")
+            raise ArgumentError(SAMPLE_XOR_DATA, argument="sample")
+        _check_preset(self.preset)
 
     def replace(self, **changes: Any) -> "TrainConfig":
         return dataclasses.replace(self, **changes)
@@ -103,22 +97,32 @@ class TrainConfig:
     @classmethod
     def from_preset(cls, preset: str = "default", **overrides: Any) -> "TrainConfig":
         """The preset's values, then ``overrides`` (None values mean "not given")."""
-        if preset not in PRESETS:
-            raise ArgumentError(f"--preset must be one of {', '.join(PRESETS)}, got {preset!r}",
-                                argument="preset")
+        _check_preset(preset)
         given = {k: v for k, v in overrides.items() if v is not None}
-        optimizer = given.get("optimizer", PRESETS[preset].get("optimizer", cls.optimizer))
-        try:
-            optimizer = Optimizer(optimizer)
-        except ValueError:
-            raise ArgumentError(f"--optimizer must be one of {', '.join(m.value for m in Optimizer)}, "
-                                f"got {optimizer!r}", argument="optimizer") from None
+        optimizer = _as_enum("optimizer", Optimizer,
+                             given.get("optimizer", PRESETS[preset].get("optimizer", cls.optimizer)))
         values = dict(OPTIMIZER_DEFAULTS[optimizer])  # lr and weight decay that suit the optimizer
         values.update(PRESETS[preset])
         if given.get("sample"):
             values.update(SAMPLE_DEFAULTS)  # 800 digits: smaller batches, more epochs
         values.update(given)
         return cls(preset=preset, **values)
+
+
+def _as_enum(name: str, enum_type: type[enum.Enum], value: Any) -> Any:
+    if isinstance(value, enum_type):
+        return value
+    try:
+        return enum_type(value)
+    except ValueError:
+        choices = ", ".join(m.value for m in enum_type)
+        raise ArgumentError(f"--{name.replace('_', '-')} must be one of {choices}, got {value!r}",
+                            argument=name) from None
+
+
+def _check_preset(preset: str) -> None:
+    if preset not in PRESETS:
+        raise ArgumentError(f"--preset must be one of {', '.join(PRESETS)}, got {preset!r}", argument="preset")
 
 
 def _check(ok: bool, name: str, what: str, value: Any) -> None:

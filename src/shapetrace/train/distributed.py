@@ -68,18 +68,6 @@ def all_reduce_sum(t: torch.Tensor, dist_info: Dist) -> torch.Tensor:
     return t
 
 
-def broadcast_flag(ok: bool, dist_info: Dist, src: int = 0) -> bool:
-    """Rank ``src``'s boolean on every rank (so that all stop together when rank 0 fails a check)."""
-    if not dist_info.enabled:
-        return ok
-    import torch.distributed as dist
-
-    t = torch.tensor([1 if ok else 0], dtype=torch.int64,
-                     device="cuda" if dist_info.backend == "nccl" else "cpu")
-    dist.broadcast(t, src=src)
-    return bool(t.item())
-
-
 def shutdown(dist_info: Dist) -> None:
     if dist_info.enabled:
         import torch.distributed as dist

@@ -35,7 +35,7 @@ import torch.nn.functional as F
 
 from ..core.errors import ArgumentError, CheckpointError
 from .. import devices
-from ..data.mnist import MNIST, load_mnist, load_sample
+from ..data.mnist import MNIST, PIXEL_MEAN, PIXEL_STD, load_source
 from . import distributed, faults
 from ..atomic import atomic_write_text, remove_stale_temps
 from .batches import Split, epoch_generator, normalize, random_shift, shard_of_batch, to_device
@@ -90,8 +90,6 @@ def merge_resume_config(saved: TrainConfig, new: TrainConfig, given: set[str]) -
     """The saved run's config, with the run fields the user gave now. A recipe option given now
     that differs from the saved one is an error: it would not continue the same run."""
     for name in sorted(given - RUN_FIELDS):
-        if name in ("preset",) and getattr(new, name) == getattr(saved, name):
-            continue
         a, b = getattr(saved, name), getattr(new, name)
         if a != b:
             shown = getattr(a, "value", a)
@@ -101,7 +99,7 @@ def merge_resume_config(saved: TrainConfig, new: TrainConfig, given: set[str]) -
 
 
 def load_data(cfg: TrainConfig, *, download: bool = True) -> MNIST:
-    mnist = load_sample() if cfg.sample else load_mnist(cfg.data, download=download)
+    mnist = load_source(cfg.data, cfg.sample, download=download)
     if cfg.train_subset or cfg.test_subset:
         n, m = cfg.train_subset, cfg.test_subset
         mnist = MNIST(mnist.train_images[:n], mnist.train_labels[:n], mnist.test_images[:m],
@@ -340,8 +338,10 @@ def _run(cfg: TrainConfig, dinfo: distributed.Dist, device: torch.device, mnist:
     if dinfo.is_main:
         export_weights(out / WEIGHTS_NAME, model.state_dict(),
                        {"test_accuracy": final.get("accuracy"), "epochs": cfg.epochs,
-                        "pixel_mean": 0.1307, "pixel_std": 0.3081})
-        metrics = _write_logs(out, cfg, history, final, dinfo, device, done=True)
+                        "pixel_mean": PIXEL_MEAN, "pixel_std": PIXEL_STD})
+        # the last epoch wrote the log and plots already, unless the run was finished before
+        metrics = _write_logs(out, cfg, history, final, dinfo, device, done=True,
+                              log_and_plots=start_epoch > cfg.epochs)
         say(f"test accuracy {final['accuracy']:.2%} ({final['correct']}/{final['count']}); "
             f"weights {out / WEIGHTS_NAME}, metrics {out / METRICS_NAME}")
     return RunResult(out, history, final, metrics)
@@ -390,14 +390,14 @@ def _sync(device: torch.device) -> None:
 
 
 def _write_logs(out: Path, cfg: TrainConfig, history: list[dict[str, Any]], last_eval: dict[str, Any],
-                dinfo: distributed.Dist, device: torch.device, *, done: bool) -> dict[str, Any]:
-    from .plots import plot_confusion, plot_curves
-
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=LOG_FIELDS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(history)
-    atomic_write_text(out / LOG_NAME, buf.getvalue())
+                dinfo: distributed.Dist, device: torch.device, *, done: bool,
+                log_and_plots: bool = True) -> dict[str, Any]:
+    if log_and_plots:
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=LOG_FIELDS, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(history)
+        atomic_write_text(out / LOG_NAME, buf.getvalue())
     train_s = sum(h["train_s"] for h in history)
     seen = sum(h["images_per_s"] * h["train_s"] for h in history)
     metrics = {
@@ -420,6 +420,9 @@ def _write_logs(out: Path, cfg: TrainConfig, history: list[dict[str, Any]], last
                   "log": LOG_NAME, "curves": CURVES_NAME, "confusion": CONFUSION_NAME},
     }
     atomic_write_text(out / METRICS_NAME, json.dumps(metrics, indent=2) + "\n")
-    plot_curves(out / CURVES_NAME, history)
-    plot_confusion(out / CONFUSION_NAME, np.asarray(last_eval["confusion"]))
+    if log_and_plots:
+        from .plots import plot_confusion, plot_curves
+
+        plot_curves(out / CURVES_NAME, history)
+        plot_confusion(out / CONFUSION_NAME, np.asarray(last_eval["confusion"]))
     return metrics

@@ -58,7 +58,7 @@ def plot_confusion(path: str | os.PathLike, matrix: Sequence[Sequence[int]], tit
         for j in range(m.shape[1]):
             if m[i, j]:
                 ax.text(j, i, str(m[i, j]), ha="center", va="center", fontsize=8,
-                        color="white" if i == j else ("darkred" if m[i, j] else "black"))
+                        color="white" if i == j else "darkred")
     ax.set_xticks(range(m.shape[1]))
     ax.set_yticks(range(m.shape[0]))
     ax.set_xlabel("predicted digit")

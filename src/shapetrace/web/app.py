@@ -35,7 +35,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from ..core.errors import ShapetraceError
+from ..core.errors import ShapetraceError, one_line
 from ..core.explain import Lang
 from ..render.options import Layout
 from . import schema
@@ -98,11 +98,11 @@ def create_app(limits: Limits = DEFAULT_LIMITS) -> FastAPI:
     # ------------------------------------------------------------------ errors
     @app.exception_handler(RequestError)
     async def _request_error(_: Request, e: RequestError) -> JSONResponse:
-        return JSONResponse({"detail": _one_line(e)}, status_code=e.status)
+        return JSONResponse({"detail": one_line(e)}, status_code=e.status)
 
     @app.exception_handler(ShapetraceError)
     async def _spec_error(_: Request, e: ShapetraceError) -> JSONResponse:
-        return JSONResponse({"detail": _one_line(e)}, status_code=422)
+        return JSONResponse({"detail": one_line(e)}, status_code=422)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, e: RequestValidationError) -> JSONResponse:
@@ -235,13 +235,6 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-# ---------------------------------------------------------------------- work
-
-
-def _one_line(e: BaseException) -> str:
-    return " ".join(str(e).split())
 
 
 # ---------------------------------------------------------------------- OpenAPI

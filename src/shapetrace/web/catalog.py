@@ -6,6 +6,7 @@ arguments, so the page's "add layer" menu and argument fields grow with the regi
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -38,8 +39,10 @@ def _json_default(v: Any) -> tuple[Any, str]:
     return None, repr(v)
 
 
+@functools.lru_cache(maxsize=1)
 def layer_catalog() -> list[dict[str, Any]]:
-    """One entry per registered torch.nn layer: name, family, number of inputs and arguments."""
+    """One entry per registered torch.nn layer: name, family, number of inputs and arguments.
+    Built once: the registry is complete at import (only serialised, never changed after)."""
     out = []
     for name in sorted(REGISTRY):
         d = REGISTRY[name]

@@ -20,7 +20,9 @@ _TITLES = {"seed": "Seed: CNN with residual blocks (MNIST 28x28)",
            "vgg16": "VGG-16, configuration D (224x224)"}
 
 
+@functools.lru_cache(maxsize=1)
 def _files() -> dict[str, Any]:
+    """Listed once per process: the shipped files do not change while the server runs."""
     root = resources.files("shapetrace") / "examples"
     found = {}
     for entry in root.iterdir():
@@ -48,10 +50,6 @@ def _description(text: str) -> str:
 @functools.lru_cache(maxsize=1)
 def list_presets() -> list[dict[str, str]]:
     """Read once per process: the shipped files do not change while the server runs."""
-    return _list_presets()
-
-
-def _list_presets() -> list[dict[str, str]]:
     out = []
     files = _files()
     for pid in preset_ids():

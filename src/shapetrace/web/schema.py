@@ -12,7 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.spec import BLOCKS, DTYPE_BYTES, MAX_DIMS
+from ..core.explain import Lang
+from ..render.options import Layout
 from .limits import Limits
+
+# the keys of /api/view's display text: what tasks.view_json makes
+_LANGS = [lg.value for lg in Lang]
+_LAYOUTS = [lay.value for lay in Layout]
 
 REF = "#/components/schemas/"
 
@@ -213,7 +219,7 @@ def components(limits: Limits, layer_names: list[str]) -> dict[str, Any]:
                                    "notes": {"type": "object", "required": ["en", "ko"],
                                              "properties": {lg: {"type": "array",
                                                                  "items": {"type": "string"}}
-                                                            for lg in ("en", "ko")}}}}},
+                                                            for lg in _LANGS}}}}},
                 "error": {"anyOf": [{"type": "null"}, {
                     "type": "object", "required": ["actual", "expected"],
                     "properties": {"actual": {"anyOf": [ref("ShapesText"), {"type": "null"}]},
@@ -224,7 +230,7 @@ def components(limits: Limits, layer_names: list[str]) -> dict[str, Any]:
             "type": "object",
             "required": ["nchw", "hwc"],
             "properties": {lay: {"type": "array", "items": {"type": "string"}}
-                           for lay in ("nchw", "hwc")},
+                           for lay in _LAYOUTS},
         },
         # ---- the other endpoints
         "ParseRequest": {

@@ -14,14 +14,10 @@ import os
 import time
 from typing import Any, Callable
 
-from ..core.errors import ShapetraceError
+from ..core.errors import ShapetraceError, one_line
 from .limits import Limits, RequestError, check_data, check_layer_args, decode_json
 
 log = logging.getLogger("shapetrace.web")
-
-
-def one_line(e: BaseException) -> str:
-    return " ".join(str(e).split())
 
 
 def parse_bounded(data: Any, limits: Limits):

@@ -53,9 +53,7 @@ def adaptive_shape(c: Call, n: int, kind: AdaptiveKind, requested: tuple[int | N
     if (kind is AdaptiveKind.AVG and n > 1 and all(r == 1 for r in requested)
             and len(shape) >= n):
         return shape[:-n], shape[-n:], (1,) * n
-    if len(shape) not in (n + 1, n + 2):
-        c.fail(f"expected a {n + 1}D (unbatched) or {n + 2}D (batched) input, got {len(shape)}D "
-               f"input of shape {fmt_shape(shape)}", argument="input")
+    c.batched_rank(n, shape)
     spatial = shape[-n:]
     out = tuple(spatial[i] if r is None else r for i, r in enumerate(requested))
     if any(o < 0 for o in out):

@@ -9,8 +9,9 @@ call is checked exactly as torch's constructor checks its keywords.
 from __future__ import annotations
 
 import difflib
-import math
+import functools
 from dataclasses import dataclass, field
+from math import prod  # noqa: F401 (the layer modules import it from here)
 from typing import Any, Callable, Iterable, Mapping, NoReturn, Sequence
 
 from ..errors import ArgumentError, ShapeError, UnknownLayerError
@@ -19,7 +20,7 @@ from ..records import LayerResult, RFMode, Shape
 REQUIRED: Any = type("REQUIRED", (), {"__repr__": lambda self: "REQUIRED"})()
 
 # Arguments every torch.nn layer takes and that never change a shape.
-_IGNORED = ("device", "dtype")
+IGNORED = ("device", "dtype")
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class LayerDef:
     # Identity takes and ignores any arguments (``nn.Identity(*args, **kwargs)``).
     any_kwargs: bool = False
 
-    @property
+    @functools.cached_property
     def arg_names(self) -> tuple[str, ...]:
         return tuple(n for n, _ in self.signature)
 
@@ -181,6 +182,14 @@ class Call:
                       argument="input")
         return len(shape)
 
+    def batched_rank(self, n: int, shape: Sequence[int] | None = None, layout: str = "",
+                     fix: str | None = None) -> None:
+        """Rank n + 1 (unbatched) or n + 2 (batched), as layers with n spatial dims take."""
+        shape = self.input if shape is None else shape
+        if len(shape) not in (n + 1, n + 2):
+            self.fail(f"expected a {n + 1}D (unbatched) or {n + 2}D (batched) input{' ' + layout if layout else ''}, "
+                      f"got {len(shape)}D input of shape {fmt_shape(shape)}", argument="input", fix=fix)
+
     def result(self, output_shape: Sequence[int], *, params: int = 0, macs: int = 0,
                formulas=(), notes=(), rf=None, rf_mode: RFMode | None = None,
                inputs: tuple[Shape, ...] | None = None) -> LayerResult:
@@ -194,7 +203,7 @@ class Call:
             notes=tuple(notes),
             rf=rf,
             rf_mode=rf_mode or (RFMode.WINDOW if rf is not None else RFMode.IDENTITY),
-            kwargs=tuple((k, v) for k, v in self.args.items() if k not in _IGNORED),
+            kwargs=tuple((k, v) for k, v in self.args.items() if k not in IGNORED),
         )
 
 
@@ -224,24 +233,30 @@ def fmt_shape(shape: Sequence[int]) -> str:
     return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
-def prod(xs: Iterable[int]) -> int:
-    return math.prod(xs)
-
-
 def lookup(layer: str) -> LayerDef:
     if not isinstance(layer, str):
         raise UnknownLayerError(f"layer must be a torch.nn class name, got {layer!r}")
     name = layer[3:] if layer.startswith("nn.") else layer
     defn = REGISTRY.get(name)
     if defn is None:
-        close = difflib.get_close_matches(name, REGISTRY, n=3, cutoff=0.6)
-        if not close:
-            folded = {k.lower(): k for k in REGISTRY}
-            if name.lower() in folded:
-                close = [folded[name.lower()]]
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise UnknownLayerError(f"unknown layer {layer!r}{hint}", layer=layer)
+        raise UnknownLayerError(f"unknown layer {layer!r}{did_you_mean(name, list(REGISTRY))}", layer=layer)
     return defn
+
+
+def did_you_mean(name: str, candidates: list[str]) -> str:
+    """``"; did you mean A, B?"`` with the close names (else a case-insensitive match), or ""."""
+    close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.6)
+    if not close:
+        folded = {k.lower(): k for k in candidates}
+        if name.lower() in folded:
+            close = [folded[name.lower()]]
+    return f"; did you mean {', '.join(close)}?" if close else ""
+
+
+def arg_hint(arg: str, names: Sequence[str]) -> str:
+    """``"; did you mean 'x'?"`` for a misspelt argument name, or ""."""
+    close = difflib.get_close_matches(arg, names, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def normalise_inputs(defn: LayerDef, input_shape: Any) -> tuple[Shape, ...]:
@@ -274,11 +289,9 @@ def bind(defn: LayerDef, kwargs: Mapping[str, Any], inputs: tuple[Shape, ...]) -
     names = defn.arg_names
     args: dict[str, Any] = {}
     for k in kwargs:
-        if k not in names and k not in _IGNORED and not defn.any_kwargs:
-            close = difflib.get_close_matches(k, names, n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+        if k not in names and k not in IGNORED and not defn.any_kwargs:
             valid = ", ".join(names)
-            raise ArgumentError(f"{defn.name}: unknown argument {k!r}{hint} (takes: {valid})",
+            raise ArgumentError(f"{defn.name}: unknown argument {k!r}{arg_hint(k, names)} (takes: {valid})",
                                 layer=defn.name, argument=k)
     for name, default in defn.signature:
         if name in kwargs:
@@ -296,7 +309,7 @@ def bind(defn: LayerDef, kwargs: Mapping[str, Any], inputs: tuple[Shape, ...]) -
         else:
             args[name] = default
     if defn.any_kwargs:
-        args.update((k, v) for k, v in kwargs.items() if k not in args and k not in _IGNORED)
+        args.update((k, v) for k, v in kwargs.items() if k not in args and k not in IGNORED)
     return args
 
 

@@ -79,9 +79,7 @@ def _check_input(c: Call, n: int, cin: int, shape=None) -> tuple[int | None, tup
     """Rank and channels of ``shape`` (the input, or the input after F.pad); returns
     (batch or None if unbatched, spatial sizes)."""
     shape = c.input if shape is None else shape
-    if len(shape) not in (n + 1, n + 2):
-        c.fail(f"expected a {n + 1}D (unbatched) or {n + 2}D (batched) input, "
-               f"got {len(shape)}D input of shape {fmt_shape(shape)}", argument="input")
+    c.batched_rank(n, shape)
     batch = shape[0] if len(shape) == n + 2 else None
     channels = shape[-(n + 1)]
     if channels != cin:

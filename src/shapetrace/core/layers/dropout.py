@@ -33,9 +33,7 @@ def dropout(c: Call):
 @register("Dropout1d", _SIG, family="dropout")
 def dropout1d(c: Call):
     _common(c)
-    if len(c.input) not in (2, 3):
-        c.fail(f"expected a 2D (unbatched) or 3D (batched) input (N, C, L), got {len(c.input)}D input of "
-               f"shape {fmt_shape(c.input)}", argument="input", fix="Dropout for other ranks")
+    c.batched_rank(1, layout="(N, C, L)", fix="Dropout for other ranks")
     return c.result(c.input)
 
 

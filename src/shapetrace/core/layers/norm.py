@@ -98,9 +98,7 @@ def _batch_norm(n: int):
 def _instance_norm(n: int):
     def rule(c: Call):
         shape = c.input
-        if len(shape) not in (n + 1, n + 2):
-            c.fail(f"expected a {n + 1}D (unbatched) or {n + 2}D (batched) input, got {len(shape)}D input "
-                   f"of shape {fmt_shape(shape)}", argument="input")
+        c.batched_rank(n)
         nf = c.int_arg("num_features", minimum=0)
         c.float_arg("eps")
         c.float_arg("momentum", allow_none=True)

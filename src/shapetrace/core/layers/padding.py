@@ -172,10 +172,8 @@ def _padder(n: int, mode: PadMode, class_rank_check: bool):
             c.float_arg("value")
         pads = _pads(c, n)
         shape = c.input
-        if class_rank_check and len(shape) not in (n + 1, n + 2):
-            # CircularPadNd checks the rank from its class before F.pad does.
-            c.fail(f"expected a {n + 1}D (unbatched) or {n + 2}D (batched) input, got "
-                   f"{len(shape)}D input of shape {fmt_shape(shape)}", argument="input")
+        if class_rank_check:  # CircularPadNd checks the rank from its class before F.pad does
+            c.batched_rank(n, shape)
         out = pad_shape(c, mode, shape, pads)
         k = len(pads) // 2
         formulas, notes = [], []

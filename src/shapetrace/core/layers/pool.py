@@ -57,9 +57,7 @@ def _lp_signature():
 def check_pool_input(c: Call, n: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Rank n+1 (unbatched) or n+2; only the batch may be empty. Returns (leading, spatial)."""
     shape = c.input
-    if len(shape) not in (n + 1, n + 2):
-        c.fail(f"expected a {n + 1}D (unbatched) or {n + 2}D (batched) input, got {len(shape)}D "
-               f"input of shape {fmt_shape(shape)}", argument="input")
+    c.batched_rank(n)
     checked = shape[1:] if len(shape) == n + 2 else shape
     if any(d == 0 for d in checked):
         c.fail(f"input {fmt_shape(shape)} has an empty dimension; pooling allows only an empty "
@@ -136,8 +134,8 @@ def _pool(n: int, kind: PoolKind):
                        fix="a smaller kernel_size, or padding up to kernel_size // 2")
             out.append(o)
             formulas.append(DimFormula(ax, symbolic, worked, o))
-            floor_o = pool_out(spatial[i], p[i], k[i], s[i], d[i], False)
             if ceil:
+                floor_o = pool_out(spatial[i], p[i], k[i], s[i], d[i], False)
                 unclipped = -(-(spatial[i] + 2 * p[i] - d[i] * (k[i] - 1) - 1) // s[i]) + 1
                 if o > floor_o:
                     notes.append(note("ceil_extra_window", axis=ax, start=(o - 1) * s[i] - p[i],

@@ -164,9 +164,7 @@ def _block_args(c: Call):
 def _block_input(c: Call, batched: int, layout: str) -> tuple[int, ...]:
     """Unfold's and Fold's input: ``batched`` dims, or one fewer (unbatched); only N may be 0."""
     shape = c.input
-    if len(shape) not in (batched - 1, batched):
-        c.fail(f"expected a {batched - 1}D (unbatched) or {batched}D (batched) input {layout}, got "
-               f"{len(shape)}D input of shape {fmt_shape(shape)}", argument="input")
+    c.batched_rank(batched - 2, layout=layout)
     if 0 in (shape[1:] if len(shape) == batched else shape):
         c.fail(f"input {fmt_shape(shape)} has an empty dimension; only the batch may be empty",
                argument="input")

@@ -122,6 +122,9 @@
     return node;
   }
 
+  // "Fix: <code>" under an error, in the table and on the failing card
+  const fixLine = (f) => h("div", { class: "err-fix" }, h("b", { text: t("fix") + ": " }), h("code", { text: f }));
+
   // Small line icons as SVG (no icon font: glyphs such as ✕ are missing from many fonts).
   const ICONS = {
     up: "M8 13V3M4 7l4-4 4 4",
@@ -376,7 +379,7 @@
         h("td", { class: "c-error", colspan: "4" },
           h("div", { class: "err-msg", text: err.message }),
           err.arithmetic.map((a) => h("div", { class: "err-arith", text: a })),
-          err.fixes.map((f) => h("div", { class: "err-fix" }, h("b", { text: t("fix") + ": " }), h("code", { text: f }))))));
+          err.fixes.map(fixLine))));
     }
     body.replaceChildren(...rows);
     $("#results").classList.remove("stale");
@@ -510,7 +513,7 @@
         if (slot) {
           slot.hidden = false;
           slot.replaceChildren(h("div", { class: "err-msg", text: err.message }),
-            ...err.fixes.map((f) => h("div", { class: "err-fix" }, h("b", { text: t("fix") + ": " }), h("code", { text: f }))));
+            ...err.fixes.map(fixLine));
         }
         // The argument the core names (in_features, kernel_size ...) is marked too.
         const bad = err.argument && card.querySelector(`:scope > .args .arg input[data-arg="${CSS.escape(err.argument)}"]`);
@@ -944,9 +947,8 @@
     state.spec = data.spec;
     if (!Array.isArray(state.spec.layers)) state.spec.layers = [];
     state.preset = "";
-    setLang(state.lang);
+    setLang(state.lang);  // renders the editor
     setLayout(state.layout);
-    renderEditor();
     schedule();
   }
 
