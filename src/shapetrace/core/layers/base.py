@@ -17,6 +17,9 @@ from typing import Any, Callable, Iterable, Mapping, NoReturn, Sequence
 from ..errors import ArgumentError, ShapeError, UnknownLayerError
 from ..records import LayerResult, RFMode, Shape
 
+INT64_MAX = 2**63 - 1
+FLOAT_BYTES = 4
+
 REQUIRED: Any = type("REQUIRED", (), {"__repr__": lambda self: "REQUIRED"})()
 
 # Arguments every torch.nn layer takes and that never change a shape.
@@ -193,6 +196,12 @@ class Call:
     def result(self, output_shape: Sequence[int], *, params: int = 0, macs: int = 0,
                formulas=(), notes=(), rf=None, rf_mode: RFMode | None = None,
                inputs: tuple[Shape, ...] | None = None) -> LayerResult:
+        # torch sizes a tensor's storage in int64 bytes ("Storage size calculation
+        # overflowed"): weights or an output beyond that are refused even on meta (float32).
+        for what, n in (("the weights", params), ("the output", prod(output_shape))):
+            if n * FLOAT_BYTES > INT64_MAX:
+                self.fail(f"{what} would hold {n:,} elements ({n * FLOAT_BYTES:,} bytes as float32), more "
+                          f"than a tensor can address (2**63 - 1 bytes)", fix="smaller sizes")
         return LayerResult(
             layer=self.layer,
             input_shapes=inputs if inputs is not None else self.inputs,
