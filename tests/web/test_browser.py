@@ -423,3 +423,21 @@ def test_fields_read_values_like_the_cli(page, live_server):
         assert exported_spec(page)["layers"][index][arg] == value, (layer, arg, typed)
         if "None" not in typed:
             assert plain(parse_value(typed)) == value, typed
+
+
+def test_a_3d_receptive_field_shows_every_dimension(page, live_server):
+    """The receptive-field cell shows every spatial size (a 3x3x3 field was shown as 3x3)."""
+    spec = {"name": "volume", "input": [1, 1, 8, 8, 8], "layers": [
+        {"type": "Conv3d", "name": "cube", "out_channels": 2, "kernel_size": 3},
+        {"type": "Conv3d", "name": "slab", "out_channels": 2, "kernel_size": [3, 1, 1]}]}
+    expected = {r.name: "×".join(str(s) for s in r.receptive_field.size)
+                for r in flow(parse_spec(spec)).rows}
+    assert expected == {"cube": "3×3×3", "slab": "5×3×3"}
+    open_page(page, live_server.url)
+    page.click("#import-paste")
+    page.fill("#paste-text", json.dumps(spec))
+    before = rev(page)
+    page.click("#paste-load")
+    settle(page, before)
+    rows = shown_rows(page)
+    assert {name: rows[name]["rf"] for name in expected} == expected

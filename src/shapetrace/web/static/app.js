@@ -327,7 +327,7 @@
 
   function rfCell(rf) {
     if (!rf) return h("td", { class: "c-rf muted", text: t("unknownRf") });
-    const size = rf.size.every((s) => s === rf.size[0]) && rf.size.length > 1 ? `${rf.size[0]}×${rf.size[0]}` : rf.size.join("×");
+    const size = rf.size.join("×");  // 3x3, 3x3x3 (a 3-D field was shown as 3x3)
     return h("td", { class: "c-rf", title: t("rfTitle", rf.size.join("×"), rf.jump.join("×"), rf.start.join(", ")) },
       h("span", { class: "rf-size", text: size }), h("span", { class: "rf-jump", text: ` /${rf.jump.join("×")}` }));
   }
