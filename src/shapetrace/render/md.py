@@ -5,12 +5,25 @@ With ``seed_table`` it is the seed's table and nothing else (plus any warning or
 
 from __future__ import annotations
 
-from .options import NUMERIC_COLUMNS
-from .view import View
+from .options import NUMERIC_COLUMNS, Column
+from .view import View, ViewRow
 
 
 def _esc(text: str) -> str:
+    """Cell text as Markdown shows it: HTML in names stays text (GitHub renders inline HTML),
+    a "|" does not split the cell, a newline is a <br>. Escaping "&" and "<" is enough to open
+    no tag or entity; ">" stays as typed ("2D -> 1D", as the seed's table writes it)."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;")
     return text.replace("|", "\\|").replace("\n", "<br>")
+
+
+def _cell(r: ViewRow, c: Column) -> str:
+    """A container's MACs are its leaves' sum: marked as such ("Σ 23,299,584"), so that the
+    column is not read as adding up to twice the total."""
+    text = r.cells[c]
+    if c is Column.MACS and not r.leaf and r.values.get(c):
+        return "Σ " + text
+    return text
 
 
 def to_markdown(view: View) -> str:
@@ -20,7 +33,7 @@ def to_markdown(view: View) -> str:
     lines.append("| " + " | ".join(_esc(view.headers[c]) for c in view.columns) + " |")
     lines.append("|" + "|".join("---:" if c in NUMERIC_COLUMNS else "---" for c in view.columns) + "|")
     for r in view.rows:
-        lines.append("| " + " | ".join(_esc(r.cells[c]) for c in view.columns) + " |")
+        lines.append("| " + " | ".join(_esc(_cell(r, c)) for c in view.columns) + " |")
     if view.totals and not view.seed_table:
         lines.append("")
         lines += [f"- {label}: {value}" for label, value in view.totals]

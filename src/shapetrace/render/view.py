@@ -56,6 +56,9 @@ _WORDS: dict[str, dict[Lang, str]] = {
     "input_word": {Lang.EN: "input", Lang.KO: "입력"},
     "device": {Lang.EN: "device", Lang.KO: "장치"},
     "failed": {Lang.EN: "✗ fails", Lang.KO: "✗ 실패"},
+    "graph_input": {Lang.EN: "input", Lang.KO: "입력"},
+    "graph_output": {Lang.EN: "output", Lang.KO: "출력"},
+    "graph_unreached": {Lang.EN: "never ran", Lang.KO: "실행되지 않음"},
 }
 
 
@@ -72,6 +75,7 @@ class ViewRow:
     values: dict[Column, Any]  # raw numbers and shapes for machine formats
     failed: bool = False
     is_op: bool = False
+    leaf: bool = True  # False: a container; its MACs cell is the sum over the leaves under it
 
 
 @dataclass
@@ -152,7 +156,7 @@ def _flow_rows(report: Report, opts: Options, cols, batch) -> list[ViewRow]:
         values[Column.LAYER] = r.name or report.model
         cells = {c: _cell(c, values, opts, batch, failed) for c in cols}
         out.append(ViewRow(depth=r.depth, label=label, cells=cells, values=values, failed=failed,
-                           is_op=r.is_op))
+                           is_op=r.is_op, leaf=r.leaf))
     return out
 
 
