@@ -1,0 +1,204 @@
+"""The answer: which sizes a model takes, why the others fail, and what to change.
+
+``AcceptedSizes`` holds the accepted set as groups of coupled axes (the set is the
+product of the groups' box lists), the constraints, the rows' symbolic shapes, and
+whether the answer is exact (``probed`` says which op was probed at which sizes when
+it is not). Numbers only; ``render/sizes.py`` makes the text.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from enum import Enum
+from fractions import Fraction
+from typing import Any, Sequence
+
+from .constraints import Constraint, Kind
+from .expr import Chain
+from .flow import SymRow
+from .solve import Box, Group, _value, runs
+
+
+class Status(str, Enum):
+    ACCEPTED = "accepted"
+    FOLDS = "folds"  # runs, but some row changes the batch size
+    RAISES = "raises"
+
+
+@dataclass
+class PointStatus:
+    status: Status
+    failed: list[Constraint]
+    rows_per_sample: Fraction | None = None  # for FOLDS
+
+
+@dataclass
+class AcceptedSizes:
+    dims: tuple[int, ...]
+    names: tuple[str, ...]
+    max: int
+    groups: list[Group]
+    constraints: list[Constraint]
+    rows: list[SymRow]
+    exact: bool = True
+    notes: list[str] = field(default_factory=list)
+    probed: dict[str, Any] | None = None  # {"op": ..., "sizes": [...]} when not exact
+    error: str | None = None  # the model fails at every size for a reason that does not vary
+    input_shape: tuple[int, ...] = ()
+
+    # -- the set
+    @property
+    def boxes(self) -> list[Box]:
+        """Disjoint boxes, one [lo, hi] per varying axis (in ``dims`` order)."""
+        if any(not g.boxes for g in self.groups):
+            return []
+        out = []
+        for combo in itertools.product(*(g.boxes for g in self.groups)):
+            box: list[tuple[int, int]] = [(0, 0)] * len(self.dims)
+            for g, b in zip(self.groups, combo):
+                for v, iv in zip(g.vars, b):
+                    box[v] = iv
+            out.append(tuple(box))
+        return sorted(out)
+
+    @property
+    def count(self) -> int:
+        total = 1
+        for g in self.groups:
+            n = 0
+            for b in g.boxes:
+                k = 1
+                for lo, hi in b:
+                    k *= hi - lo + 1
+                n += k
+            total *= n
+        return total
+
+    def contains(self, sizes: Sequence[int]) -> bool:
+        sizes = tuple(sizes)
+        if len(sizes) != len(self.dims):
+            raise ValueError(f"expected {len(self.dims)} sizes ({', '.join(self.names)}), got {len(sizes)}")
+        return all(any(all(lo <= sizes[v] <= hi for v, (lo, hi) in zip(g.vars, b)) for b in g.boxes)
+                   for g in self.groups)
+
+    # -- one point
+    def status(self, sizes: Sequence[int]) -> PointStatus:
+        """Accepted, folds the batch, or raises, with the constraints that fail."""
+        if self.error is not None:
+            return PointStatus(Status.RAISES, [])
+        vals = _chain_values(self.constraints, sizes)
+        failed = [c for c in self.constraints if not _holds(c, vals)]
+        hard = [c for c in failed if c.kind is not Kind.BATCH]
+        if hard:
+            return PointStatus(Status.RAISES, hard)
+        if failed:
+            c = failed[0]
+            return PointStatus(Status.FOLDS, failed, _value(c.a, vals) / _value(c.b, vals))
+        if not self.exact:
+            return PointStatus(Status.ACCEPTED if self.contains(sizes) else Status.RAISES, [])
+        return PointStatus(Status.ACCEPTED, [])
+
+    def nearest(self, sizes: Sequence[int], k: int = 3) -> list[tuple[int, ...]]:
+        """The accepted sizes closest to ``sizes`` (sum of absolute differences)."""
+        per_group = []
+        for g in self.groups:
+            cands = []
+            for b in g.boxes[:200_000]:
+                pt = tuple(min(max(sizes[v], lo), hi) for v, (lo, hi) in zip(g.vars, b))
+                cands.append((sum(abs(p - sizes[v]) for v, p in zip(g.vars, pt)), pt))
+            cands.sort()
+            per_group.append(cands[:k])
+        if any(not c for c in per_group):
+            return []
+        combos = []
+        for combo in itertools.product(*per_group):
+            pt = [0] * len(self.dims)
+            for g, (_, p) in zip(self.groups, combo):
+                for v, x in zip(g.vars, p):
+                    pt[v] = x
+            combos.append((sum(d for d, _ in combo), tuple(pt)))
+        combos.sort()
+        return [p for _, p in combos[:k]]
+
+    def diagonal(self) -> list[tuple[int, int, PointStatus]]:
+        """Along equal sizes on every varying axis (square inputs): runs of one status."""
+        if self.error is not None or not self.exact:
+            return []
+        chains = {ch for c in self.constraints for d in (c.a, c.b) if d is not None for ch in d.factors}
+        diag = [Chain(0, ch.steps) for ch in chains]
+        out: list[tuple[int, int, PointStatus]] = []
+        for lo, hi in runs(sorted(set(diag), key=repr), 1, self.max):
+            st = self.status((lo,) * len(self.dims))
+            key = (st.status, st.rows_per_sample, [c.text(self.names) for c in st.failed[:1]])
+            if out:
+                plo, _, pst = out[-1]
+                if (pst.status, pst.rows_per_sample, [c.text(self.names) for c in pst.failed[:1]]) == key:
+                    out[-1] = (plo, hi, pst)
+                    continue
+            out.append((lo, hi, st))
+        return out
+
+    def advice(self) -> list[str]:
+        """How to make the model take any size, by the kinds of constraint it has."""
+        kinds = {(c.kind, _row_kind(self, c.row)) for c in self.constraints}
+        tips = []
+        if any(k is Kind.BATCH for k, _ in kinds):
+            tips.append("keep the batch: x.flatten(1) (or x.view(x.size(0), -1)) instead of x.view(-1, N)")
+        if any(k is Kind.EQUAL and rk == "Linear" for k, rk in kinds) or any(k is Kind.INTEGRAL for k, _ in kinds):
+            tips.append("make the head size-free: nn.AdaptiveAvgPool2d(s) before the flatten fixes the map at "
+                        "s x s for any input; or flatten(1) + nn.LazyLinear, which reads in_features at the "
+                        "first call")
+        if any(k in (Kind.EQUAL, Kind.BROADCAST) and rk in ("add", "cat") for k, rk in kinds):
+            tips.append("make the branches agree: padding that keeps each stage at ⌈H/2⌉, or resize the "
+                        "upsampled map to the skip's size (F.interpolate(x, size=skip.shape[2:])) before "
+                        "the add/cat")
+        if any(k is Kind.AT_LEAST for k, _ in kinds):
+            tips.append("small inputs: pad them up to the smallest accepted size, or downsample less "
+                        "(fewer strided layers, padding)")
+        if any(k is Kind.AT_MOST for k, _ in kinds):
+            tips.append("longer inputs need a larger position table (num_embeddings)")
+        return tips
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "dims": list(self.dims),
+            "names": list(self.names),
+            "max": self.max,
+            "accepted": [[list(iv) for iv in b] for b in self.boxes],
+            "constraints": [{"row": c.row, "kind": c.kind.value, "text": c.text(self.names)}
+                            for c in self.constraints],
+            "exact": self.exact,
+            "rows": [{"name": r.name, "kind": r.kind, "output": [x.text(self.names) for x in r.output]}
+                     for r in self.rows],
+        }
+        if self.notes:
+            d["notes"] = list(self.notes)
+        if self.probed is not None:
+            d["probed"] = self.probed
+        if self.error is not None:
+            d["error"] = self.error
+        return d
+
+
+def _row_kind(res: AcceptedSizes, name: str) -> str:
+    for r in res.rows:
+        if r.name == name:
+            return r.kind
+    return name.rsplit(".", 1)[-1]
+
+
+def _chain_values(constraints: Sequence[Constraint], sizes: Sequence[int]) -> dict[Chain, int]:
+    vals = {}
+    for c in constraints:
+        for d in (c.a, c.b, c.out):
+            if d is not None:
+                for ch in d.factors:
+                    vals[ch] = ch(sizes[ch.var])
+    return vals
+
+
+def _holds(c: Constraint, vals: dict[Chain, int]) -> bool:
+    a = _value(c.a, vals)
+    b = _value(c.b, vals) if c.b is not None else None
+    return c.holds(a, b)
