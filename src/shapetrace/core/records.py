@@ -188,6 +188,46 @@ class Row:
         )
 
 
+@dataclass(frozen=True)
+class Edge:
+    """One tensor flowing from the row that produced it to a row that consumed it.
+
+    ``src`` and ``dst`` index ``Report.rows`` (rows with no child rows: a container is a
+    group, not an endpoint) or are ``"input:K"`` (the model's K-th input) and
+    ``"output:K"`` (its K-th output). A residual add has two incoming edges, a concat
+    one per branch."""
+
+    src: int | str
+    dst: int | str
+    shape: Shape
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"src": self.src, "dst": self.dst, "shape": list(self.shape)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Edge:
+        def end(v: Any) -> int | str:
+            return v if isinstance(v, str) else int(v)
+
+        return cls(end(d["src"]), end(d["dst"]), tuple(int(x) for x in d["shape"]))
+
+
+@dataclass(frozen=True)
+class Unreached:
+    """A layer that never ran because the flow stopped before it (a graph shows it greyed)."""
+
+    name: str
+    kind: str
+    depth: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "depth": self.depth}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Unreached:
+        return cls(str(d["name"]), str(d["kind"]), int(d["depth"]))
+
+
 @dataclass
 class Totals:
     params: int = 0
@@ -273,6 +313,9 @@ class Report:
     warnings: list[Warning_] = field(default_factory=list)
     error: Diagnosis | None = None
     device: str = "none"  # "meta", "cpu", "cuda", or "none" for a spec (no torch)
+    edges: list[Edge] = field(default_factory=list)  # the data flow between leaf rows
+    not_reached: list[Unreached] = field(default_factory=list)  # after an error: what never ran
+    error_inputs: list[int | str] = field(default_factory=list)  # the endpoints feeding the failing layer
 
     @property
     def ok(self) -> bool:
@@ -293,6 +336,9 @@ class Report:
             "totals": self.totals.to_dict(),
             "warnings": [w.to_dict() for w in self.warnings],
             "error": self.error.to_dict() if self.error else None,
+            "edges": [e.to_dict() for e in self.edges],
+            "not_reached": [u.to_dict() for u in self.not_reached],
+            "error_inputs": list(self.error_inputs),
         }
 
     @classmethod
@@ -305,6 +351,9 @@ class Report:
             warnings=[Warning_.from_dict(w) for w in d.get("warnings", [])],
             error=Diagnosis.from_dict(d["error"]) if d.get("error") else None,
             device=d.get("device", "none"),
+            edges=[Edge.from_dict(e) for e in d.get("edges", [])],
+            not_reached=[Unreached.from_dict(u) for u in d.get("not_reached", [])],
+            error_inputs=[v if isinstance(v, str) else int(v) for v in d.get("error_inputs", [])],
         )
 
 

@@ -38,7 +38,7 @@ from .diagnose import Context, Failure, FailOp, diagnose
 from .errors import ShapeError, SpecError, UnknownLayerError
 from .layers import REGISTRY
 from .layers.base import IGNORED, arg_hint, did_you_mean, fmt_shape, is_int, lookup
-from .records import Diagnosis, Report, Row, Shape, finish_totals, mark_leaves
+from .records import Diagnosis, Edge, Report, Row, Shape, Unreached, finish_totals, mark_leaves
 
 BLOCKS = ("Residual", "Concat", "Sequential")
 MAX_NESTING = 64
@@ -355,8 +355,9 @@ def child_name(prefix: str, section: str, name: str | None, index: int) -> str:
 class _Stop(Exception):
     """Carries the diagnosis of the first failing layer out of the recursion."""
 
-    def __init__(self, diagnosis: Diagnosis):
+    def __init__(self, diagnosis: Diagnosis, sources: list[int | str] | None = None):
         self.diagnosis = diagnosis
+        self.sources = sources or []  # what fed the failing layer (default: the flowing tensor)
 
 
 class _Flow:
@@ -364,21 +365,39 @@ class _Flow:
         self.spec = spec
         self.rows: list[Row] = []
         self.elem = DTYPE_BYTES[spec.dtype]
+        # The data flow: ``src`` is the endpoint that produced the tensor now flowing
+        # (a row index, or "input:0"); each leaf row adds an edge from it.
+        self.edges: list[Edge] = []
+        self.src: int | str = "input:0"
 
     def run(self) -> Report:
         shape = self.spec.input
         rf = receptive.initial(len(shape) - 2) if len(shape) >= 3 else None
         error = None
+        unreached: list[Unreached] = []
+        error_inputs: list[int | str] = []
         try:
-            self.seq(self.spec.layers, "", 0, shape, rf)
+            out, _ = self.seq(self.spec.layers, "", 0, shape, rf)
+            self.edges.append(Edge(self.src, "output:0", out))
         except _Stop as stop:
             error = stop.diagnosis
+            error_inputs = stop.sources or [self.src]
+            unreached = _unreached(self.spec, self.rows, error.row)
         mark_leaves(self.rows)
         from math import prod
 
         totals = finish_totals(self.rows, input_bytes=prod(self.spec.input) * self.elem)
         return Report(model=self.spec.name, input_shapes=[self.spec.input], rows=self.rows,
-                      totals=totals, error=error, device="none")
+                      totals=totals, error=error, device="none", edges=self.edges,
+                      not_reached=unreached, error_inputs=error_inputs)
+
+    def leaf(self, row: Row, *sources: int | str) -> None:
+        """Append a leaf row fed by ``sources`` (default: the tensor now flowing)."""
+        index = len(self.rows)
+        self.rows.append(row)
+        for src, shape in zip(sources or (self.src,), row.input_shapes):
+            self.edges.append(Edge(src, index, shape))
+        self.src = index
 
     def seq(self, nodes, prefix: str, depth: int, shape: Shape, rf, section: str = ""):
         for i, n in enumerate(nodes):
@@ -408,7 +427,7 @@ class _Flow:
         except ShapeError as e:
             raise _Stop(self.diagnosis(n, qual, shape, e)) from None
         out_rf = receptive.apply(rf, r)
-        self.rows.append(Row(
+        self.leaf(Row(
             name=qual, kind=n.type, depth=depth, input_shapes=[shape], output_shapes=[r.output_shape],
             params=r.params, trainable_params=r.params, macs=r.macs,
             output_bytes=_numel(r.output_shape) * self.elem, param_bytes=r.params * 4,
@@ -436,29 +455,37 @@ class _Flow:
         return d
 
     def residual(self, n: ResidualNode, qual: str, depth: int, shape: Shape, rf):
+        block_in = self.src
         body_out, body_rf = self.seq(n.body, qual, depth, shape, rf, "body")
+        body_src = self.src
+        self.src = block_in  # the shortcut starts from the block's input again
         if n.shortcut is None:
             sc_out, sc_rf = shape, rf
         else:
             sc_out, sc_rf = self.seq(n.shortcut, qual, depth, shape, rf, "shortcut")
+        sc_src = self.src
         out = _broadcast(body_out, sc_out)
         add_name = qual + ".add"
         if out is None:
-            raise _Stop(_add_mismatch(add_name, qual, shape, body_out, sc_out, n.shortcut is None))
+            raise _Stop(_add_mismatch(add_name, qual, shape, body_out, sc_out, n.shortcut is None),
+                        [body_src, sc_src])
         out_rf = receptive.merge(body_rf, sc_rf)
-        self.rows.append(Row(name=add_name, kind="add", depth=depth, input_shapes=[body_out, sc_out],
-                             output_shapes=[out], output_bytes=_numel(out) * self.elem,
-                             receptive_field=out_rf, is_op=True))
+        self.leaf(Row(name=add_name, kind="add", depth=depth, input_shapes=[body_out, sc_out],
+                      output_shapes=[out], output_bytes=_numel(out) * self.elem,
+                      receptive_field=out_rf, is_op=True), body_src, sc_src)
         if n.post:
             return self.seq(n.post, qual, depth, out, out_rf, "post")
         return out, out_rf
 
     def concat(self, n: ConcatNode, qual: str, depth: int, shape: Shape, rf):
-        outs, rfs = [], []
+        outs, rfs, srcs = [], [], []
+        block_in = self.src
         for b, branch in enumerate(n.branches):
+            self.src = block_in  # every branch reads the block's input
             o, r = self.seq(branch, qual, depth, shape, rf, f"branches.{b}")
             outs.append(o)
             rfs.append(r)
+            srcs.append(self.src)
         cat_name = qual + ".cat"
         rank = len(outs[0])
         dim = n.dim
@@ -466,7 +493,7 @@ class _Flow:
             raise _Stop(Diagnosis(row=cat_name, kind="cat", argument="dim",
                                   message=f"Concat {qual}: dim {dim} is out of range for "
                                           f"{rank}D tensors (valid: {-rank} to {rank - 1})",
-                                  fixes=[f"dim between {-rank} and {rank - 1}"]))
+                                  fixes=[f"dim between {-rank} and {rank - 1}"]), srcs)
         d = dim % rank
         for b, o in enumerate(outs[1:], start=1):
             if len(o) != rank or any(o[i] != outs[0][i] for i in range(rank) if i != d):
@@ -474,15 +501,44 @@ class _Flow:
                     row=cat_name, kind="cat", expected=outs[0], actual=o, argument="branches",
                     message=f"Concat {qual}: branch {b} gives {fmt_shape(o)} but branch 0 gives "
                             f"{fmt_shape(outs[0])}; all sizes except dim {d} must match",
-                    fixes=["make the branches keep the same spatial size (padding, stride)"]))
+                    fixes=["make the branches keep the same spatial size (padding, stride)"]), srcs)
         out = tuple(sum(o[d] for o in outs) if i == d else outs[0][i] for i in range(rank))
         out_rf = rfs[0]
         for r in rfs[1:]:
             out_rf = receptive.merge(out_rf, r)
-        self.rows.append(Row(name=cat_name, kind="cat", depth=depth, input_shapes=outs,
-                             output_shapes=[out], output_bytes=_numel(out) * self.elem,
-                             receptive_field=out_rf, is_op=True, kwargs={"dim": dim}))
+        self.leaf(Row(name=cat_name, kind="cat", depth=depth, input_shapes=outs,
+                      output_shapes=[out], output_bytes=_numel(out) * self.elem,
+                      receptive_field=out_rf, is_op=True, kwargs={"dim": dim}), *srcs)
         return out, out_rf
+
+
+def _unreached(spec: Spec, rows: list[Row], failed: str) -> list[Unreached]:
+    """The spec's layers and blocks after the failing one, in flow order: they never ran."""
+    seen = {r.name for r in rows}
+    out: list[Unreached] = []
+
+    def walk(nodes, prefix: str, section: str, depth: int) -> None:
+        for i, n in enumerate(nodes):
+            q = child_name(prefix, section, n.name, i)
+            kind = n.type if isinstance(n, LayerNode) else type(n).__name__.replace("Node", "")
+            if q not in seen and q != failed:
+                out.append(Unreached(q, kind, depth))
+            if isinstance(n, ResidualNode):
+                walk(n.body, q, "body", depth + 1)
+                walk(n.shortcut or (), q, "shortcut", depth + 1)
+                if q + ".add" not in seen and q + ".add" != failed:
+                    out.append(Unreached(q + ".add", "add", depth + 1))
+                walk(n.post or (), q, "post", depth + 1)
+            elif isinstance(n, ConcatNode):
+                for b, br in enumerate(n.branches):
+                    walk(br, q, f"branches.{b}", depth + 1)
+                if q + ".cat" not in seen and q + ".cat" != failed:
+                    out.append(Unreached(q + ".cat", "cat", depth + 1))
+            elif isinstance(n, SequentialNode):
+                walk(n.layers, q, "", depth + 1)
+
+    walk(spec.layers, "", "", 0)
+    return out
 
 
 def _numel(shape: Shape) -> int:

@@ -5,6 +5,7 @@ same records) and returns a string; none imports torch.
     render.table(report)                                  # terminal table, plain text
     render.markdown(report, layout="hwc", lang="ko", seed_table=True)   # the seed's table
     render.csv(report); render.json(report); render.html(report)
+    render.svg(report, depth=2)                          # the model's graph as SVG
     render.render(report, "markdown", explain=True)      # by format name
 
 Options (keyword-only, the same for every format):
@@ -24,7 +25,7 @@ from ..core.records import Report
 from .options import DEFAULT_COLUMNS, SEED_COLUMNS, Column, Format, Layout, Options, as_format
 from .view import View, batch_of, build
 
-__all__ = ["render", "table", "rich_table", "markdown", "csv", "json", "html", "repr_html", "view",
+__all__ = ["render", "table", "rich_table", "markdown", "csv", "json", "html", "svg", "repr_html", "view",
            "Options", "Layout", "Format", "Column", "DEFAULT_COLUMNS", "SEED_COLUMNS"]
 
 
@@ -79,13 +80,43 @@ def html(report: Report, *, full_page: bool = False, **options: Any) -> str:
     return to_html(view(report, **options), full_page=full_page)
 
 
+def svg(report: Report, *, depth: int | None = None, collapse: bool = True, **options: Any) -> str:
+    """The model's graph as an SVG document: a node per leaf row (name, kind, output shape),
+    edges with their shapes, modules as nested groups. ``depth`` folds deeper modules into
+    one node (as ``--depth`` folds the table); ``collapse`` draws a run of identical blocks
+    once, marked ``×N``. The failing layer is red, what never ran grey."""
+    from .graph import build_graph
+    from .graph_svg import svg as draw
+
+    opts = Options.make(**options)
+    if depth is not None:
+        from ..trace.fold import fold
+
+        report = fold(report, depth)
+    return draw(build_graph(report, collapse=collapse), layout=opts.layout, lang=opts.lang)
+
+
 def repr_html(report: Report) -> str:
-    """What a notebook shows for a Report (``Report._repr_html_`` can return this)."""
-    return html(report)
+    """What a notebook shows for a Report (``Report._repr_html_`` can return this): the table
+    and, beside it, the graph (folded to two levels when the model is large)."""
+    table_html = html(report)
+    if not report.rows:
+        return table_html
+    depth = None if len(report.rows) <= 60 else 2
+    picture = svg(report, depth=depth)
+    return ('<div style="display:flex;gap:16px;align-items:flex-start;flex-wrap:wrap">'
+            f'<div style="overflow-x:auto;max-width:100%">{table_html}</div>'
+            f'<div style="overflow:auto;max-width:100%">{picture}</div></div>')
 
 
 def render(report: Report, fmt: str | Format = Format.TABLE, **options: Any) -> str:
     """Any format by name: table, markdown, json, csv, html."""
     f = as_format(fmt)
     return {Format.TABLE: table, Format.MARKDOWN: markdown, Format.JSON: json, Format.CSV: csv,
-            Format.HTML: html}[f](report, **options)
+            Format.HTML: html, Format.SVG: _svg_options}[f](report, **options)
+
+
+def _svg_options(report: Report, **options: Any) -> str:
+    """The graph takes the layout and language; the table-only options do not apply."""
+    keep = {k: v for k, v in options.items() if k in ("layout", "lang", "depth", "collapse")}
+    return svg(report, **keep)

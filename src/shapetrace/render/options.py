@@ -24,6 +24,7 @@ class Format(str, Enum):
     JSON = "json"
     CSV = "csv"
     HTML = "html"
+    SVG = "svg"  # the model's graph
 
 
 class Column(str, Enum):

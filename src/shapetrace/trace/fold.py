@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 
-from ..core.records import Report, Row, mark_leaves
+from ..core.records import Edge, Report, Row, mark_leaves
 
 
 def fold(report: Report, depth: int) -> Report:
@@ -24,14 +24,17 @@ def fold(report: Report, depth: int) -> Report:
     rows: list[Row] = []
     keeper: Row | None = None  # the shown row hidden rows fold into
     hidden_macs: dict[int, list[int | None]] = {}
-    for r in report.rows:
+    index: dict[int, int] = {}  # old row index -> the shown row's index
+    for i, r in enumerate(report.rows):
         if r.depth <= depth:
             keeper = copy.copy(r)
             keeper.notes = list(r.notes)
             rows.append(keeper)
+            index[i] = len(rows) - 1
             continue
         if keeper is None:
             continue
+        index[i] = len(rows) - 1
         keeper.params += r.params
         keeper.trainable_params += r.trainable_params
         keeper.param_bytes += r.param_bytes
@@ -44,4 +47,26 @@ def fold(report: Report, depth: int) -> Report:
     mark_leaves(rows)
     return Report(model=report.model, input_shapes=list(report.input_shapes), rows=rows,
                   totals=copy.copy(report.totals), warnings=list(report.warnings), error=report.error,
-                  device=report.device)
+                  device=report.device, edges=_fold_edges(report.edges, index),
+                  not_reached=[u for u in report.not_reached if u.depth <= depth],
+                  error_inputs=_dedup(_end(e, index) for e in report.error_inputs))
+
+
+def _end(e: int | str, index: dict[int, int]) -> int | str:
+    return e if isinstance(e, str) else index.get(e, e)
+
+
+def _dedup(items) -> list:
+    return list(dict.fromkeys(items))
+
+
+def _fold_edges(edges: list[Edge], index: dict[int, int]) -> list[Edge]:
+    """Edges between the shown rows: a hidden row's edges move to its shown ancestor;
+    those that fall inside one folded row disappear."""
+    out: dict[tuple, Edge] = {}
+    for e in edges:
+        src, dst = _end(e.src, index), _end(e.dst, index)
+        if src == dst:
+            continue
+        out.setdefault((src, dst, e.shape), Edge(src, dst, e.shape))
+    return list(out.values())
