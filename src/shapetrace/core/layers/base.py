@@ -71,6 +71,14 @@ def register_many(names: Iterable[str], signature: Sequence[tuple[str, Any]], **
     return deco
 
 
+def _unreadable(infer: Callable[[tuple[Shape, ...]], Any], inputs: tuple[Shape, ...]) -> bool:
+    try:
+        infer(inputs)
+    except (IndexError, ValueError):
+        return True
+    return False
+
+
 class Call:
     """One layer applied to one input: the bound arguments and helpers to fail well."""
 
@@ -98,6 +106,9 @@ class Call:
         v = self.args[name]
         if v is None and allow_none:
             return None
+        if v is None and name in self.defn.inferred and _unreadable(self.defn.inferred[name], self.inputs):
+            self.fail(f"{name} is read off the input, but the {len(self.input)}D input of shape "
+                      f"{fmt_shape(self.input)} has no dimension for it", argument="input")
         if not is_int(v):
             self.bad_arg(name, f"must be an integer, got {v!r}")
         if minimum is not None and v < minimum:

@@ -56,7 +56,11 @@ def _transpose_signature():
             ("dilation", 1), ("padding_mode", "zeros")]
 
 
-def _channels_and_groups(c: Call) -> tuple[int, int, int]:
+def _channels_and_groups(c: Call, n: int) -> tuple[int, int, int]:
+    if c.args["in_channels"] is None and len(c.input) < n + 1:
+        # in_channels is read off the input, which has no channel dimension: say that the
+        # rank is wrong, not that in_channels is None ("must be an integer, got None")
+        c.batched_rank(n)
     cin = c.int_arg("in_channels")
     cout = c.int_arg("out_channels")
     groups = c.int_arg("groups")
@@ -122,7 +126,7 @@ def _same(n: int, k, d) -> tuple[tuple[int, ...], tuple[int, ...]]:
 
 def _conv(n: int):
     def rule(c: Call):
-        cin, cout, groups = _channels_and_groups(c)
+        cin, cout, groups = _channels_and_groups(c, n)
         mode = c.choice_arg("padding_mode", PADDING_MODES)
         bias = c.bool_arg("bias")
         pad_arg = c.args["padding"]
@@ -227,7 +231,7 @@ def _uses_onednn(batch: int | None, cin: int, spatial: tuple[int, ...], k: tuple
 
 def _conv_transpose(n: int):
     def rule(c: Call):
-        cin, cout, groups = _channels_and_groups(c)
+        cin, cout, groups = _channels_and_groups(c, n)
         mode = c.args["padding_mode"]
         if mode != "zeros":
             c.fail(f"only padding_mode='zeros' is supported, got {mode!r}", argument="padding_mode")
