@@ -42,8 +42,8 @@ def int_text(n: int | None, *, zero: str = "--", unknown: str = "?") -> str:
 
 
 def si(n: float) -> str:
-    """1234567 -> '1.23 M' (for MACs: K, M, G, T)."""
-    for unit, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("K", 1e3)):
+    """1234567 -> '1.23 M' (for MACs: K, M, G, T, P, E; 2.1e16 was '21475.00 T')."""
+    for unit, scale in (("E", 1e18), ("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("K", 1e3)):
         if abs(n) >= scale:
             return f"{n / scale:.2f} {unit}"
     return f"{n:g}"
@@ -56,11 +56,11 @@ def bytes_text(n: int | None, *, zero: str = "--") -> str:
     if n == 0:
         return zero
     value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):  # 2**63 bytes was "8388608.0 TiB"
         if value < 1024:
             return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
-    return f"{value:.1f} TiB"
+    return f"{value:.1f} EiB"
 
 
 def rf_text(rf) -> str:
