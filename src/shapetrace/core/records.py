@@ -302,6 +302,15 @@ class Diagnosis:
         )
 
 
+# How a Report shows itself in a notebook: set once by the package (``set_html_display``).
+_HTML_DISPLAY: list[Any] = []
+
+
+def set_html_display(fn: Any) -> None:
+    """Plug in ``fn(report) -> str`` as ``Report._repr_html_`` (the renderers live above the core)."""
+    _HTML_DISPLAY[:] = [fn]
+
+
 @dataclass
 class Report:
     """A whole flow: rows in execution order, totals, warnings, and the first error."""
@@ -321,11 +330,11 @@ class Report:
     def ok(self) -> bool:
         return self.error is None
 
-    def _repr_html_(self) -> str:
-        """The flow table in a notebook (Jupyter calls this)."""
-        from ..render import repr_html
-
-        return repr_html(self)
+    def _repr_html_(self) -> str | None:
+        """The flow table in a notebook (Jupyter calls this). The renderer is plugged in from
+        above (``shapetrace/__init__.py`` registers ``render.repr_html``), so the core never
+        imports the renderers; None (Jupyter then shows the repr) when none is registered."""
+        return _HTML_DISPLAY[0](self) if _HTML_DISPLAY else None
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -1,0 +1,156 @@
+"""The last stage of a trace: what failed, as one object, and the diagnosis or error it becomes.
+
+A failing call (a module the core rejects, an op torch rejects) is noted once as a
+``Failed``: the core's ``Failure`` (plain shapes and ints), the exception object itself,
+and whether its row is still to be added. When the forward's exception reaches the top,
+``Failures.match`` finds the note by object identity along the exception's chain
+(``raise ... from`` and ``except: raise``), so a failure the model caught and got past is
+never mistaken for the one that stopped it. ``error_from`` turns it into the diagnosis
+(a shape error) or a ``ModelError`` (anything else).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from ..core import diagnose
+from ..core.diagnose import Context, Failure, FailOp
+from ..core.errors import ShapeError, ShapetraceError
+from ..core.explain import call_text
+from ..core.records import Diagnosis, Row
+from . import ops
+
+
+class ModelError(ShapetraceError):
+    """The model could not be traced for a reason other than a shape error
+    (its forward raised a TypeError, an op has no meta kernel, ...)."""
+
+    exit_code = 2
+
+
+class CoreRejected(RuntimeError, ValueError):
+    """Raised from a pre-hook when the core rejects a layer call on the meta device; a
+    RuntimeError like torch's own, so a model that catches torch's error catches this."""
+
+
+@dataclass
+class Failed:
+    failure: Failure
+    exc: BaseException  # the exception the failing call raised (kept alive: matched by identity)
+    append: bool  # the failing row is not in the rows yet (a functional op's)
+
+
+class Failures:
+    """The failure noted last in a trace; one owner for "what failed"."""
+
+    def __init__(self) -> None:
+        self.last: Failed | None = None
+
+    def noted(self, exc: BaseException) -> bool:
+        return self.last is not None and self.last.exc is exc
+
+    def note(self, failure: Failure, exc: BaseException, *, append: bool) -> None:
+        self.last = Failed(failure, exc, append)
+
+    def match(self, e: BaseException) -> Failed | None:
+        """The noted failure ``e`` comes from: ``e`` itself, its cause or its context."""
+        f = self.last
+        if f is not None and any(x is f.exc for x in (e, e.__cause__, e.__context__)):
+            return f
+        return None
+
+
+def error_from(e: Exception, failures: Failures, *, rows: list[Row], frame_row: Row | None,
+               frame_name: str, model_name: str, meta: bool,
+               context: Callable[[], Context]) -> Diagnosis:
+    """The forward raised ``e``: its diagnosis, or ``ModelError`` when it is no shape error."""
+    f = failures.match(e)
+    if f is not None:
+        root = f.exc
+        if isinstance(root, NotImplementedError) and meta:
+            row = f.failure.row
+            raise ModelError(f"{model_name}: `{row.name}` ({row.kind}) cannot run on the meta "
+                             f"device ({first_line(root)}); trace it with device='cpu'") from None
+        if f.append:
+            rows.append(f.failure.row)
+        return diagnose.diagnose(f.failure, context())
+    if isinstance(e, (AssertionError, ValueError)) and not isinstance(e, ShapetraceError):
+        # The model's own check (``assert x.shape[1] == 3``): a shape error in its words.
+        kind = frame_row.kind if frame_row is not None else model_name
+        return Diagnosis(row=frame_name, kind=kind,
+                         message=f"`{frame_name or kind}` ({kind}) raised {type(e).__name__}: "
+                                 f"{first_line(e) or '(no message)'}")
+    hint = ("; the meta device holds no values, so data-dependent code (.item(), "
+            "if x.sum() > 0) needs device='cpu'") if meta else ""
+    raise ModelError(f"{model_name}.forward raised {type(e).__name__}: {first_line(e)}{hint}") from None
+
+
+def module_failure(row: Row, module: nn.Module, base: type | None, message: str,
+                   core_error: ShapeError | None, core_name: str | None,
+                   core_kwargs: dict[str, Any] | None) -> Failure:
+    """A torch.nn layer's call failed (the core or torch rejected it)."""
+    info: dict[str, Any] = {}
+    op = FailOp.OTHER
+    m = module
+    if base is not None and issubclass(base, nn.Linear):
+        op = FailOp.LINEAR
+        info = {"in_features": m.in_features, "out_features": m.out_features, "module": True}
+    elif base is not None and issubclass(base, nn.modules.conv._ConvNd) and not m.transposed:
+        op = FailOp.CONV
+        nd = len(m.kernel_size)
+        info = {"in_channels": m.in_channels, "ndim": nd}
+        shape = row.input_shapes[0] if row.input_shapes else ()
+        if core_name and len(shape) >= nd + 1 and shape[-(nd + 1)] != m.in_channels:
+            fixed = {k: (v[0] if isinstance(v, tuple) and v and len(set(v)) == 1 else v)
+                     for k, v in (core_kwargs or {}).items()}  # (3, 3) -> 3, as people write it
+            fixed["in_channels"] = shape[-(nd + 1)]
+            info["call"] = call_text(core_name, fixed)
+    return Failure(row=row, op=op, message=message, info=info,
+                   argument=core_error.argument if core_error else None,
+                   fix=core_error.fix if core_error else None)
+
+
+_LINEAR_FUNCS = frozenset(ops._resolve(torch.nn.functional, ("linear",)))
+_MATMUL_FUNCS = frozenset(ops._resolve(torch, ("matmul", "mm")) + ops._resolve(
+    torch.Tensor, ("matmul", "mm", "__matmul__")))
+_CONV_FUNCS = frozenset(ops._resolve(torch.nn.functional, ("conv1d", "conv2d", "conv3d")))
+_BINARY = frozenset(ops._resolve(torch, ("add", "sub", "mul", "div")) + ops._resolve(torch.Tensor, (
+    "add", "sub", "mul", "div", "add_", "sub_", "mul_", "div_", "__add__", "__radd__", "__iadd__",
+    "__sub__", "__rsub__", "__isub__", "__mul__", "__rmul__", "__imul__", "__truediv__", "__itruediv__")))
+_STACK = frozenset(ops._resolve(torch, ("stack", "hstack", "vstack")))
+
+
+def op_failure(row: Row, func: Any, args: tuple, kwargs: dict, ins: list[torch.Tensor],
+               exc: BaseException) -> Failure:
+    """A functional op the model called failed: which diagnosis rule it gets, with its numbers."""
+    op, info = _op_kind(func, args, kwargs, ins)
+    return Failure(row=row, op=op, message=first_line(exc), info=info)
+
+
+def _op_kind(func: Any, args: tuple, kwargs: dict, ins: list[torch.Tensor]) -> tuple[FailOp, dict]:
+    if func in ops.VIEWLIKE:
+        return FailOp.VIEW, {"request": ops.view_request(args, kwargs)}
+    if func in _LINEAR_FUNCS and len(ins) >= 2 and ins[1].dim() == 2:
+        return FailOp.LINEAR, {"in_features": ins[1].shape[1], "out_features": ins[1].shape[0]}
+    if func in _MATMUL_FUNCS and len(ins) >= 2 and ins[1].dim() == 2:
+        return FailOp.LINEAR, {"in_features": ins[1].shape[0], "out_features": ins[1].shape[1]}
+    if func in _CONV_FUNCS and len(ins) >= 2:
+        groups = kwargs.get("groups", args[6] if len(args) > 6 else 1)
+        return FailOp.CONV, {"in_channels": ins[1].shape[1] * int(groups), "ndim": ins[1].dim() - 2}
+    if func in _BINARY and len(ins) >= 2:
+        return FailOp.ADD, {}
+    if func in ops.CONCAT or func in _STACK:
+        return FailOp.CAT, {"dim": ops.cat_dim(args, kwargs)}
+    return FailOp.OTHER, {}
+
+
+def first_line(e: BaseException) -> str:
+    """The first non-empty line of an exception's message, whitespace collapsed."""
+    for line in str(e).splitlines():
+        if line.strip():
+            return " ".join(line.split())
+    return ""

@@ -1,0 +1,52 @@
+"""The registry of the flow's tensors: which tensors are the model's activations, and the
+receptive field each carries.
+
+A tensor joins when it is a model input or the output of a row (or of a passthrough
+such as ``.contiguous()``); anything else the forward touches (parameters, ``torch.zeros``,
+a lazy layer's initialisation) is not part of the flow, and ops on such tensors alone give
+no row (``classify``). Entries are weak: a freed tensor leaves, so a reused ``id`` never
+inherits another tensor's place.
+"""
+
+from __future__ import annotations
+
+import functools
+import weakref
+
+import torch
+
+from ..core import receptive
+from ..core.records import ReceptiveField
+
+
+class FlowTensors:
+    def __init__(self) -> None:
+        self._store: dict[int, tuple[weakref.ref, ReceptiveField | None]] = {}
+
+    def __contains__(self, t: torch.Tensor) -> bool:
+        e = self._store.get(id(t))
+        return e is not None and e[0]() is t
+
+    def rf(self, t: torch.Tensor) -> ReceptiveField | None:
+        """``t``'s receptive field; None where it has none or is not in the flow."""
+        e = self._store.get(id(t))
+        return e[1] if e is not None and e[0]() is t else None
+
+    def add(self, t: torch.Tensor, rf: ReceptiveField | None) -> None:
+        """``t`` is (now) in the flow, with receptive field ``rf`` (None: not defined)."""
+        key = id(t)
+        store = self._store
+
+        def drop(ref: weakref.ref, key: int = key) -> None:
+            e = store.get(key)
+            if e is not None and e[0] is ref:
+                del store[key]
+
+        store[key] = (weakref.ref(t, drop), rf)
+
+    def merged(self, tensors: list[torch.Tensor]) -> ReceptiveField | None:
+        """The union of the receptive fields of those of ``tensors`` in the flow."""
+        fields = [self.rf(t) for t in tensors if t in self]
+        if not fields:
+            return None
+        return functools.reduce(receptive.merge, fields)

@@ -1,0 +1,412 @@
+"""Stage 3 of a trace: the recorder. Runs the forward with hooks on every module and a
+``TorchFunctionMode`` (``_Watcher``) that sees every torch function the model's own code
+calls, and turns each call ``classify`` keeps into a ``Row``: shapes, parameters
+(``ParamCounter``), MACs (the core's rule for known layers, ``ops.py`` otherwise), output
+bytes, and the receptive field, kept per tensor in ``FlowTensors`` so residual branches
+merge right. Each known layer's call is checked with the core's rules before it runs, so
+a meta trace rejects what the CPU rejects; a failing call is noted in ``Failures``.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from ..core import diagnose, receptive
+from ..core.api import compute
+from ..core.diagnose import Context
+from ..core.errors import ArgumentError, ShapeError, UnknownLayerError
+from ..core.records import Diagnosis, LayerResult, ReceptiveField, Report, Row, finish_totals, mark_leaves, note
+from . import adapters, ops
+from .classify import Role, classify, recorded
+from .failures import CoreRejected, Failures, error_from, first_line, module_failure, op_failure
+from .flow import FlowTensors
+from .inputs import tensors, uninitialized
+from .params import ParamCounter
+
+
+class Frame:
+    """A module call in progress."""
+
+    __slots__ = ("module", "name", "depth", "row", "base", "result", "core_error", "core_name", "core_kwargs")
+
+    def __init__(self, module: nn.Module, name: str, depth: int, row: Row, base: type | None):
+        self.module, self.name, self.depth, self.row, self.base = module, name, depth, row, base
+        self.result: LayerResult | None = None
+        self.core_error: ShapeError | None = None
+        self.core_name: str | None = None
+        self.core_kwargs: dict[str, Any] | None = None
+
+    @property
+    def internal(self) -> bool:
+        """A torch.nn layer's call (its own ops are its implementation)."""
+        return self.base is not None
+
+
+def _unrecorded(method: Any) -> Any:
+    """Run a hook with torch-function handling off. Its own tensor calls (``shape``,
+    ``numel`` ...) are not the model's, and each one through the watcher costs about 1.5 µs:
+    some 2,000 per ResNet-50 trace."""
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with torch._C.DisableTorchFunction():
+            return method(*args, **kwargs)
+    return wrapper
+
+
+def _new_bytes(ins: list[torch.Tensor], outs: list[torch.Tensor]) -> int:
+    """Bytes the outputs newly allocate: a view of an input or an in-place result adds none."""
+    bases = set()
+    for t in ins:
+        bases.add(id(t))
+        if t._base is not None:
+            bases.add(id(t._base))
+    total = 0
+    for t in outs:
+        if id(t) in bases or (t._base is not None and id(t._base) in bases):
+            continue
+        total += t.numel() * t.element_size()
+    return total
+
+
+def _shapes(ts: list[torch.Tensor]) -> list[tuple[int, ...]]:
+    return [tuple(t.shape) for t in ts]
+
+
+class _Watcher(TorchFunctionMode):
+    """Sees every torch function call while the forward runs."""
+
+    def __init__(self, recorder: "Recorder"):
+        super().__init__()
+        self.recorder = recorder
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        rec = self.recorder
+        if rec.busy or not recorded(func):
+            return func(*args, **kwargs)
+        frame = rec.stack[-1] if rec.stack else None
+        try:
+            out = ops.meta_fast(func, args, kwargs) if (rec.fast and func in ops.META_FAST) else NotImplemented
+            if out is NotImplemented:
+                out = func(*args, **kwargs)
+        except Exception as e:
+            rec.op_failed(func, args, kwargs, e, frame)
+            raise
+        if frame is not None and not frame.internal:
+            rec.busy = True
+            try:
+                rec.op_done(func, args, kwargs, out, frame)
+            finally:
+                rec.busy = False
+        return out
+
+
+class Recorder:
+    def __init__(self, model: nn.Module, dev: torch.device, core_checks: bool, model_name: str):
+        self.model = model
+        self.dev = dev
+        self.meta = dev.type == "meta"
+        self.core_checks = core_checks
+        self.fast = self.meta and core_checks  # shape-only short cuts instead of torch's meta kernels
+        self.model_name = model_name
+        self.names: dict[int, str] = {id(m): n for n, m in model.named_modules()}
+        self.rows: list[Row] = []
+        self.stack: list[Frame] = []
+        self.busy = False  # in a hook or a row's bookkeeping: calls made now are not the model's
+        self.params = ParamCounter()
+        self.first_row: dict[int, Row] = {}  # id(module) -> its first call's row
+        self.calls: dict[int, int] = {}
+        # (layer, kwargs, input shapes) -> the core's answer: repeated blocks (ResNet-50's
+        # bottlenecks) ask the same question many times; LayerResult is frozen
+        self.answers: dict[tuple, LayerResult] = {}
+        self.flow = FlowTensors()
+        self.failures = Failures()
+        self.warnings: list = []
+        self.batch: int | None = None
+        self._linears: list[tuple[str, int, int]] | None = None
+
+    # ---------------------------------------------------------------- run
+
+    def run(self, args: tuple, kwargs: dict) -> Report:
+        inputs = tensors((args, kwargs))
+        input_bytes = sum(t.numel() * t.element_size() for t in inputs)
+        if inputs and inputs[0].dim() >= 2:
+            self.batch = inputs[0].shape[0]
+        for t in inputs:
+            nd = t.dim() - 2
+            self.flow.add(t, receptive.initial(nd) if t.is_floating_point() and 1 <= nd <= 3 else None)
+        handles = []
+        patched: list[nn.Module] = []
+        error: Diagnosis | None = None
+        try:
+            for m in self.model.modules():
+                handles.append(m.register_forward_pre_hook(self._pre, with_kwargs=True))
+                handles.append(m.register_forward_hook(self._post, with_kwargs=True))
+                if self.fast and self._short_cut(m):
+                    patched.append(m)
+            with torch.no_grad(), _Watcher(self):
+                self.model(*args, **kwargs)
+        except Exception as e:  # noqa: BLE001 - every failure is either diagnosed or re-raised
+            frame = self.stack[-1] if self.stack else None
+            error = error_from(e, self.failures, rows=self.rows, frame_row=frame.row if frame else None,
+                               frame_name=frame.name if frame else "", model_name=self.model_name,
+                               meta=self.meta, context=self._context)
+        finally:
+            for h in handles:
+                h.remove()
+            for m in patched:
+                del m.forward  # the class's forward again
+        self.params.attribute_unused(self.model, self.first_row)
+        mark_leaves(self.rows)
+        totals = finish_totals(self.rows, input_bytes=input_bytes)
+        return Report(model=self.model_name, input_shapes=_shapes(inputs), rows=self.rows, totals=totals,
+                      warnings=self.warnings, error=error, device=self.dev.type)
+
+    def _short_cut(self, module: nn.Module) -> bool:
+        """On meta, let a plain layer call return an empty tensor of the shape the core
+        computed instead of running torch's (slow, Python) meta kernel. Installed as an
+        instance ``forward`` and removed after the trace."""
+        base = adapters.nn_base(type(module))
+        rule = ops.SHORT_CUT.get(base) if base is not None else None
+        if rule is None or "forward" in vars(module):
+            return False
+        original = module.forward
+        rec = self
+
+        @_unrecorded
+        def fast(args: tuple, kwargs: dict) -> Any:
+            frame = rec.stack[-1] if rec.stack else None
+            if (frame is not None and frame.module is module and frame.result is not None and not kwargs
+                    and len(args) == 1 and isinstance(args[0], torch.Tensor) and args[0].is_contiguous()):
+                dtype = rule(module, args[0])
+                if dtype is ops.SAME:
+                    return args[0]  # ReLU(inplace=True), Dropout in eval, Identity
+                if dtype is not None:
+                    return torch.empty(frame.result.output_shape, dtype=dtype, device="meta")
+            return None
+
+        def forward(*args: Any, **kwargs: Any) -> Any:
+            out = fast(args, kwargs)
+            return original(*args, **kwargs) if out is None else out
+
+        module.forward = forward
+        return True
+
+    def _context(self) -> Context:
+        if self._linears is None:
+            self._linears = [(n, m.in_features, m.out_features) for n, m in self.model.named_modules()
+                             if isinstance(m, nn.Linear) and not uninitialized(m.weight)]
+        return Context(rows=list(self.rows), batch=self.batch, linears=self._linears)
+
+    # ---------------------------------------------------------------- module hooks
+
+    @_unrecorded
+    def _pre(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
+        if self.busy:
+            return None
+        self.busy = True
+        try:
+            parent = self.stack[-1] if self.stack else None
+            if classify(module, parent) is not Role.MODULE_ROW:
+                return None
+            name = self.names.get(id(module))
+            if name is None:  # a module made inside forward, not registered on the model
+                name = (parent.name + "." if parent and parent.name else "") + f"<{type(module).__name__}>"
+            depth = parent.depth + 1 if parent else 0
+            row = Row(name=name, kind=type(module).__name__, depth=depth,
+                      input_shapes=_shapes(tensors((args, kwargs))), output_shapes=[])
+            n = self.calls.get(id(module), 0) + 1
+            self.calls[id(module)] = n
+            if n == 1:
+                self.first_row[id(module)] = row
+                self.params.count(module, row)
+            elif any(p is not None for p in module._parameters.values()):
+                row.notes.append(note("reused_module", call=n))
+            self.rows.append(row)
+            frame = Frame(module, name, depth, row, adapters.nn_base(type(module)))
+            self.stack.append(frame)
+            if self.core_checks and frame.internal:
+                self._core_check(frame, args, kwargs)
+        finally:
+            self.busy = False
+        return None
+
+    def _core_check(self, frame: Frame, args: tuple, kwargs: dict) -> None:
+        call = adapters.core_call(frame.module)
+        if call is None:
+            return
+        name, kw = call
+        n = adapters.n_inputs(name)
+        if kwargs or len(args) != n or not all(isinstance(a, torch.Tensor) for a in args):
+            return  # called with extra arguments the core's rule does not model
+        shapes = tuple(frame.row.input_shapes)  # the args: all tensors, no kwargs
+        frame.core_name, frame.core_kwargs = name, kw
+        try:
+            frame.result = self._compute(name, shapes[0] if n == 1 else list(shapes), kw)
+        except (ArgumentError, UnknownLayerError):
+            return  # the arguments could not be mapped: no formula, no check
+        except ShapeError as e:
+            frame.core_error = e
+            if self.meta:
+                rejected = CoreRejected(str(e))
+                self.failures.note(self._module_failure(frame, str(e)), rejected, append=False)
+                raise rejected from None
+
+    def _module_failure(self, frame: Frame, message: str):
+        return module_failure(frame.row, frame.module, frame.base, message, frame.core_error,
+                              frame.core_name, frame.core_kwargs)
+
+    def _compute(self, name: str, shape: Any, kw: dict[str, Any]) -> LayerResult:
+        """``compute``, remembered for the trace: repeated blocks ask the same question.
+        Errors are not remembered (they raise every time)."""
+        try:
+            key: tuple | None = (name, tuple(kw.items()), tuple(shape))
+            hash(key)
+        except TypeError:  # an unhashable argument value: ask the core every time
+            key = None
+        result = self.answers.get(key) if key is not None else None
+        if result is None:
+            result = compute(name, shape, **kw)
+            if key is not None:
+                self.answers[key] = result
+        return result
+
+    @_unrecorded
+    def _post(self, module: nn.Module, args: tuple, kwargs: dict, output: Any) -> None:
+        if self.busy:
+            return None
+        self.busy = True
+        try:
+            while self.stack and self.stack[-1].module is not module:
+                self.stack.pop()  # frames whose forward raised and was caught by the model
+            if not self.stack:
+                return None
+            frame = self.stack.pop()
+            row = frame.row
+            ins = tensors((args, kwargs))
+            outs = tensors(output)
+            row.output_shapes = _shapes(outs)
+            row.output_bytes = _new_bytes(ins, outs)
+            has_children = self.rows[-1] is not row
+            res = frame.result
+            flow = self.flow
+            rf: Any
+            if res is not None:
+                row.macs = res.macs
+                row.formulas = list(res.formulas)
+                row.notes = list(res.notes) + row.notes
+                row.kwargs = dict(res.kwargs)
+                rf = receptive.apply(flow.rf(ins[0]) if ins else None, res)
+                if has_children and outs and outs[0] in flow:
+                    rf = flow.rf(outs[0])
+            elif frame.internal and not has_children:
+                row.macs = ops.module_macs(module, frame.base, ins, outs)
+                rf = flow.merged(ins[:1]) if ops.module_keeps_rf(frame.base) else None
+            else:  # the model's own module or a torch.nn container: its rows say it all
+                row.macs = 0
+                rf = flow.rf(outs[0]) if outs else None
+            row.receptive_field = rf
+            for t in outs:
+                if res is not None or t not in flow or (frame.internal and not has_children):
+                    flow.add(t, rf)
+        finally:
+            self.busy = False
+        return None
+
+    # ---------------------------------------------------------------- functional ops
+
+    def op_done(self, func: Any, args: tuple, kwargs: dict, out: Any, frame: Frame) -> None:
+        ins = tensors((args, kwargs))
+        outs = tensors(out)
+        role = classify(func, frame, ins, outs, self.flow)
+        if role is Role.IGNORED:
+            return
+        flow = self.flow
+        if role is Role.PASSTHROUGH:
+            if ins[0] in flow:
+                rf = flow.rf(ins[0])
+                for t in outs:
+                    if t is not ins[0]:
+                        flow.add(t, rf)
+            return
+        kind = ops.op_kind(func)
+        row = Row(name=f"{frame.name}.{kind}" if frame.name else kind, kind=kind, depth=frame.depth + 1,
+                  input_shapes=_shapes(ins), output_shapes=_shapes(outs),
+                  macs=ops.op_macs(func, args, kwargs, outs), output_bytes=_new_bytes(ins, outs), is_op=True)
+        layer = self._functional_layer(func, args, kwargs, ins)
+        if layer is not None:  # F.conv2d & co.: the layer's formula and receptive field
+            row.formulas, row.notes, row.kwargs = list(layer.formulas), list(layer.notes), dict(layer.kwargs)
+            rf = receptive.apply(flow.rf(ins[0]), layer)
+        else:
+            rf = self._op_rf(func, args, kwargs, ins, outs)
+        row.receptive_field = rf
+        for t in outs:
+            flow.add(t, rf)
+        if func in ops.VIEWLIKE:
+            req = ops.view_request(args, kwargs)
+            if req is not None:
+                row.kwargs = {"shape": list(req)}
+                self._check_batch(row, req, ins[0], outs[0])
+        elif func in ops.CONCAT:
+            row.kwargs = {"dim": ops.cat_dim(args, kwargs)}
+        self.rows.append(row)
+
+    def _functional_layer(self, func: Any, args: tuple, kwargs: dict,
+                          ins: list[torch.Tensor]) -> LayerResult | None:
+        if not self.core_checks:
+            return None
+        call = adapters.functional_call(func, args, kwargs)
+        if call is None or not ins:
+            return None
+        name, kw = call
+        try:
+            return self._compute(name, tuple(ins[0].shape), kw)
+        except ShapeError:  # torch accepted the call: no formula rather than a wrong one
+            return None
+
+    def _op_rf(self, func: Any, args: tuple, kwargs: dict, ins: list[torch.Tensor],
+               outs: list[torch.Tensor]) -> ReceptiveField | None:
+        tracked = [t for t in ins if t in self.flow]
+        if not tracked:
+            return None
+        rule = ops.rf_rule(func)
+        if rule is ops.RFRule.KEEP and all(t.dim() == outs[0].dim() for t in tracked):
+            return self.flow.merged(tracked)
+        if rule is ops.RFRule.CAT and outs[0].dim() >= 3:
+            if ops.cat_dim(args, kwargs) % outs[0].dim() in (0, 1):  # batch or channels
+                return self.flow.merged(tracked)
+        return None
+
+    def _check_batch(self, row: Row, req: tuple[int, ...], x: torch.Tensor, y: torch.Tensor) -> None:
+        """A view/reshape with -1 that mixed samples: rows no longer align with the batch."""
+        b = self.batch
+        if b is None or -1 not in req or x.dim() < 2 or y.dim() < 1 or x.shape[0] != b:
+            return
+        if y.shape[0] % b:
+            self.warnings.append(diagnose.batch_changed(row, req, tuple(x.shape), tuple(y.shape),
+                                                        self._context()))
+
+    def op_failed(self, func: Any, args: tuple, kwargs: dict, exc: BaseException, frame: Frame | None) -> None:
+        if self.failures.noted(exc):
+            return
+        was = self.busy
+        self.busy = True
+        try:
+            if frame is None:
+                return
+            if frame.internal:  # torch rejected the layer's own implementation: the layer's failure
+                msg = str(frame.core_error) if frame.core_error else first_line(exc)
+                self.failures.note(self._module_failure(frame, msg), exc, append=False)
+                return
+            ins = tensors((args, kwargs))
+            kind = ops.op_kind(func)
+            row = Row(name=f"{frame.name}.{kind}" if frame.name else kind, kind=kind, depth=frame.depth + 1,
+                      input_shapes=_shapes(ins), output_shapes=[], is_op=True)
+            self.failures.note(op_failure(row, func, args, kwargs, ins, exc), exc, append=True)
+        finally:
+            self.busy = was
