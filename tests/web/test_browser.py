@@ -61,6 +61,7 @@ def card_of(stack, index: int):
 def add(page, stack, type_: str, name: str | None = None, **args):
     """Add a layer at the end of ``stack`` through its add bar, then fill its fields."""
     bar = stack.locator(":scope > li.add-bar")
+    bar.locator("select").focus()  # its options are made when it is used
     bar.locator("select").select_option(type_)
     n = stack.locator(":scope > li.card").count()
     edit(page, lambda: bar.locator("button.add").click())

@@ -15,9 +15,16 @@ from typing import Any
 from ..core.spec import parse_spec, parse_text
 
 _FIRST = ("seed", "resnet18", "vgg16")
-_TITLES = {"seed": "Seed: CNN with residual blocks (MNIST 28x28)",
-           "resnet18": "ResNet-18 (224x224)",
-           "vgg16": "VGG-16, configuration D (224x224)"}
+# Titles in each page language (the page shows ``titles[lang]``; ``title`` is the English).
+# A file without one here is titled by its spec's name.
+_TITLES = {
+    "seed": {"en": "Seed: CNN with residual blocks (MNIST 28x28)",
+             "ko": "시드: 잔차 블록 CNN (MNIST 28x28)"},
+    "seed-verbatim": {"en": "Seed as written: fc1 = Linear(128 * 7 * 7, 512) fails",
+                      "ko": "시드 원본 코드: fc1 = Linear(128 * 7 * 7, 512) 오류"},
+    "resnet18": {"en": "ResNet-18 (224x224)", "ko": "ResNet-18 (224x224)"},
+    "vgg16": {"en": "VGG-16, configuration D (224x224)", "ko": "VGG-16, 구성 D (224x224)"},
+}
 
 
 @functools.lru_cache(maxsize=1)
@@ -55,8 +62,9 @@ def list_presets() -> list[dict[str, str]]:
     for pid in preset_ids():
         text = files[pid].read_text(encoding="utf-8")
         data = parse_text(text, source=pid)
-        name = data.get("name", pid) if isinstance(data, dict) else pid
-        out.append({"id": pid, "title": _TITLES.get(pid, str(name)),
+        name = str(data.get("name", pid) if isinstance(data, dict) else pid)
+        titles = _TITLES.get(pid, {"en": name, "ko": name})
+        out.append({"id": pid, "title": titles["en"], "titles": dict(titles),
                     "description": _description(text)})
     return out
 

@@ -260,6 +260,9 @@ def components(limits: Limits, layer_names: list[str]) -> dict[str, Any]:
             "type": "object",
             "required": ["id", "title"],
             "properties": {"id": {"type": "string"}, "title": {"type": "string"},
+                           "titles": {"type": "object", "required": _LANGS,
+                                      "properties": {lg: {"type": "string"} for lg in _LANGS},
+                                      "description": "the title in each page language"},
                            "description": {"type": "string"}},
         },
     }

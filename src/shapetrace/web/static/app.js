@@ -11,73 +11,11 @@
 "use strict";
 
 (() => {
-  // ------------------------------------------------------------------ text (UI words only)
-  const UI = {
-    en: {
-      subtitle: "layer calculator", preset: "Preset", spec: "Spec", table: "Table",
-      importFile: "Open file…", importPaste: "Paste…", exportYaml: "Save YAML",
-      exportJson: "Save JSON", exportMd: "Markdown", exportCsv: "CSV", share: "Copy share link",
-      model: "Model", modelName: "Name", inputShape: "Input shape",
-      inputHint: "The full input, batch included, as torch takes it: (N, C, H, W).",
-      flow: "Flow", colLayer: "Layer", colInput: "Input", colOutput: "Output",
-      colParams: "Params", colMacs: "MACs", colRf: "Receptive field", colFormula: "Formula",
-      pasteTitle: "Paste a spec (YAML or JSON)", cancel: "Cancel", load: "Load",
-      footer: "Every number on this page comes from shapetrace's Python core (POST /api/flow), the same code as the command line.",
-      presetCustom: "(your model)", presetEmpty: "Empty model",
-      addLayer: "Add", addBranch: "+ branch", removeBranch: "remove branch",
-      body: "body", shortcut: "shortcut", post: "after the add", branch: "branch",
-      layers: "layers", identity: "identity (empty: the input is added as is)",
-      emptyStack: "No layers yet: pick a layer type below and press Add.",
-      name: "name", optional: "optional", required: "required", inferred: "inferred",
-      inferredTitle: "read off the input when left empty (given: checked against it)",
-      moreArgs: (n) => `${n} more argument${n === 1 ? "" : "s"}`, fewerArgs: "fewer arguments",
-      moveUp: "Move up", moveDown: "Move down", duplicate: "Duplicate", remove: "Remove",
-      blocks: "Blocks", dim: "dim",
-      ok: "Every layer fits", output: "Output", params: "Parameters", trainable: "Trainable",
-      macs: "MACs", partial: "at least (some costs unknown)", activations: "Activations",
-      paramMem: "Parameter memory", layersCount: "Rows",
-      totalsUpTo: "Totals count the layers before the failing one.",
-      failsAt: "Fails at", fix: "Fix", specError: "The spec is not valid",
-      notReached: "not reached", working: "computing…", serverDown: "The server does not answer",
-      copied: "Link copied", linkReady: "Link ready: copy it from the box",
-      saved: (f) => `Saved ${f}`, loaded: (n) => `Loaded ${n}`,
-      rfTitle: (s, j, st) => `size ${s}, jump ${j}, start ${st}`, unknownRf: "—",
-      expected: "expected", actual: "actual", show: "show",
-    },
-    ko: {
-      subtitle: "레이어 계산기", preset: "예제", spec: "스펙", table: "표",
-      importFile: "파일 열기…", importPaste: "붙여넣기…", exportYaml: "YAML 저장",
-      exportJson: "JSON 저장", exportMd: "Markdown", exportCsv: "CSV", share: "공유 링크 복사",
-      model: "모델", modelName: "이름", inputShape: "입력 크기",
-      inputHint: "배치를 포함한 전체 입력 크기, torch 순서: (N, C, H, W).",
-      flow: "흐름", colLayer: "레이어", colInput: "입력", colOutput: "출력",
-      colParams: "파라미터", colMacs: "MACs", colRf: "수용 영역", colFormula: "공식",
-      pasteTitle: "스펙 붙여넣기 (YAML 또는 JSON)", cancel: "취소", load: "불러오기",
-      footer: "이 페이지의 모든 숫자는 shapetrace의 Python 코어(POST /api/flow)가 계산합니다. 명령줄과 같은 코드입니다.",
-      presetCustom: "(내 모델)", presetEmpty: "빈 모델",
-      addLayer: "추가", addBranch: "+ 분기", removeBranch: "분기 삭제",
-      body: "본체", shortcut: "단축 경로", post: "덧셈 뒤", branch: "분기",
-      layers: "레이어", identity: "항등 (비어 있으면 입력을 그대로 더함)",
-      emptyStack: "레이어가 없습니다. 아래에서 종류를 고르고 추가를 누르세요.",
-      name: "이름", optional: "선택", required: "필수", inferred: "자동",
-      inferredTitle: "비워 두면 입력에서 읽음 (값을 주면 입력과 맞는지 확인)",
-      moreArgs: (n) => `인자 ${n}개 더 보기`, fewerArgs: "인자 접기",
-      moveUp: "위로", moveDown: "아래로", duplicate: "복제", remove: "삭제",
-      blocks: "블록", dim: "dim",
-      ok: "모든 레이어가 맞습니다", output: "출력", params: "파라미터", trainable: "학습 파라미터",
-      macs: "MACs", partial: "최소값 (일부 비용 미상)", activations: "활성값 메모리",
-      paramMem: "파라미터 메모리", layersCount: "행",
-      totalsUpTo: "합계는 오류가 난 레이어 앞까지만 셉니다.",
-      failsAt: "오류 위치", fix: "해결", specError: "스펙이 올바르지 않습니다",
-      notReached: "도달하지 않음", working: "계산 중…", serverDown: "서버가 응답하지 않습니다",
-      copied: "링크를 복사했습니다", linkReady: "링크가 준비되었습니다: 상자에서 복사하세요",
-      saved: (f) => `${f} 저장됨`, loaded: (n) => `${n} 불러옴`,
-      rfTitle: (s, j, st) => `크기 ${s}, 간격 ${j}, 시작 ${st}`, unknownRf: "—",
-      expected: "기대", actual: "실제", show: "보기",
-    },
-  };
+  // ------------------------------------------------------------------ words (words.js)
+  const { UI, BLOCKS } = window.shapetraceWords;
+  const BLOCK_TYPES = Object.keys(BLOCKS);
+  const N = window.shapetraceNumbers; // exact integers in and out of JSON (num.js)
 
-  const BLOCK_TYPES = ["Residual", "Concat", "Sequential"];
   // Optional arguments shown on a card before "more arguments" (torch lists the ones that
   // matter most for shapes first: stride, padding, dilation ...).
   const SHOWN_OPTIONAL = 4;
@@ -92,6 +30,7 @@
     report: null, // the flow: exactly POST /api/flow's JSON
     display: null, // its text, from POST /api/view
     expanded: new Set(),
+    collapsed: new Set(), // path keys of blocks shown collapsed
     addType: new Map(), // stack key -> last type picked there
     lastAddType: "Conv2d",
   };
@@ -131,6 +70,8 @@
     down: "M8 3v10M4 9l4 4 4-4",
     dup: "M5.5 5.5h7v7h-7zM3.5 10.5v-7h7",
     remove: "M4 4l8 8M12 4l-8 8",
+    open: "M4 6l4 4 4-4",
+    right: "M6 4l4 4-4 4",
   };
   function icon(name) {
     const ns = "http://www.w3.org/2000/svg";
@@ -159,7 +100,7 @@
     if (low === "none" || low === "null") return null;
     if (low === "true") return true;
     if (low === "false") return false;
-    if (/^[-+]?\d+$/.test(s)) return Number.parseInt(s, 10);
+    if (/^[-+]?\d+$/.test(s)) return N.integer(s); // exact beyond 2^53 (a BigInt)
     if (/^[-+]?(\d+\.\d*|\.\d+|\d+)(e[-+]?\d+)?$/i.test(s)) return Number(s);
     if (/^'.*'$|^".*"$/.test(s)) return s.slice(1, -1);
     let inner = null;
@@ -187,28 +128,28 @@
   function parseShape(text) {
     const inner = text.trim().replace(/^[([]\s*/, "").replace(/\s*[)\]]$/, "").replace(/[,\s]+$/, "");
     const parts = inner.split(/\s*[,x×]\s*|\s+/);
-    if (inner && parts.every((p) => /^\d+$/.test(p))) return parts.map((p) => Number.parseInt(p, 10));
+    if (inner && parts.every((p) => /^\d+$/.test(p))) return parts.map(N.integer);
     return text;
   }
 
-  const clone = (v) => JSON.parse(JSON.stringify(v));
-  const int = (n) => (n === null || n === undefined ? "" : Number(n).toLocaleString("en-US"));
-
-  function compact(n) {
-    if (n === null || n === undefined) return "?";
-    const units = [[1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "K"]];
-    for (const [v, u] of units) if (Math.abs(n) >= v) return (n / v).toFixed(n / v >= 100 ? 0 : 2).replace(/\.?0+$/, "") + " " + u;
-    return String(n);
-  }
-
-  function bytes(n) {
-    const units = [[2 ** 30, "GiB"], [2 ** 20, "MiB"], [2 ** 10, "KiB"]];
-    for (const [v, u] of units) if (n >= v) return (n / v).toFixed(n / v >= 100 ? 0 : 1) + " " + u;
-    return `${n} B`;
-  }
+  const clone = (v) => structuredClone(v); // keeps BigInts
+  const { int, compact, bytes } = N;
 
   // Display text from the server (POST /api/view): shapes in the current layout.
   const shown = (texts) => (texts ? texts[state.layout] : []);
+
+  // The core writes its message with torch's shapes; in the (H, W, C) layout the failing
+  // layer's actual and expected shapes in it are swapped for the server's text of the same
+  // shapes in that layout (display.error), so the banner quotes what the table shows.
+  function inLayout(message) {
+    const e = state.display && state.display.error;
+    if (!e || state.layout === "nchw") return message;
+    let text = message;
+    for (const k of ["actual", "expected"]) {
+      if (e[k] && e[k].nchw[0] && e[k].nchw[0] !== e[k][state.layout][0]) text = text.split(e[k].nchw[0]).join(e[k][state.layout][0]);
+    }
+    return text;
+  }
 
   // ------------------------------------------------------------------ the spec tree
   // A node is addressed by its path from the spec: ["layers", 3, "body", 0] or
@@ -232,39 +173,61 @@
   }
 
 
+  const isNode = (n) => n !== null && typeof n === "object" && !Array.isArray(n) && typeof n.type === "string";
+
   // The spec as sent: empty optional sections dropped (an empty shortcut means identity).
+  // Anything that is not a layer (a share link's `layers: [null]`) is sent as it is: the
+  // server's message names it.
   function specForServer() {
     const s = clone(state.spec);
     const tidy = (list) => {
+      if (!Array.isArray(list)) return;
       for (const n of list) {
+        if (!isNode(n)) continue;
         if (n.type === "Residual") {
-          tidy(n.body || []);
-          if (!n.shortcut || !n.shortcut.length) delete n.shortcut; else tidy(n.shortcut);
-          if (!n.post || !n.post.length) delete n.post; else tidy(n.post);
-        } else if (n.type === "Concat") (n.branches || []).forEach(tidy);
-        else if (n.type === "Sequential") tidy(n.layers || []);
+          tidy(n.body);
+          for (const sec of ["shortcut", "post"]) if (Array.isArray(n[sec]) && !n[sec].length) delete n[sec]; else tidy(n[sec]);
+        } else if (n.type === "Concat") { if (Array.isArray(n.branches)) n.branches.forEach(tidy); }
+        else if (n.type === "Sequential") tidy(n.layers);
       }
     };
-    tidy(s.layers || []);
+    tidy(s.layers);
     return s;
   }
 
   // ------------------------------------------------------------------ API
-  async function api(method, url, body, as = "json") {
-    const opts = { method, headers: {} };
+  // What went wrong, in three kinds the page says differently: "down" (no answer at all:
+  // the server is not running or the network is gone), "http" (the server answered with an
+  // error: for a 4xx its one-line detail names what is wrong with the spec), anything else
+  // (a defect of this page, shown as such, never as "the server does not answer").
+  function problem(kind, message, status = 0) {
+    const e = new Error(message);
+    e.kind = kind;
+    e.status = status;
+    return e;
+  }
+
+  async function api(method, url, body, as = "json", signal = undefined) {
+    const opts = { method, headers: {}, signal };
     if (body !== undefined) {
       opts.headers["Content-Type"] = "application/json";
-      opts.body = JSON.stringify(body);
+      opts.body = N.stringify(body);
     }
-    const res = await fetch(url, opts);
+    let res, text;
+    try {
+      res = await fetch(url, opts);
+      text = await res.text();
+    } catch (e) {
+      if (e.name === "AbortError") throw e;
+      throw problem("down", t("serverDown"));
+    }
     if (!res.ok) {
-      let detail = `${res.status} ${res.statusText}`;
-      try { detail = (await res.json()).detail || detail; } catch (e) { /* not JSON */ }
-      const err = new Error(detail);
-      err.status = res.status;
-      throw err;
+      let detail = `${res.status} ${res.statusText}`.trim();
+      try { const d = N.parse(text).detail; if (typeof d === "string" && d) detail = d; } catch (e) { /* not JSON */ }
+      throw problem("http", detail, res.status);
     }
-    return as === "text" ? res.text() : res.json();
+    if (as === "text") return text;
+    try { return N.parse(text); } catch (e) { throw problem("http", `${res.status}: ${t("notJson")}`, res.status); }
   }
 
   // ------------------------------------------------------------------ computing
@@ -288,23 +251,25 @@
     const ctl = new AbortController();
     inflight = ctl;
     document.body.dataset.state = "computing";
-    const spec = specForServer();
     try {
-      const res = await fetch("/api/view", {
-        method: "POST", headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(spec), signal: ctl.signal,
-      });
-      const data = await res.json().catch(() => ({ detail: `${res.status} ${res.statusText}` }));
+      const data = await api("POST", "/api/view", specForServer(), "json", ctl.signal);
       if (my !== seq) return;
-      if (res.ok) showReport(data.flow, data.display);
-      else showSpecError(data.detail || `${res.status}`);
+      showReport(data.flow, data.display);
     } catch (e) {
       if (e.name === "AbortError" || my !== seq) return;
-      showSpecError(t("serverDown"), true);
+      showFailure(e);
     } finally {
       if (inflight === ctl) inflight = null;
     }
     saveHash();
+  }
+
+  function showFailure(e) {
+    if (e.kind === "down") showProblem(t("serverDown"), t("serverDownHint"), "server-down");
+    else if (e.kind === "http" && [400, 413, 422].includes(e.status)) showSpecError(e.message);
+    else if (e.kind === "http" && [429, 503].includes(e.status)) showProblem(t("serverBusy"), e.message, "server-busy");
+    else if (e.kind === "http") showProblem(t("serverFailed", e.status), e.message, "server-error");
+    else showProblem(t("pageError"), `${e.name}: ${e.message}`, "page-error");
   }
 
   // ------------------------------------------------------------------ results
@@ -318,12 +283,17 @@
     // Dimensions with the same worked formula are shown once: "H, W".
     const groups = [];
     for (const f of row.formulas) {
-      const g = groups.find((x) => x.worked === f.worked && x.value === f.value);
+      const g = groups.find((x) => x.worked === f.worked && String(x.value) === String(f.value));
       if (g) { g.axes.push(f.axis); g.formulas.push(`${f.axis}_out = ${f.formula}`); }
       else groups.push({ axes: [f.axis], worked: f.worked, value: f.value, formulas: [`${f.axis}_out = ${f.formula}`] });
     }
     return groups;
   }
+
+  // "H_out, W_out = floor((28 + 2*1 - 3)/1) + 1 = 28"; a formula that is its value already
+  // is written once ("features_out = 512", not "= 512 = 512").
+  const sameAsValue = (g) => g.worked.trim() === String(g.value);
+  const groupText = (g) => `${g.axes.map((a) => a + "_out").join(", ")} = ${g.worked}${sameAsValue(g) ? "" : " = " + g.value}`;
 
   function rfCell(rf) {
     if (!rf) return h("td", { class: "c-rf muted", text: t("unknownRf") });
@@ -344,7 +314,8 @@
       const shortName = parent && r.name.startsWith(parent + ".") ? r.name.slice(parent.length + 1) : r.name;
       parents[r.depth] = r.name;
       const cls = ["row", isBlock ? "block" : "", r.is_op ? "op" : ""].join(" ").trim();
-      rows.push(h("tr", { class: cls, dataset: { qual: r.name, kind: r.kind } },
+      const key = rowKey(r.name, r.kind);
+      rows.push(h("tr", { class: cls, dataset: { qual: r.name, kind: r.kind, path: key } },
         h("td", { class: "c-idx", text: String(i + 1) }),
         h("td", { class: "c-layer" },
           h("span", { class: "indent", style: { "--depth": String(r.depth) } }),
@@ -358,26 +329,28 @@
       // The worked formula (and the core's notes) on a line of its own under the row.
       const groups = formulaLines(r);
       if (groups.length || r.notes.length) {
-        rows.push(h("tr", { class: "detail", dataset: { qual: r.name } },
+        rows.push(h("tr", { class: "detail", dataset: { qual: r.name, path: key } },
           h("td", { class: "c-idx" }),
           h("td", { class: "c-formula", colspan: "6" },
             h("span", { class: "indent", style: { "--depth": String(r.depth) } }),
             h("span", { class: "formulas" },
-              groups.map((g) => h("span", { class: "f", title: g.formulas.join("\n") },
+              groups.map((g) => h("span", { class: "f" },
                 h("span", { class: "f-axis", text: g.axes.map((a) => a + "_out").join(", ") + " = " }),
                 h("span", { class: "f-worked", text: g.worked }),
-                h("span", { class: "f-value", text: " = " + g.value }))),
+                sameAsValue(g) ? null : h("span", { class: "f-value", text: " = " + g.value }),
+                // the symbolic formula, shown (a tooltip is invisible on touch screens)
+                h("span", { class: "f-symbolic", text: g.formulas.join("   ") }))),
               display.rows[i].notes[state.lang].map((text) => h("span", { class: "note", text }))))));
       }
     });
     const err = report.error;
     if (err) {
-      rows.push(h("tr", { class: "row error-row", dataset: { qual: err.row, kind: err.kind } },
+      rows.push(h("tr", { class: "row error-row", dataset: { qual: err.row, kind: err.kind, path: rowKey(err.row, err.kind) } },
         h("td", { class: "c-idx", text: "✗" }),
         h("td", { class: "c-layer" }, h("span", { class: "r-name", text: err.row }), " ", h("span", { class: "r-kind", text: err.kind })),
         h("td", { class: "c-shape in", text: display.error.actual ? shown(display.error.actual)[0] : "" }),
         h("td", { class: "c-error", colspan: "4" },
-          h("div", { class: "err-msg", text: err.message }),
+          h("div", { class: "err-msg", text: inLayout(err.message) }),
           err.arithmetic.map((a) => h("div", { class: "err-arith", text: a })),
           err.fixes.map(fixLine))));
     }
@@ -400,7 +373,7 @@
           h("span", { text: `${t("failsAt")} ` }), h("code", { class: "err-row", text: err.row }),
           h("span", { class: "muted", text: ` (${err.kind})` }),
           h("button", { type: "button", class: "link", text: t("show"), onclick: () => focusCard(err.row, err.kind) })),
-        h("div", { class: "status-msg", text: err.message }),
+        h("div", { class: "status-msg", text: inLayout(err.message) }),
         err.fixes.length ? h("div", { class: "status-fix" }, h("b", { text: t("fix") + ": " }),
           err.fixes.map((f, i) => [i ? " · " : "", h("code", { text: f })])) : null);
     } else {
@@ -433,30 +406,37 @@
       ...(report.error ? [h("p", { class: "totals-note", text: t("totalsUpTo") })] : []));
   }
 
-  function showSpecError(message, down = false) {
+  // A banner in place of the flow: what went wrong (head) and the detail, one line each.
+  function showProblem(head, message, stateName) {
     $("#results").classList.add("stale");
     const box = $("#status");
     box.className = "status bad";
-    fill(box, 
-      h("div", { class: "status-head" }, h("span", { class: "icon", text: "✗" }),
-        h("span", { text: down ? t("serverDown") : t("specError") })),
-      down ? null : h("div", { class: "status-msg", text: message }));
+    box.dataset.problem = stateName;
+    fill(box,
+      h("div", { class: "status-head" }, h("span", { class: "icon", text: "✗" }), h("span", { class: "problem-head", text: head })),
+      message ? h("div", { class: "status-msg", text: message }) : null);
     clearCardMarks();
-    const m = /layers\[\d+\](?:\.(?:body|shortcut|post|layers)\[\d+\]|\.branches\[\d+\]\[\d+\])*/.exec(message || "");
-    if (m) {
-      const path = [];
-      for (const part of m[0].matchAll(/(\w+)\[(\d+)\](?:\[(\d+)\])?/g)) {
-        path.push(part[1], Number(part[2]));
-        if (part[3] !== undefined) path.push(Number(part[3]));
-      }
-      const card = cards.get(pathKey(path));
-      if (card) {
-        card.classList.add("error");
-        const slot = card.querySelector(":scope > .card-error");
-        if (slot) { slot.hidden = false; slot.textContent = message; }
-      }
+    setRendered(stateName);
+  }
+
+  // The server refused the spec: its message names the item ("spec: layers[3].body[0]: ..."),
+  // whose card is marked (its block opened if it was collapsed).
+  function showSpecError(message) {
+    showProblem(t("specError"), message, "spec-error");
+    const m = /layers\[\d+\](?:\.(?:body|shortcut|post|layers)\[\d+\]|\.branches\[\d+\](?:\[\d+\])?)*/.exec(message || "");
+    if (!m) return;
+    const path = [];
+    for (const part of m[0].matchAll(/(\w+)\[(\d+)\](?:\[(\d+)\])?/g)) {
+      path.push(part[1], Number(part[2]));
+      if (part[3] !== undefined) path.push(Number(part[3]));
     }
-    setRendered("spec-error");
+    if (openTo(pathKey(path))) renderEditor();
+    const card = cards.get(pathKey(path));
+    if (card) {
+      card.classList.add("error");
+      const slot = card.querySelector(":scope > .card-error");
+      if (slot) { slot.hidden = false; slot.textContent = message; }
+    }
   }
 
   // ------------------------------------------------------------------ cards <-> rows
@@ -470,6 +450,11 @@
       if (slot) { slot.hidden = true; slot.textContent = ""; }
       const out = card.querySelector(":scope > .card-out .out-shape");
       if (out) { out.textContent = ""; out.title = ""; }
+      const formula = card.querySelector(":scope > .card-out .out-formula");
+      if (formula) formula.textContent = "";
+      // An empty field shows what the last good flow used; after an error (or before any
+      // answer) it shows the catalog's default again, never a stale value.
+      for (const input of card.querySelectorAll(":scope > .args .arg input")) input.placeholder = input.dataset.hint || "";
     }
   }
 
@@ -495,7 +480,9 @@
       const out = card.querySelector(":scope > .card-out .out-shape");
       if (out && row.output_shapes.length) {
         out.textContent = "→ " + shown(state.display.rows[i].out).join(", ");
-        out.title = row.formulas.map((f) => `${f.axis}_out = ${f.worked} = ${f.value}`).join("\n");
+        // the worked formula on the card itself, not only in a tooltip (touch screens)
+        const formula = card.querySelector(":scope > .card-out .out-formula");
+        if (formula) formula.textContent = formulaLines(row).map(groupText).join("   ");
       }
       // Empty fields show what the core used: the default or the value read off the input.
       for (const input of card.querySelectorAll(":scope > .args .arg input")) {
@@ -512,7 +499,7 @@
         const slot = card.querySelector(":scope > .card-error");
         if (slot) {
           slot.hidden = false;
-          slot.replaceChildren(h("div", { class: "err-msg", text: err.message }),
+          slot.replaceChildren(h("div", { class: "err-msg", text: inLayout(err.message) }),
             ...err.fixes.map(fixLine));
         }
         // The argument the core names (in_features, kernel_size ...) is marked too.
@@ -531,7 +518,9 @@
   }
 
   function focusCard(name, kind) {
-    const card = cards.get(rowKey(name, kind));
+    const key = rowKey(name, kind);
+    if (key !== undefined && openTo(key)) renderEditor();
+    const card = cards.get(key);
     if (!card) return;
     scrollEditorTo(card);
     const f = card.querySelector(".arg.bad input") || card.querySelector("select.type");
@@ -539,42 +528,129 @@
   }
 
   // ------------------------------------------------------------------ editor
-  function typeSelect(current, includeBlocks, onchange) {
-    const sel = h("select", { class: "type", onchange, "aria-label": "layer type" });
-    const fams = new Map();
-    for (const info of state.catalogList) {
-      if (info.inputs !== 1) continue; // a spec is a chain: two-input layers cannot sit in it
-      if (!fams.has(info.family)) fams.set(info.family, []);
-      fams.get(info.family).push(info.name);
+  // One <select> per card and add bar, but its hundred-odd options are made only when it is
+  // used (focus or a press): ResNet-18's editor held 10,374 <option> elements, rebuilt on
+  // every render. The options are cloned from one template per language.
+  let typeTemplate = null;
+  function typeOptions() {
+    if (!typeTemplate || typeTemplate.lang !== state.lang) {
+      const frag = document.createDocumentFragment();
+      const fams = new Map();
+      for (const info of state.catalogList) {
+        if (info.inputs !== 1) continue; // a spec is a chain: two-input layers cannot sit in it
+        if (!fams.has(info.family)) fams.set(info.family, []);
+        fams.get(info.family).push(info.name);
+      }
+      for (const [fam, names] of fams) frag.append(h("optgroup", { label: fam }, names.map((n) => h("option", { value: n, text: n }))));
+      frag.append(h("optgroup", { label: t("blocks") }, BLOCK_TYPES.map((n) => h("option", { value: n, text: n }))));
+      typeTemplate = { lang: state.lang, frag, names: new Set([...state.catalogList.map((c) => c.name), ...BLOCK_TYPES]) };
     }
-    for (const [fam, names] of fams) {
-      sel.append(h("optgroup", { label: fam }, names.map((n) => h("option", { value: n, text: n }))));
-    }
-    if (includeBlocks) sel.append(h("optgroup", { label: t("blocks") }, BLOCK_TYPES.map((n) => h("option", { value: n, text: n }))));
-    if (current && ![...sel.options].some((o) => o.value === current)) sel.append(h("option", { value: current, text: current }));
-    sel.value = current;
+    return typeTemplate;
+  }
+
+  function typeSelect(current, onchange) {
+    const sel = h("select", { class: "type", onchange, "aria-label": "layer type" }, h("option", { value: current, text: current }));
+    const full = () => {
+      if (sel.dataset.full) return;
+      sel.dataset.full = "1";
+      const tpl = typeOptions();
+      const value = sel.value;
+      sel.replaceChildren(tpl.frag.cloneNode(true));
+      if (!tpl.names.has(value)) sel.append(h("option", { value, text: value }));
+      sel.value = value;
+    };
+    sel.addEventListener("focus", full);
+    sel.addEventListener("pointerdown", full);
     return sel;
+  }
+
+  // ------------------------------------------------------------------ collapsed blocks
+  // Blocks are collapsed by path key; a big spec (ResNet-18: 12,670 px of cards) opens with
+  // its blocks collapsed. Collapsed blocks render no cards inside (faster, too).
+  const COLLAPSE_OVER = 40; // layers in the spec above which blocks start collapsed
+
+  function countNodes(list) {
+    let n = 0;
+    for (const node of Array.isArray(list) ? list : []) {
+      n++;
+      if (!isNode(node) || !BLOCKS[node.type]) continue;
+      for (const sec of BLOCKS[node.type].sections) {
+        const v = node[sec];
+        if (BLOCKS[node.type].nested) for (const br of Array.isArray(v) ? v : []) n += countNodes(br);
+        else n += countNodes(v);
+      }
+    }
+    return n;
+  }
+
+  function setAllCollapsed(collapse) {
+    state.collapsed.clear();
+    if (!collapse) return;
+    const walk = (list, path) => (Array.isArray(list) ? list : []).forEach((node, i) => {
+      if (isNode(node) && BLOCKS[node.type]) state.collapsed.add(pathKey([...path, i]));
+    });
+    walk(state.spec.layers, ["layers"]);
+  }
+
+  // Open every collapsed block that holds the node at `key`; true when one was opened.
+  function openTo(key) {
+    let opened = false;
+    for (const k of [...state.collapsed]) if (key.startsWith(k + "/")) { state.collapsed.delete(k); opened = true; }
+    return opened;
+  }
+
+  // ------------------------------------------------------------------ rows <-> cards
+  // A click on a table row selects its card (opening its block, scrolling the editor to it);
+  // a click on a card selects its rows and scrolls the table to them.
+  function selectLinked(key, from) {
+    for (const el of document.querySelectorAll(".linked")) el.classList.remove("linked");
+    if (key === undefined) return;
+    if (from === "row" && openTo(key)) renderEditor();
+    const card = cards.get(key);
+    if (card) card.classList.add("linked");
+    const trs = [...document.querySelectorAll("#flow-body > tr")].filter((tr) => tr.dataset.path === key);
+    for (const tr of trs) tr.classList.add("linked");
+    if (from === "row" && card) scrollEditorTo(card);
+    if (from === "card" && trs.length) trs[0].scrollIntoView({ block: "nearest", behavior: "smooth" });
   }
 
   function renderEditor() {
     cards = new Map();
-    $("#model-name").value = state.spec.name || "";
+    $("#model-name").value = typeof state.spec.name === "string" ? state.spec.name : "";
     $("#input-shape").value = Array.isArray(state.spec.input) ? state.spec.input.join(", ") : String(state.spec.input ?? "");
     $("#stack-root").replaceChildren(renderStack(["layers"], state.spec.layers, "top"));
+    $("#collapse-all").textContent = state.collapsed.size ? t("expandAll") : t("collapseAll");
     if (state.report) markCards(state.report);
   }
 
   function renderStack(listPath, list, kind) {
-    const ol = h("ol", { class: `stack ${kind}`, dataset: { path: pathKey(listPath) } });
+    const key = pathKey(listPath);
+    if (!Array.isArray(list)) return badItem(listPath, list, t("notAList"), null);
+    const ol = h("ol", { class: `stack ${kind}`, dataset: { path: key } });
     if (!list.length && kind === "top") ol.append(h("li", { class: "empty", text: t("emptyStack") }));
-    list.forEach((node, i) => ol.append(renderNode(node, [...listPath, i], list)));
+    list.forEach((node, i) => ol.append(isNode(node) ? renderNode(node, [...listPath, i], list) : badItem([...listPath, i], node, t("notALayer"), list)));
     ol.append(addBar(listPath));
     return ol;
   }
 
+  // What a share link or a file held in place of a layer (null, 5) or of a list of layers:
+  // shown as it is, with a remove button; the server's message says what is wrong.
+  function badItem(path, value, what, siblings) {
+    let text;
+    try { text = N.stringify(value) ?? String(value); } catch (e) { text = String(value); }
+    const item = h("li", { class: "card bad-node", dataset: { path: pathKey(path) } },
+      h("div", { class: "card-head" }, h("span", { class: "bad-what", text: `${what}: ` }), h("code", { text: text.slice(0, 80) }),
+        siblings ? h("span", { class: "tools" }, h("button", { type: "button", class: "icon-btn remove", title: t("remove"), "aria-label": t("remove"),
+          onclick: () => { siblings.splice(path[path.length - 1], 1); changed(true); } }, icon("remove"))) : null),
+      h("div", { class: "hint", text: t("badNodeHint") }),
+      h("div", { class: "card-error", hidden: true }));
+    cards.set(pathKey(path), item);
+    return item;
+  }
+
   function addBar(listPath) {
     const key = pathKey(listPath);
-    const sel = typeSelect(state.addType.get(key) || state.lastAddType, true, () => {
+    const sel = typeSelect(state.addType.get(key) || state.lastAddType, () => {
       state.addType.set(key, sel.value); state.lastAddType = sel.value;
     });
     sel.classList.add("add-type");
@@ -583,12 +659,7 @@
     return h("li", { class: "add-bar" }, sel, btn);
   }
 
-  function newNode(type) {
-    if (type === "Residual") return { type, body: [], shortcut: [], post: [] };
-    if (type === "Concat") return { type, dim: 1, branches: [[], []] };
-    if (type === "Sequential") return { type, layers: [] };
-    return { type };
-  }
+  const newNode = (type) => (BLOCKS[type] ? BLOCKS[type].make() : { type });
 
   function addNode(listPath, type) {
     const list = ensureList(listPath);
@@ -606,13 +677,18 @@
   function renderNode(node, path, siblings) {
     const isBlock = BLOCK_TYPES.includes(node.type);
     const index = path[path.length - 1];
-    const card = h("li", { class: `card ${isBlock ? "block " + node.type.toLowerCase() : "layer"}`, dataset: { path: pathKey(path), type: node.type } });
-    cards.set(pathKey(path), card);
+    const key = pathKey(path);
+    const collapsed = isBlock && state.collapsed.has(key);
+    const card = h("li", { class: `card ${isBlock ? "block " + node.type.toLowerCase() : "layer"}${collapsed ? " collapsed" : ""}`, dataset: { path: key, type: node.type } });
+    cards.set(key, card);
 
-    const typeSel = typeSelect(node.type, true, () => changeType(path, typeSel.value));
-    const name = h("input", { type: "text", class: "name", value: node.name || "", placeholder: t("name"),
+    const typeSel = typeSelect(node.type, () => changeType(path, typeSel.value));
+    const name = h("input", { type: "text", class: "name", value: typeof node.name === "string" ? node.name : "", placeholder: t("name"),
       spellcheck: "false", autocomplete: "off", "aria-label": "layer name",
       oninput: () => { const v = name.value.trim(); if (v) node.name = v; else delete node.name; changed(false); } });
+    const toggle = isBlock ? h("button", { type: "button", class: "icon-btn toggle", "aria-expanded": String(!collapsed),
+      title: collapsed ? t("expand") : t("collapse"), "aria-label": collapsed ? t("expand") : t("collapse"),
+      onclick: () => { if (collapsed) state.collapsed.delete(key); else state.collapsed.add(key); renderEditor(); } }, icon(collapsed ? "right" : "open")) : null;
     const tools = h("span", { class: "tools" },
       h("button", { type: "button", class: "icon-btn up", title: t("moveUp"), "aria-label": t("moveUp"), disabled: index === 0,
         onclick: () => { move(siblings, index, -1); } }, icon("up")),
@@ -622,36 +698,40 @@
         onclick: () => { siblings.splice(index + 1, 0, duplicate(node, siblings)); changed(true); } }, icon("dup")),
       h("button", { type: "button", class: "icon-btn remove", title: t("remove"), "aria-label": t("remove"),
         onclick: () => { siblings.splice(index, 1); changed(true); } }, icon("remove")));
-    card.append(h("div", { class: "card-head" }, typeSel, name, tools));
+    card.append(h("div", { class: "card-head" }, toggle, typeSel, name, tools));
 
-    if (node.type === "Residual") {
-      for (const sec of ["body", "shortcut", "post"]) {
-        if (!Array.isArray(node[sec])) node[sec] = [];
+    if (collapsed) {
+      card.append(h("div", { class: "collapsed-note", text: t("inside", countNodes([node]) - 1) }));
+    } else if (node.type === "Residual") {
+      for (const sec of BLOCKS.Residual.sections) {
+        if (node[sec] === undefined) node[sec] = [];
+        const empty = Array.isArray(node[sec]) && !node[sec].length;
         card.append(h("div", { class: `section sec-${sec}` },
-          h("div", { class: "section-label", text: t(sec) + (sec === "shortcut" && !node[sec].length ? " · " + t("identity") : "") }),
+          h("div", { class: "section-label", text: t(sec) + (sec === "shortcut" && empty ? " · " + t("identity") : "") }),
           renderStack([...path, sec], node[sec], sec)));
       }
     } else if (node.type === "Concat") {
       const dim = h("input", { type: "text", class: "dim", value: formatArg(node.dim ?? 1), "aria-label": "dim",
         oninput: () => { const v = parseArg(dim.value); if (v === undefined) delete node.dim; else node.dim = v; changed(false); } });
       card.append(h("div", { class: "args" }, h("label", { class: "arg" }, h("span", { class: "arg-name", text: "dim" }), dim)));
-      if (!Array.isArray(node.branches)) node.branches = [];
-      node.branches.forEach((br, b) => {
+      if (node.branches === undefined) node.branches = [];
+      if (!Array.isArray(node.branches)) card.append(badItem([...path, "branches"], node.branches, t("notAList"), null));
+      else node.branches.forEach((br, b) => {
         card.append(h("div", { class: "section sec-branch" },
           h("div", { class: "section-label" }, `${t("branch")} ${b}`,
             h("button", { type: "button", class: "link remove-branch", text: t("removeBranch"),
               onclick: () => { node.branches.splice(b, 1); changed(true); } })),
           renderStack([...path, "branches", b], br, "branch")));
       });
-      card.append(h("button", { type: "button", class: "link add-branch", text: t("addBranch"),
+      if (Array.isArray(node.branches)) card.append(h("button", { type: "button", class: "link add-branch", text: t("addBranch"),
         onclick: () => { node.branches.push([]); changed(true); } }));
     } else if (node.type === "Sequential") {
-      if (!Array.isArray(node.layers)) node.layers = [];
+      if (node.layers === undefined) node.layers = [];
       card.append(h("div", { class: "section sec-layers" }, renderStack([...path, "layers"], node.layers, "seq")));
     } else {
       card.append(renderArgs(node, path));
     }
-    card.append(h("div", { class: "card-out" }, h("span", { class: "out-shape" })));
+    card.append(h("div", { class: "card-out" }, h("span", { class: "out-shape" }), h("span", { class: "out-formula" })));
     card.append(h("div", { class: "card-error", hidden: true }));
     return card;
   }
@@ -689,7 +769,7 @@
     const placeholder = a.inferred ? t("inferred") : a.required ? t("required") : a.default_text;
     const input = h("input", { type: "text", value: set ? formatArg(node[a.name]) : "", placeholder,
       spellcheck: "false", autocomplete: "off", "aria-label": a.name,
-      dataset: { arg: a.name },
+      dataset: { arg: a.name, hint: placeholder },
       oninput: () => {
         const v = parseArg(input.value);
         if (v === undefined) delete node[a.name]; else node[a.name] = v;
@@ -764,19 +844,28 @@
   }
 
   async function encodeState() {
-    const json = JSON.stringify({ v: 1, spec: specForServer(), layout: state.layout, lang: state.lang });
+    const json = N.stringify({ v: 1, spec: specForServer(), layout: state.layout, lang: state.lang });
     const raw = new TextEncoder().encode(json);
     if (typeof CompressionStream === "function") return "s=" + b64url(await pipe(raw, new CompressionStream("deflate-raw")));
     return "j=" + b64url(raw);
   }
 
+  // The state in a share link, or null when the fragment is not one; a damaged link throws
+  // an error that says what is wrong with it (the browser's own words were "Failed to
+  // fetch", from the decompression stream).
   async function decodeState(hash) {
+    if (!/^#?[sj]=/.test(hash || "")) return null;
+    const bad = (why) => Object.assign(new Error(t("badLink", why)), { kind: "link" });
     const m = /^#?(s|j)=([A-Za-z0-9_-]+)$/.exec(hash);
-    if (!m) return null;
-    let raw = unb64url(m[2]);
-    if (m[1] === "s") raw = await pipe(raw, new DecompressionStream("deflate-raw"));
-    const data = JSON.parse(new TextDecoder().decode(raw));
-    if (!data || typeof data !== "object" || !data.spec || typeof data.spec !== "object") return null;
+    if (!m) throw bad(t("linkNotLink"));
+    let raw;
+    try {
+      raw = unb64url(m[2]);
+      if (m[1] === "s") raw = await pipe(raw, new DecompressionStream("deflate-raw"));
+    } catch (e) { throw bad(t("linkNoInflate")); }
+    let data;
+    try { data = N.parse(new TextDecoder("utf-8", { fatal: true }).decode(raw)); } catch (e) { throw bad(t("linkNotJson")); }
+    if (!data || typeof data !== "object" || !data.spec || typeof data.spec !== "object" || Array.isArray(data.spec)) throw bad(t("linkNoSpec"));
     return data;
   }
 
@@ -842,8 +931,9 @@
   // ------------------------------------------------------------------ state changes
   function loadSpec(spec, presetId) {
     state.spec = spec;
-    if (!Array.isArray(state.spec.layers)) state.spec.layers = [];
+    if (state.spec.layers === undefined) state.spec.layers = [];
     state.expanded.clear();
+    setAllCollapsed(countNodes(state.spec.layers) > COLLAPSE_OVER);
     state.preset = presetId;
     $("#preset").value = presetId;
     renderEditor();
@@ -874,7 +964,7 @@
     const sel = $("#preset");
     sel.replaceChildren(
       h("option", { value: "", text: t("presetCustom") }),
-      ...presets.map((p) => h("option", { value: p.id, text: p.title, title: p.description || "" })),
+      ...presets.map((p) => h("option", { value: p.id, text: (p.titles && p.titles[state.lang]) || p.title, title: p.description || "" })),
       h("option", { value: "__empty", text: t("presetEmpty") }));
     sel.value = state.preset;
   }
@@ -926,13 +1016,26 @@
         $("#paste-dialog").close();
       } catch (err) { const p = $("#paste-error"); p.textContent = err.message; p.hidden = false; }
     });
+    $("#collapse-all").addEventListener("click", () => { setAllCollapsed(state.collapsed.size === 0); renderEditor(); });
+    // rows <-> cards: one listener each (delegated), not one per row
+    $("#flow-body").addEventListener("click", (e) => {
+      const tr = e.target.closest("tr");
+      if (tr && tr.dataset.path) selectLinked(tr.dataset.path, "row");
+    });
+    $("#stack-root").addEventListener("click", (e) => {
+      if (e.target.closest("input, select, button, textarea, a")) return;
+      const card = e.target.closest("li.card");
+      if (card) selectLinked(card.dataset.path, "card");
+    });
     window.addEventListener("hashchange", async () => {
-      const data = await decodeState(location.hash).catch(() => null);
-      if (data) restore(data);
+      try {
+        const data = await decodeState(location.hash);
+        if (data) restore(data);
+      } catch (e) { toast(e.message, true); }
     });
 
     let restored = null;
-    try { restored = await decodeState(location.hash); } catch (e) { toast("share link: " + e.message, true); }
+    try { restored = await decodeState(location.hash); } catch (e) { toast(e.message, true); }
     if (restored) restore(restored);
     else {
       setLang(state.lang);
@@ -945,14 +1048,15 @@
     state.lang = data.lang === "ko" ? "ko" : "en";
     state.layout = data.layout === "hwc" ? "hwc" : "nchw";
     state.spec = data.spec;
-    if (!Array.isArray(state.spec.layers)) state.spec.layers = [];
+    if (state.spec.layers === undefined) state.spec.layers = [];
     state.preset = "";
+    setAllCollapsed(countNodes(state.spec.layers) > COLLAPSE_OVER);
     setLang(state.lang);  // renders the editor
     setLayout(state.layout);
     schedule();
   }
 
   document.addEventListener("DOMContentLoaded", () => {
-    start().catch((e) => { document.body.dataset.state = "spec-error"; showSpecError(e.message, true); });
+    start().catch(showFailure);
   });
 })();
