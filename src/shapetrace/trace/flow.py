@@ -20,8 +20,12 @@ from ..core.records import ReceptiveField
 
 
 class FlowTensors:
+    """Each entry: the tensor (weakly), its receptive field, and its source: the endpoint
+    that produced it (a leaf row's index, or "input:K"), from which ``Report.edges`` are
+    drawn; None where unknown (a container's output made by an op that is no row)."""
+
     def __init__(self) -> None:
-        self._store: dict[int, tuple[weakref.ref, ReceptiveField | None]] = {}
+        self._store: dict[int, tuple[weakref.ref, ReceptiveField | None, int | str | None]] = {}
 
     def __contains__(self, t: torch.Tensor) -> bool:
         e = self._store.get(id(t))
@@ -32,8 +36,14 @@ class FlowTensors:
         e = self._store.get(id(t))
         return e[1] if e is not None and e[0]() is t else None
 
-    def add(self, t: torch.Tensor, rf: ReceptiveField | None) -> None:
-        """``t`` is (now) in the flow, with receptive field ``rf`` (None: not defined)."""
+    def src(self, t: torch.Tensor) -> int | str | None:
+        """The endpoint that produced ``t`` (None: unknown or not in the flow)."""
+        e = self._store.get(id(t))
+        return e[2] if e is not None and e[0]() is t else None
+
+    def add(self, t: torch.Tensor, rf: ReceptiveField | None, src: int | str | None = None) -> None:
+        """``t`` is (now) in the flow, with receptive field ``rf`` (None: not defined),
+        made by ``src``."""
         key = id(t)
         store = self._store
 
@@ -42,7 +52,7 @@ class FlowTensors:
             if e is not None and e[0] is ref:
                 del store[key]
 
-        store[key] = (weakref.ref(t, drop), rf)
+        store[key] = (weakref.ref(t, drop), rf, src)
 
     def merged(self, tensors: list[torch.Tensor]) -> ReceptiveField | None:
         """The union of the receptive fields of those of ``tensors`` in the flow."""

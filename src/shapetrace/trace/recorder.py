@@ -20,7 +20,8 @@ from ..core import diagnose, receptive
 from ..core.api import compute
 from ..core.diagnose import Context
 from ..core.errors import ArgumentError, ShapeError, UnknownLayerError
-from ..core.records import Diagnosis, LayerResult, ReceptiveField, Report, Row, finish_totals, mark_leaves, note
+from ..core.records import (Diagnosis, Edge, LayerResult, ReceptiveField, Report, Row, Unreached, finish_totals,
+                            mark_leaves, note)
 from . import adapters, ops
 from .classify import Role, classify, recorded
 from .failures import CoreRejected, Failures, error_from, first_line, module_failure, op_failure
@@ -32,10 +33,14 @@ from .params import ParamCounter
 class Frame:
     """A module call in progress."""
 
-    __slots__ = ("module", "name", "depth", "row", "base", "result", "core_error", "core_name", "core_kwargs")
+    __slots__ = ("module", "name", "depth", "row", "base", "result", "core_error", "core_name", "core_kwargs",
+                 "index", "sources")
 
-    def __init__(self, module: nn.Module, name: str, depth: int, row: Row, base: type | None):
+    def __init__(self, module: nn.Module, name: str, depth: int, row: Row, base: type | None,
+                 index: int = -1, sources: list | None = None):
         self.module, self.name, self.depth, self.row, self.base = module, name, depth, row, base
+        self.index = index  # the row's place in Report.rows
+        self.sources = sources or []  # (endpoint that made each input tensor, its shape)
         self.result: LayerResult | None = None
         self.core_error: ShapeError | None = None
         self.core_name: str | None = None
@@ -129,6 +134,8 @@ class Recorder:
         self.warnings: list = []
         self.batch: int | None = None
         self._linears: list[tuple[str, int, int]] | None = None
+        self.edges: list[Edge] = []
+        self.failed_sources: tuple | None = None  # (failing op row's name, what fed it, as Frame's)
 
     # ---------------------------------------------------------------- run
 
@@ -137,12 +144,14 @@ class Recorder:
         input_bytes = sum(t.numel() * t.element_size() for t in inputs)
         if inputs and inputs[0].dim() >= 2:
             self.batch = inputs[0].shape[0]
-        for t in inputs:
+        for k, t in enumerate(inputs):
             nd = t.dim() - 2
-            self.flow.add(t, receptive.initial(nd) if t.is_floating_point() and 1 <= nd <= 3 else None)
+            self.flow.add(t, receptive.initial(nd) if t.is_floating_point() and 1 <= nd <= 3 else None,
+                          f"input:{k}")
         handles = []
         patched: list[nn.Module] = []
         error: Diagnosis | None = None
+        failed_frame: Frame | None = None
         try:
             for m in self.model.modules():
                 handles.append(m.register_forward_pre_hook(self._pre, with_kwargs=True))
@@ -150,12 +159,17 @@ class Recorder:
                 if self.fast and self._short_cut(m):
                     patched.append(m)
             with torch.no_grad(), _Watcher(self):
-                self.model(*args, **kwargs)
+                output = self.model(*args, **kwargs)
+            for k, t in enumerate(tensors(output)):
+                src = self.flow.src(t)
+                if src is not None:
+                    self.edges.append(Edge(src, f"output:{k}", tuple(t.shape)))
         except Exception as e:  # noqa: BLE001 - every failure is either diagnosed or re-raised
             frame = self.stack[-1] if self.stack else None
             error = error_from(e, self.failures, rows=self.rows, frame_row=frame.row if frame else None,
                                frame_name=frame.name if frame else "", model_name=self.model_name,
                                meta=self.meta, context=self._context)
+            failed_frame = frame
         finally:
             for h in handles:
                 h.remove()
@@ -164,8 +178,41 @@ class Recorder:
         self.params.attribute_unused(self.model, self.first_row)
         mark_leaves(self.rows)
         totals = finish_totals(self.rows, input_bytes=input_bytes)
+        error_inputs: list = []
+        unreached: list[Unreached] = []
+        if error is not None:
+            error_inputs = self._failed_edges(error, failed_frame)
+            unreached = self._unreached(error)
         return Report(model=self.model_name, input_shapes=_shapes(inputs), rows=self.rows, totals=totals,
-                      warnings=self.warnings, error=error, device=self.dev.type)
+                      warnings=self.warnings, error=error, device=self.dev.type, edges=self.edges,
+                      not_reached=unreached, error_inputs=error_inputs)
+
+    def _failed_edges(self, error: Diagnosis, frame: "Frame | None") -> list:
+        """Edges into the failing row (it consumed its inputs before it failed), and the
+        endpoints that fed it."""
+        rows = self.rows
+        if self.failed_sources is not None and self.failed_sources[0] == error.row:
+            sources = self.failed_sources[1]
+        elif frame is not None and frame.row.name == error.row:
+            sources = frame.sources
+        else:
+            return []
+        last = len(rows) - 1
+        if last >= 0 and rows[last].name == error.row and not rows[last].output_shapes and rows[last].leaf:
+            for src, shape in sources:
+                if src is not None and src != last:
+                    self.edges.append(Edge(src, last, shape))
+        return [src for src, _ in sources if src is not None]
+
+    def _unreached(self, error: Diagnosis) -> list[Unreached]:
+        """Modules that never ran: the flow stopped first. Only modules with no children
+        (their containers show as groups around them)."""
+        out = []
+        for name, m in self.model.named_modules():
+            if not name or id(m) in self.calls or name == error.row or next(m.children(), None) is not None:
+                continue
+            out.append(Unreached(name, type(m).__name__, name.count(".") + 1))
+        return out
 
     def _short_cut(self, module: nn.Module) -> bool:
         """On meta, let a plain layer call return an empty tensor of the shape the core
@@ -228,7 +275,9 @@ class Recorder:
             elif any(p is not None for p in module._parameters.values()):
                 row.notes.append(note("reused_module", call=n))
             self.rows.append(row)
-            frame = Frame(module, name, depth, row, adapters.nn_base(type(module)))
+            flow = self.flow
+            sources = [(flow.src(t), tuple(t.shape)) for t in tensors((args, kwargs))]
+            frame = Frame(module, name, depth, row, adapters.nn_base(type(module)), len(self.rows) - 1, sources)
             self.stack.append(frame)
             if self.core_checks and frame.internal:
                 self._core_check(frame, args, kwargs)
@@ -311,9 +360,22 @@ class Recorder:
                 row.macs = 0
                 rf = flow.rf(outs[0]) if outs else None
             row.receptive_field = rf
+            if not has_children:  # a leaf row: an edge from whatever made each input
+                for src, shape in frame.sources:
+                    if src is not None:
+                        self.edges.append(Edge(src, frame.index, shape))
             for t in outs:
+                if not has_children:
+                    src = frame.index
+                else:  # a container's output keeps the leaf inside that made it; made by an op
+                    # that is no row (a fused fast path), it is the container's last row's
+                    src = flow.src(t)
+                    if src is None or (isinstance(src, int) and src < frame.index):
+                        src = len(self.rows) - 1
                 if res is not None or t not in flow or (frame.internal and not has_children):
-                    flow.add(t, rf)
+                    flow.add(t, rf, src)
+                elif flow.src(t) != src:
+                    flow.add(t, flow.rf(t), src)
         finally:
             self.busy = False
         return None
@@ -329,11 +391,16 @@ class Recorder:
         flow = self.flow
         if role is Role.PASSTHROUGH:
             if ins[0] in flow:
-                rf = flow.rf(ins[0])
+                rf, src = flow.rf(ins[0]), flow.src(ins[0])
                 for t in outs:
                     if t is not ins[0]:
-                        flow.add(t, rf)
+                        flow.add(t, rf, src)
             return
+        index = len(self.rows)
+        for t in ins:
+            src = flow.src(t)
+            if src is not None:
+                self.edges.append(Edge(src, index, tuple(t.shape)))
         kind = ops.op_kind(func)
         row = Row(name=f"{frame.name}.{kind}" if frame.name else kind, kind=kind, depth=frame.depth + 1,
                   input_shapes=_shapes(ins), output_shapes=_shapes(outs),
@@ -346,7 +413,7 @@ class Recorder:
             rf = self._op_rf(func, args, kwargs, ins, outs)
         row.receptive_field = rf
         for t in outs:
-            flow.add(t, rf)
+            flow.add(t, rf, index)
         if func in ops.VIEWLIKE:
             req = ops.view_request(args, kwargs)
             if req is not None:
@@ -407,6 +474,7 @@ class Recorder:
             kind = ops.op_kind(func)
             row = Row(name=f"{frame.name}.{kind}" if frame.name else kind, kind=kind, depth=frame.depth + 1,
                       input_shapes=_shapes(ins), output_shapes=[], is_op=True)
+            self.failed_sources = (row.name, [(self.flow.src(t), tuple(t.shape)) for t in ins])
             self.failures.note(op_failure(row, func, args, kwargs, ins, exc), exc, append=True)
         finally:
             self.busy = was
