@@ -37,6 +37,7 @@ from . import summary_cmd  # noqa: E402,F401
 from . import train_cmd  # noqa: E402,F401
 from . import experiment_cmd  # noqa: E402,F401
 from . import serve_cmd  # noqa: E402,F401
+from . import sizes_cmd  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> None:
