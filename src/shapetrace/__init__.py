@@ -33,6 +33,8 @@ def __getattr__(name: str) -> Any:
     # spec tools likewise, so that a plain import stays as fast as before.
     if name == "summary":
         from .trace.tracer import summary as value
+    elif name == "accepted_sizes":  # torch only for model targets
+        from .sizes import accepted_sizes as value
     elif name in ("flow", "load_spec"):
         from .core import spec
 
