@@ -775,6 +775,10 @@
         if (v === undefined) delete node[a.name]; else node[a.name] = v;
         changed(false);
       } });
+    // the field as wide as its text (a long value was clipped at 64 px)
+    const fit = () => { input.size = Math.max(4, Math.min(40, input.value.length + 1)); };
+    fit();
+    input.addEventListener("input", fit);
     const title = a.inferred ? `${a.name}: ${t("inferredTitle")}` : a.required ? `${a.name}: ${t("required")}` : `${a.name} = ${a.default_text || "…"}`;
     return h("label", { class: cls, title },
       h("span", { class: "arg-name", text: a.name }), input);
