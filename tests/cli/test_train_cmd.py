@@ -48,7 +48,8 @@ def test_help_lists_the_commands(capsys):
 
 def test_train_writes_every_output(tiny_run):
     names = sorted(p.name for p in tiny_run.iterdir())
-    assert names == ["checkpoint.pt", "confusion.png", "curves.png", "log.csv", "metrics.json", "model.safetensors"]
+    assert names == [".shapetrace-run", "checkpoint.pt", "confusion.png", "curves.png", "log.csv", "metrics.json",
+                     "model.safetensors"]
     m = json.loads((tiny_run / "metrics.json").read_text())
     assert m["config"]["sample"] is True and m["epochs_done"] == 2 and m["test"]["count"] == 100
 
@@ -98,13 +99,13 @@ def test_unwritable_output(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args, needle", [
-    (["--epochs", "0"], "--epochs must be at least 1"),
-    (["--shift", "12"], "--shift must be between 0 and 8"),
-    (["--optimizer", "adam"], "'adam' is not one of"),
+    (["--epochs", "0"], "--epochs must be an integer from 1 to 10,000"),
+    (["--shift", "12"], "--shift must be an integer from 0 to 8"),
+    (["--optimizer", "lion"], "'lion' is not one of"),
     (["--data", "/nonexistent"], "--sample and --data exclude each other"),
     (["--batch-size", "4096"], "--batch-size 4096 is larger than the 128 training digits"),
     (["--device", "cuda"], "no CUDA device is available") if not torch.cuda.is_available()
-    else (["--epochs", "-1"], "--epochs must be at least 1"),
+    else (["--epochs", "-1"], "--epochs must be an integer from 1 to 10,000"),
 ])
 def test_bad_values(tmp_path, capsys, args, needle):
     code, _, err = run(["train", *TINY, *args, "--out", tmp_path / "r"], capsys)

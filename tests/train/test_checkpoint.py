@@ -27,17 +27,22 @@ def _state(batchnorm: bool = False) -> dict:
     sched.step()
     return {"config": cfg.to_dict(), "epoch": 1, "model_state": model.state_dict(),
             "optimizer_state": opt.state_dict(), "scheduler_state": sched.state_dict(),
-            "history": [{"epoch": 1, "test_acc": 0.5}], "rng": {"torch": torch.get_rng_state()}}
+            "history": [_entry(1)], "rng": {"torch": torch.get_rng_state()}}
+
+
+def _entry(epoch: int) -> dict:
+    """A history entry as the loop writes it (every field a number)."""
+    return {**{k: 0.5 for k in C.HISTORY_FIELDS}, "epoch": epoch}
 
 
 def test_round_trip_with_weights_only(tmp_path):
     state = _state()
     path = C.save_checkpoint(tmp_path / "c.pt", state)
     loaded = C.load_checkpoint(path)
-    assert loaded["epoch"] == 1 and loaded["config"] == state["config"]
+    assert loaded.epoch == 1 and loaded.config == state["config"]
     for k, v in state["model_state"].items():
-        assert torch.equal(loaded["model_state"][k], v)
-    assert loaded["scheduler_state"]["lr_lambdas"][0] == {"kind": "cosine", "warmup_steps": 2, "total_steps": 10}
+        assert torch.equal(loaded.model_state[k], v)
+    assert loaded.scheduler_state["lr_lambdas"][0] == {"kind": "cosine", "warmup_steps": 2, "total_steps": 10}
     assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]
 
 
@@ -48,7 +53,7 @@ def test_onecycle_state_loads_with_weights_only(tmp_path):
     sched = make_scheduler(cfg, opt, 20)
     path = C.save_checkpoint(tmp_path / "c.pt", {**_state(), "optimizer_state": opt.state_dict(),
                                                  "scheduler_state": sched.state_dict()})
-    assert C.load_checkpoint(path)["scheduler_state"]["total_steps"] == 20
+    assert C.load_checkpoint(path).scheduler_state["total_steps"] == 20
 
 
 def test_interrupted_write_keeps_the_previous_file(tmp_path):
@@ -60,8 +65,9 @@ def test_interrupted_write_keeps_the_previous_file(tmp_path):
         raise KeyboardInterrupt  # stands in for the process dying mid-write
 
     with pytest.raises(KeyboardInterrupt):
-        C.save_checkpoint(target, {**_state(), "epoch": 2}, after_first_chunk=crash)
-    assert target.read_bytes() == before and C.load_checkpoint(target)["epoch"] == 1
+        C.save_checkpoint(target, {**_state(), "epoch": 2, "history": [_entry(1), _entry(2)]},
+                          after_first_chunk=crash)
+    assert target.read_bytes() == before and C.load_checkpoint(target).epoch == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt"]  # the temp file went too
 
 

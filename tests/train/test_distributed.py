@@ -41,7 +41,7 @@ def test_two_processes_with_gloo(ddp_run):
     assert done.stdout.count("epoch 1/2") == 1  # only rank 0 prints (and writes)
     assert "over 2 processes (gloo)" in done.stdout
     assert len((out / "log.csv").read_text().splitlines()) == 3
-    assert load_checkpoint(out / "checkpoint.pt")["world_size"] == 2
+    assert load_checkpoint(out / "checkpoint.pt").world_size == 2
     assert (out / "model.safetensors").is_file()
 
 

@@ -68,7 +68,7 @@ def test_kill_during_an_epoch(shared_mnist, tmp_path, reference):
     killed = cli(*_args(shared_mnist, out), env={"SHAPETRACE_FAULT": "epoch:2:step:3"})
     assert killed.returncode == -signal.SIGKILL
     ckpt = load_checkpoint(out / "checkpoint.pt")
-    assert ckpt["epoch"] == 1 and not (out / "model.safetensors").exists()
+    assert ckpt.epoch == 1 and not (out / "model.safetensors").exists()
     _resume_and_compare(shared_mnist, out, reference)
 
 
@@ -78,7 +78,7 @@ def test_kill_during_a_checkpoint_write(shared_mnist, tmp_path, reference):
     assert killed.returncode == -signal.SIGKILL
     partial = list(out.glob(".checkpoint.pt.*.tmp"))
     assert len(partial) == 1 and partial[0].stat().st_size > 0  # the kill hit mid-write
-    assert load_checkpoint(out / "checkpoint.pt")["epoch"] == 1  # the previous one is intact
+    assert load_checkpoint(out / "checkpoint.pt").epoch == 1  # the previous one is intact
     _resume_and_compare(shared_mnist, out, reference)
 
 
@@ -97,5 +97,5 @@ def test_kill_at_an_arbitrary_moment(shared_mnist, tmp_path, reference):
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.wait(timeout=60)
-    assert load_checkpoint(out / "checkpoint.pt")["epoch"] >= 1
+    assert load_checkpoint(out / "checkpoint.pt").epoch >= 1
     _resume_and_compare(shared_mnist, out, reference)

@@ -8,6 +8,8 @@ can tell an option the user changed from one left alone.
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 from typing import List, Optional
 
@@ -31,7 +33,7 @@ def train_command(
     preset: str = typer.Option("default", "--preset", help="default (4 epochs, about 4.5 min on 2 CPU cores), long (8 epochs) or sprint (one pass over 40,000 digits at batch 64: 99.2% in about 40 s)."),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Epochs (default: 4; long: 8; with --sample: 12)."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Global batch size (default: 256; with --sample: 64)."),
-    optimizer: Optional[Optimizer] = typer.Option(None, "--optimizer", help="adamw or sgd (Nesterov)."),
+    optimizer: Optional[Optimizer] = typer.Option(None, "--optimizer", help="adamw, adam or sgd (Nesterov)."),
     lr: Optional[float] = typer.Option(None, "--lr", help="Peak learning rate (default: adamw 2e-3, sgd 0.05)."),
     weight_decay: Optional[float] = typer.Option(None, "--weight-decay", help="Decoupled weight decay (default: adamw 0.05, sgd 5e-4)."),
     momentum: Optional[float] = typer.Option(None, "--momentum", help="SGD momentum / Adam beta1 (default: 0.9)."),
@@ -46,7 +48,8 @@ def train_command(
     test_subset: Optional[int] = typer.Option(None, "--test-subset", help="Evaluate on the first N test digits."),
     eval_batch_size: Optional[int] = typer.Option(None, "--eval-batch-size", help="Evaluation batch size (default: 1000)."),
     device: Optional[Device] = typer.Option(None, "--device", help="auto, cpu or cuda."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="torch threads (default: cores / local processes)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="torch threads, 1 to the cores available (default: cores / local processes)."),
+    shards: Optional[int] = typer.Option(None, "--shards", help="Split each batch into N shards whose gradients are averaged in a fixed order, as N torchrun processes do: one process with --shards N computes the same bits (default: the number of processes)."),
     bf16: Optional[bool] = typer.Option(None, "--bf16/--no-bf16", help="bfloat16 autocast (GPU; AVX512-BF16 CPU)."),
     channels_last: Optional[bool] = typer.Option(None, "--channels-last/--no-channels-last",
                                                  help="NHWC memory format (default: on)."),
@@ -67,15 +70,55 @@ def train_command(
         "momentum": momentum, "schedule": schedule.value if schedule else None, "warmup": warmup,
         "label_smoothing": label_smoothing, "shift": shift, "seed": seed, "batchnorm": batchnorm,
         "train_subset": train_subset, "test_subset": test_subset, "eval_batch_size": eval_batch_size,
-        "device": device.value if device else None, "threads": threads, "bf16": bf16,
+        "device": device.value if device else None, "threads": threads, "shards": shards, "bf16": bf16,
         "channels_last": channels_last, "compile": compile_, "sample": sample or None,
     }
     given = {k for k, v in options.items() if v is not None}
     if preset != "default":
         given.add("preset")
     cfg = TrainConfig.from_preset(preset, **options)
-    run(cfg, resume=resume, overwrite=overwrite, given=given, progress=not quiet, download=not no_download,
-        echo=typer.echo)
+    echo = StdoutEcho()
+    try:
+        run(cfg, resume=resume, overwrite=overwrite, given=given, progress=not quiet, download=not no_download,
+            echo=echo)
+    except KeyboardInterrupt:
+        raise typer.Exit(_interrupted(Path(cfg.out))) from None
+
+
+class StdoutEcho:
+    """``typer.echo`` that survives a closed stdout (``shapetrace train | head -1``): the first
+    BrokenPipeError points stdout at /dev/null (so Python's exit flush cannot fail either), says
+    so once on stderr, and the run goes on training and saving."""
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    def __call__(self, message: str) -> None:
+        if self.closed:
+            return
+        try:
+            typer.echo(message)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            self.closed = True
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+            print("shapetrace train: stdout was closed; training goes on and saves its outputs, "
+                  "without printing", file=sys.stderr)
+
+
+def _interrupted(out: Path) -> int:
+    """Say on stderr how to continue an interrupted run; the shell's code for SIGINT (128 + 2)."""
+    from ..train.checkpoint import CHECKPOINT_NAME
+
+    if (out / CHECKPOINT_NAME).is_file():
+        print(f"interrupted; the last finished epoch is saved in {out / CHECKPOINT_NAME}: continue with "
+              f"`shapetrace train --out {out} --resume`", file=sys.stderr)
+    else:
+        print(f"interrupted before the first epoch finished; nothing to resume: start again with "
+              f"`shapetrace train --out {out}` (add --overwrite if it refuses)", file=sys.stderr)
+    return 130
 
 
 def _eval_data(data: Optional[Path], sample: bool, test_subset: Optional[int], no_download: bool):

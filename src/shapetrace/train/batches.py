@@ -40,6 +40,28 @@ def normalize(images_u8: torch.Tensor, channels_last: bool = False) -> torch.Ten
     return x
 
 
+def draw_offsets(max_shift: int, batch_size: int, generator: torch.Generator) -> torch.Tensor:
+    """The (dy, dx) offsets of a whole global batch, (2, batch_size) in [0, 2 * max_shift]: one draw
+    per step, whatever the number of processes or shards, so that every split of the batch takes
+    its images' offsets from the same draw."""
+    return torch.randint(0, 2 * max_shift + 1, (2, batch_size), generator=generator,
+                         device=generator.device)
+
+
+def shift_by(images_u8: torch.Tensor, max_shift: int, offsets: torch.Tensor) -> torch.Tensor:
+    """Translate image i by ``offsets[:, i] - max_shift`` pixels, zero-filled (MNIST's background)."""
+    if max_shift <= 0:
+        return images_u8
+    b, h, w = images_u8.shape
+    s = max_shift
+    device = images_u8.device
+    padded = torch.nn.functional.pad(images_u8, (s, s, s, s))  # (B, H + 2s, W + 2s)
+    rows = offsets[0, :, None] + torch.arange(h, device=device)  # (B, H)
+    cols = offsets[1, :, None] + torch.arange(w, device=device)  # (B, W)
+    batch = torch.arange(b, device=device)[:, None, None]
+    return padded[batch, rows[:, :, None], cols[:, None, :]]  # (B, H, W)
+
+
 def random_shift(images_u8: torch.Tensor, max_shift: int, generator: torch.Generator, *, rank: int = 0,
                  world: int = 1) -> torch.Tensor:
     """Translate each image by its own (dy, dx) in [-max_shift, max_shift]^2, zero-filled.
@@ -49,15 +71,8 @@ def random_shift(images_u8: torch.Tensor, max_shift: int, generator: torch.Gener
     images' offsets, so N processes shift exactly as one process would."""
     if max_shift <= 0:
         return images_u8
-    b, h, w = images_u8.shape
-    s = max_shift
-    device = images_u8.device
-    padded = torch.nn.functional.pad(images_u8, (s, s, s, s))  # (B, H + 2s, W + 2s)
-    offsets = torch.randint(0, 2 * s + 1, (2, b * world), generator=generator, device=device)[:, rank::world]
-    rows = offsets[0, :, None] + torch.arange(h, device=device)  # (B, H)
-    cols = offsets[1, :, None] + torch.arange(w, device=device)  # (B, W)
-    batch = torch.arange(b, device=device)[:, None, None]
-    return padded[batch, rows[:, :, None], cols[:, None, :]]  # (B, H, W)
+    offsets = draw_offsets(max_shift, images_u8.shape[0] * world, generator)[:, rank::world]
+    return shift_by(images_u8, max_shift, offsets)
 
 
 def epoch_generator(seed: int, epoch: int, device: torch.device) -> torch.Generator:

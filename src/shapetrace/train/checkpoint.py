@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import pickle
 import warnings
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -27,6 +29,13 @@ VERSION = 1
 MODEL_NAME = "CNNWithResidual"
 CHECKPOINT_NAME = "checkpoint.pt"
 WEIGHTS_NAME = "model.safetensors"
+# One entry per epoch in a checkpoint's history (and a row of log.csv): numbers only.
+HISTORY_FIELDS = ("epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc", "train_s", "eval_s",
+                  "images_per_s", "elapsed_s")
+# The weights' dtypes a model may be loaded from: load_state_dict casts them to float32. An
+# integer, bool, complex or float8 tensor is not a trained weight (they were accepted and gave
+# nonsense silently); only BatchNorm's step counter is an integer.
+FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 
 # ----------------------------------------------------------------------------- training checkpoints
@@ -43,24 +52,143 @@ def save_checkpoint(path: str | os.PathLike, state: Mapping[str, Any],
         raise CheckpointError(f"cannot write checkpoint {path}: {e.strerror or e}") from None
 
 
-def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """A training checkpoint written by ``save_checkpoint``, checked to be one."""
+def load_checkpoint(path: str | os.PathLike) -> "Checkpoint":
+    """A training checkpoint written by ``save_checkpoint``, its whole schema checked."""
     p = Path(path)
-    return _checked_checkpoint(_torch_load(p), p)[0]
+    return Checkpoint.from_obj(_torch_load(p), p)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The training state of one epoch, as ``save_checkpoint`` writes it, checked field by field
+    on load: a file that unpickles fine but was tampered with or truncated by hand (``epoch=-5``,
+    ``epoch="one"``, ``optimizer_state={}``, ``history="nope"``) is one ``CheckpointError``
+    naming the field, never a traceback from deep inside the resumed loop."""
+
+    path: Path
+    config: dict[str, Any]
+    epoch: int
+    model_state: dict[str, torch.Tensor]
+    optimizer_state: dict[str, Any]
+    scheduler_state: dict[str, Any]
+    history: list[dict[str, Any]]
+    last_eval: dict[str, Any] | None
+    world_size: int
+    rng: dict[str, Any]
+    batchnorm: bool
+
+    @classmethod
+    def from_obj(cls, obj: Any, p: Path) -> "Checkpoint":
+        if not isinstance(obj, dict) or obj.get("format") != FORMAT:
+            raise CheckpointError(f"{p}: not a shapetrace training checkpoint")
+        if obj.get("version") != VERSION:
+            raise CheckpointError(f"{p}: checkpoint version {obj.get('version')!r}, this shapetrace reads {VERSION}")
+        if obj.get("model") != MODEL_NAME:
+            raise CheckpointError(f"{p}: checkpoint of model {obj.get('model')!r}, expected {MODEL_NAME}")
+        for key in ("config", "epoch", "model_state", "optimizer_state", "scheduler_state", "history"):
+            if key not in obj:
+                raise CheckpointError(f"{p}: checkpoint lacks {key!r}")
+
+        def bad(field: str, what: str) -> CheckpointError:
+            return CheckpointError(f"{p}: damaged checkpoint: {field} {what}, got {_short(obj.get(field))}")
+
+        epoch = obj["epoch"]
+        if not _is_int(epoch) or epoch < 1:
+            raise bad("epoch", "must be an integer of at least 1 (the epochs done)")
+        history = obj["history"]
+        if not isinstance(history, list) or len(history) != epoch:
+            raise bad("history", f"must be a list of one entry per epoch done ({epoch})")
+        for i, entry in enumerate(history):
+            if not isinstance(entry, dict) or entry.get("epoch") != i + 1 or not all(
+                    _is_number(entry.get(k)) and math.isfinite(entry[k]) for k in HISTORY_FIELDS
+                    if k not in ("train_loss", "test_loss")):
+                raise CheckpointError(f"{p}: damaged checkpoint: history entry {i + 1} must hold the "
+                                      f"numbers {', '.join(HISTORY_FIELDS)} of epoch {i + 1}")
+        for field in ("config", "optimizer_state", "scheduler_state"):
+            if not isinstance(obj[field], dict):
+                raise bad(field, "must be a mapping")
+        opt = obj["optimizer_state"]
+        if not isinstance(opt.get("state"), dict) or not isinstance(opt.get("param_groups"), list):
+            raise bad("optimizer_state", "must hold 'state' and 'param_groups' (torch's Optimizer.state_dict())")
+        last_eval = obj.get("last_eval")
+        if last_eval is not None and not (isinstance(last_eval, dict) and all(
+                _is_number(last_eval.get(k)) for k in ("accuracy", "correct", "count", "loss"))
+                and isinstance(last_eval.get("confusion"), list)):
+            raise bad("last_eval", "must be None or the evaluation of the last epoch")
+        world_size = obj.get("world_size", 1)
+        if not _is_int(world_size) or world_size < 1:
+            raise bad("world_size", "must be a positive integer")
+        rng = obj.get("rng", {})
+        if not isinstance(rng, dict):
+            raise bad("rng", "must be a mapping")
+        batchnorm = check_state_dict(obj["model_state"], p)
+        return cls(p, obj["config"], epoch, dict(obj["model_state"]), opt, obj["scheduler_state"],
+                   history, last_eval, world_size, rng, batchnorm)
+
+    def restore(self, model: torch.nn.Module, opt: torch.optim.Optimizer, sched: Any,
+                device: torch.device) -> None:
+        """Load the weights, optimizer, scheduler and RNG state into freshly built objects of the
+        same config; anything that does not fit them is a ``CheckpointError``."""
+        fresh_sched = sched.state_dict()
+        for k, v in self.scheduler_state.items():
+            if k not in fresh_sched or not _same_kind(v, fresh_sched[k]):
+                raise CheckpointError(f"{self.path}: damaged checkpoint: scheduler_state[{k!r}] is "
+                                      f"{_short(v)}, not what this run's scheduler holds")
+        if self.scheduler_state.get("total_steps", fresh_sched.get("total_steps")) != fresh_sched.get("total_steps"):
+            raise CheckpointError(f"{self.path}: damaged checkpoint: its scheduler plans "
+                                  f"{self.scheduler_state['total_steps']} steps, its config "
+                                  f"{fresh_sched['total_steps']}")
+        try:
+            model.load_state_dict(self.model_state)
+            opt.load_state_dict(self.optimizer_state)
+        except (ValueError, KeyError, RuntimeError, TypeError, IndexError) as e:
+            raise CheckpointError(f"{self.path}: damaged checkpoint: optimizer_state does not fit the "
+                                  f"model ({' '.join(str(e).split())[:200]})") from None
+        for param, state in opt.state.items():
+            for name, value in state.items():
+                if not isinstance(value, torch.Tensor) or (value.ndim and value.shape != param.shape):
+                    raise CheckpointError(f"{self.path}: damaged checkpoint: optimizer_state's {name!r} "
+                                          f"does not fit a parameter of shape {tuple(param.shape)}")
+        sched.load_state_dict(self.scheduler_state)
+        try:
+            if isinstance(self.rng.get("torch"), torch.Tensor):
+                torch.set_rng_state(self.rng["torch"])
+            if device.type == "cuda" and self.rng.get("cuda"):
+                torch.cuda.set_rng_state_all(list(self.rng["cuda"]))
+        except (RuntimeError, TypeError, ValueError) as e:
+            raise CheckpointError(f"{self.path}: damaged checkpoint: rng ({' '.join(str(e).split())[:200]})") from None
+
+
+def _same_kind(saved: Any, fresh: Any) -> bool:
+    """Whether a saved scheduler field has the type of the fresh scheduler's (ints and floats mix)."""
+    if _is_number(fresh):
+        return _is_number(saved) and math.isfinite(saved)
+    if isinstance(fresh, (list, tuple)):
+        return isinstance(saved, (list, tuple)) and len(saved) == len(fresh) and all(
+            _same_kind(a, b) for a, b in zip(saved, fresh))
+    if isinstance(fresh, dict):
+        return isinstance(saved, dict) and set(saved) == set(fresh) and all(
+            _same_kind(saved[k], fresh[k]) for k in fresh)
+    return fresh is None or type(saved) is type(fresh)
+
+
+def _short(v: Any) -> str:
+    text = repr(v) if not isinstance(v, (dict, list)) or len(v) < 4 else f"a {type(v).__name__} of {len(v)}"
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _checked_checkpoint(obj: Any, p: Path) -> tuple[dict[str, Any], bool]:
-    """``obj`` if it is a complete checkpoint of the seed model, and its batchnorm flag."""
-    if not isinstance(obj, dict) or obj.get("format") != FORMAT:
-        raise CheckpointError(f"{p}: not a shapetrace training checkpoint")
-    if obj.get("version") != VERSION:
-        raise CheckpointError(f"{p}: checkpoint version {obj.get('version')!r}, this shapetrace reads {VERSION}")
-    if obj.get("model") != MODEL_NAME:
-        raise CheckpointError(f"{p}: checkpoint of model {obj.get('model')!r}, expected {MODEL_NAME}")
-    for key in ("config", "epoch", "model_state", "optimizer_state", "scheduler_state", "history"):
-        if key not in obj:
-            raise CheckpointError(f"{p}: checkpoint lacks {key!r}")
-    return obj, check_state_dict(obj["model_state"], p)
+    """The weights of a checkpoint and its batchnorm flag (for eval/predict), the schema checked."""
+    ckpt = Checkpoint.from_obj(obj, p)
+    return {"model_state": ckpt.model_state}, ckpt.batchnorm
 
 
 def _torch_load(p: Path) -> Any:
@@ -118,6 +246,15 @@ def check_state_dict(state: Any, p: Path) -> bool:
         if got != shape:
             raise CheckpointError(f"{p}: weights of another model: {k} has shape {got}, "
                                   f"{MODEL_NAME} needs {shape}")
+    for k, v in state.items():
+        if k.endswith("num_batches_tracked"):
+            ok = v.dtype == torch.int64
+        else:
+            ok = v.dtype in FLOAT_DTYPES
+        if not ok:
+            need = "int64" if k.endswith("num_batches_tracked") else "float16, bfloat16, float32 or float64"
+            raise CheckpointError(f"{p}: {k} holds {str(v.dtype).replace('torch.', '')} values; "
+                                  f"weights must be {need}")
     return batchnorm
 
 

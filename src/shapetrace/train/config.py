@@ -8,19 +8,24 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 from dataclasses import dataclass, fields
 from typing import Any, Mapping
 
 from ..core.errors import ArgumentError
-from ..devices import Device
+from ..devices import Device, check_threads
 
 
 SAMPLE_XOR_DATA = "--sample and --data exclude each other: the sample is bundled"
 
 
 class Optimizer(str, enum.Enum):
-    adamw = "adamw"
-    sgd = "sgd"  # SGD with Nesterov momentum
+    """The one optimizer choice of every command that trains (``train``, ``experiment depth``);
+    ``train.optim.make_optimizer`` builds it."""
+
+    adam = "adam"  # torch.optim.Adam (weight decay added to the gradient)
+    adamw = "adamw"  # torch.optim.AdamW (decoupled weight decay)
+    sgd = "sgd"  # SGD with momentum (Nesterov in ``train``, classical in ``experiment depth``)
 
 
 class Schedule(str, enum.Enum):
@@ -54,6 +59,10 @@ class TrainConfig:
     out: str = "runs/mnist"
     device: Device = Device.auto
     threads: int | None = None  # torch intra-op threads; None: the cores divided among local ranks
+    # the reduction: each batch is split into this many shards (every shards-th digit) whose mean
+    # gradients are folded in shard order (train/distributed.py); None: the number of processes.
+    # One process with --shards N computes bit for bit what N torchrun processes compute.
+    shards: int | None = None
     bf16: bool = False  # autocast to bfloat16 (CUDA; also accepted on CPUs with AVX512-BF16)
     channels_last: bool = True  # NHWC memory format for the convolutions
     compile: bool = False  # torch.compile the model
@@ -62,18 +71,18 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for name, enum_type in (("optimizer", Optimizer), ("schedule", Schedule), ("device", Device)):
             object.__setattr__(self, name, _as_enum(name, enum_type, getattr(self, name)))
-        _check(self.epochs >= 1, "epochs", "must be at least 1", self.epochs)
-        _check(self.batch_size >= 1, "batch_size", "must be at least 1", self.batch_size)
-        _check(self.eval_batch_size >= 1, "eval_batch_size", "must be at least 1", self.eval_batch_size)
+        _check_numbers(self)
+        _check(self.lr <= MAX_LR, "lr", f"must be at most {MAX_LR:g}", self.lr)
         _check(self.lr > 0, "lr", "must be positive", self.lr)
         _check(self.weight_decay >= 0, "weight_decay", "must be 0 or more", self.weight_decay)
         _check(0 <= self.momentum < 1, "momentum", "must be in [0, 1)", self.momentum)
         _check(0 <= self.warmup < 1, "warmup", "must be in [0, 1)", self.warmup)
         _check(0 <= self.label_smoothing < 1, "label_smoothing", "must be in [0, 1)", self.label_smoothing)
-        _check(0 <= self.shift <= 8, "shift", "must be between 0 and 8 pixels", self.shift)
-        for name in ("train_subset", "test_subset", "threads"):
-            value = getattr(self, name)
-            _check(value is None or value >= 1, name, "must be at least 1", value)
+        if self.threads is not None:
+            check_threads(self.threads)
+        if self.shards is not None and self.batch_size % self.shards:
+            raise ArgumentError(f"--batch-size {self.batch_size} must be a multiple of --shards "
+                                f"{self.shards}", argument="shards")
         if self.sample and self.data:
             raise ArgumentError(SAMPLE_XOR_DATA, argument="sample")
         _check_preset(self.preset)
@@ -125,6 +134,41 @@ def _check_preset(preset: str) -> None:
         raise ArgumentError(f"--preset must be one of {', '.join(PRESETS)}, got {preset!r}", argument="preset")
 
 
+# The range of every integer option, checked before any work: torch takes 64-bit integers
+# (``torch.manual_seed`` refused ``--seed 99999999999999999999`` with a traceback) and a count
+# beyond these is a typo, not a run (10,000 epochs of MNIST take weeks on a CPU).
+INT_RANGES: dict[str, tuple[int, int]] = {
+    "epochs": (1, 10_000),
+    "batch_size": (1, 1_000_000),
+    "eval_batch_size": (1, 1_000_000),
+    "train_subset": (1, 1_000_000_000),
+    "test_subset": (1, 1_000_000_000),
+    "shift": (0, 8),
+    "seed": (0, 2 ** 63 - 1),
+    "shards": (1, 1024),
+}
+# A learning rate this large already diverges on the first step; far larger ones crash torch
+# itself (``--lr 1e308``: Adam's step size does not fit the float32 parameters, "value cannot be
+# converted to type float without overflow", a traceback).
+MAX_LR = 1e3
+
+
+def _check_numbers(cfg: "TrainConfig") -> None:
+    """The class check: integers are integers within ``INT_RANGES``, floats are finite real
+    numbers (``--lr inf`` trained on NaN losses and exited 0)."""
+    for f in fields(cfg):
+        value = getattr(cfg, f.name)
+        if f.name in INT_RANGES and value is not None:
+            lo, hi = INT_RANGES[f.name]
+            if isinstance(value, bool) or not isinstance(value, int):
+                _check(False, f.name, "must be an integer", value)
+            _check(lo <= value <= hi, f.name, f"must be an integer from {lo:,} to {hi:,}", value)
+        elif f.type in ("float", float):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                _check(False, f.name, "must be a number", value)
+            _check(math.isfinite(value), f.name, "must be a finite number", value)
+
+
 def _check(ok: bool, name: str, what: str, value: Any) -> None:
     if not ok:
         raise ArgumentError(f"--{name.replace('_', '-')} {what}, got {value!r}", argument=name)
@@ -133,6 +177,7 @@ def _check(ok: bool, name: str, what: str, value: Any) -> None:
 # What --optimizer changes unless --lr / --weight-decay are given. AdamW's decoupled decay is
 # multiplied by the learning rate (Loshchilov & Hutter, 2019), hence its larger value.
 OPTIMIZER_DEFAULTS: dict[Optimizer, dict[str, Any]] = {
+    Optimizer.adam: {"lr": 2e-3, "weight_decay": 0.0},
     Optimizer.adamw: {"lr": 2e-3, "weight_decay": 5e-2},
     Optimizer.sgd: {"lr": 5e-2, "weight_decay": 5e-4},
 }

@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
@@ -24,7 +23,6 @@ import math
 import os
 import platform
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -33,22 +31,32 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..core.errors import ArgumentError, CheckpointError
+from ..core.errors import ArgumentError, CheckpointError, ShapetraceError
 from .. import devices
 from ..data.mnist import MNIST, PIXEL_MEAN, PIXEL_STD, load_source
-from . import distributed, faults
+from . import distributed, faults, run_folder
 from ..atomic import atomic_write_text, remove_stale_temps
-from .batches import Split, epoch_generator, normalize, random_shift, shard_of_batch, to_device
-from .checkpoint import CHECKPOINT_NAME, WEIGHTS_NAME, export_weights, load_checkpoint, save_checkpoint
+from .batches import Split, draw_offsets, epoch_generator, normalize, shard_of_batch, shift_by, to_device
+from .checkpoint import (CHECKPOINT_NAME, HISTORY_FIELDS, WEIGHTS_NAME, Checkpoint, export_weights,
+                         load_checkpoint, save_checkpoint)
 from .config import Device, Optimizer, Schedule, TrainConfig
 from .infer import autocast, evaluate, summarize
+from .optim import build_optimizer
 
 METRICS_NAME = "metrics.json"
 LOG_NAME = "log.csv"
 CURVES_NAME = "curves.png"
 CONFUSION_NAME = "confusion.png"
-LOG_FIELDS = ("epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc", "train_s", "eval_s",
-              "images_per_s", "elapsed_s")
+LOG_FIELDS = HISTORY_FIELDS
+# Every file a run writes, the weights first: ``--overwrite`` deletes them in this order.
+OUTPUTS = (WEIGHTS_NAME, CHECKPOINT_NAME, METRICS_NAME, LOG_NAME, CURVES_NAME, CONFUSION_NAME)
+RUN_KIND = "train"
+
+
+class TrainingDiverged(ShapetraceError):
+    """The training loss stopped being finite (a learning rate too large for the recipe)."""
+
+    exit_code = 1
 
 # Fields that describe where and how a run executes rather than what it computes: a resumed run
 # may change them (another machine, another data folder); every other field must match.
@@ -66,24 +74,11 @@ def pick_device(choice: Device, dinfo: distributed.Dist) -> torch.device:
     return torch.device("cpu")
 
 
-def prepare_out(out: Path, *, resume: bool, overwrite: bool) -> None:
-    """Check the output folder before any work: it must be a writable folder; a run already
-    there is continued (``resume``), replaced (``overwrite``) or refused."""
-    if out.exists() and not out.is_dir():
-        raise CheckpointError(f"--out {out}: exists and is not a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / f".write-probe-{uuid.uuid4().hex}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as e:
-        raise CheckpointError(f"--out {out}: cannot write there ({e.strerror or e})") from None
-    ckpt = out / CHECKPOINT_NAME
-    if resume and not ckpt.is_file():
-        raise CheckpointError(f"--resume: {ckpt} does not exist; start the run without --resume")
-    if not resume and ckpt.exists() and not overwrite:
-        raise CheckpointError(f"--out {out} already holds a run ({CHECKPOINT_NAME}); pass --resume to "
-                              f"continue it, --overwrite to start over, or choose another --out")
+def prepare_out(out: Path, *, resume: bool, overwrite: bool) -> run_folder.RunFolder:
+    """Check and lock the output folder before any work (``run_folder.claim``): a run already
+    there is continued (``resume``), replaced (``overwrite``) or refused; a user's files are refused."""
+    return run_folder.claim(out, RUN_KIND, OUTPUTS, resume=resume, overwrite=overwrite,
+                            run_file=CHECKPOINT_NAME)
 
 
 def merge_resume_config(saved: TrainConfig, new: TrainConfig, given: set[str]) -> TrainConfig:
@@ -129,9 +124,7 @@ def make_optimizer(cfg: TrainConfig, model: torch.nn.Module) -> torch.optim.Opti
     decay = [p for p in model.parameters() if p.ndim >= 2]
     no_decay = [p for p in model.parameters() if p.ndim < 2]
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    if cfg.optimizer == Optimizer.sgd:
-        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.momentum > 0)
-    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.momentum, 0.999))
+    return build_optimizer(cfg.optimizer, groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=True)
 
 
 def make_scheduler(cfg: TrainConfig, opt: torch.optim.Optimizer, total_steps: int):
@@ -201,51 +194,58 @@ def run(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, give
     echo = echo or print
     say = echo if dinfo.is_main else (lambda _msg: None)
     out = Path(cfg.out)
-    created = not out.exists()
-    prepare_out(out, resume=resume, overwrite=overwrite)
+    # only rank 0 writes, so only rank 0 claims the folder (the others would find it locked)
+    folder = prepare_out(out, resume=resume, overwrite=overwrite) if dinfo.is_main else None
     try:
         checkpoint = None
         if resume:
             checkpoint = load_checkpoint(out / CHECKPOINT_NAME)
             try:
-                saved = TrainConfig.from_dict(checkpoint["config"])
+                saved = TrainConfig.from_dict(checkpoint.config)
             except (ArgumentError, TypeError) as e:
                 raise CheckpointError(f"{out / CHECKPOINT_NAME}: its config is not valid here ({e})") from None
             cfg = merge_resume_config(saved, cfg, set(given or ()))
-        if cfg.batch_size % dinfo.world_size:
-            raise ArgumentError(f"--batch-size {cfg.batch_size} must be a multiple of the {dinfo.world_size} "
-                                f"processes, so that each rank takes an equal slice of every batch")
-        torch.set_num_threads(cfg.threads or max(1, (os.cpu_count() or 1) // dinfo.local_world_size))
+        cfg = cfg.replace(shards=cfg.shards or dinfo.world_size)
+        if dinfo.enabled and cfg.shards != dinfo.world_size:
+            raise ArgumentError(f"--shards {cfg.shards} under torchrun must equal the {dinfo.world_size} "
+                                f"processes (each process computes one shard of every batch)", argument="shards")
+        threads = cfg.threads or max(1, devices.max_threads() // dinfo.local_world_size)
         device = pick_device(cfg.device, dinfo)
         mnist = load_data(cfg, download=download)
         n_train = len(mnist.train_labels)
         if n_train < cfg.batch_size:
             raise ArgumentError(f"--batch-size {cfg.batch_size} is larger than the {n_train} training digits")
+        if folder is not None:
+            folder.start()
     except BaseException:
-        if created:  # a run that failed before it started leaves no empty folder behind
-            with contextlib.suppress(OSError):
-                out.rmdir()
+        if folder is not None:  # a run that failed before it started leaves the folder as it was
+            folder.abandon()
         raise
-    dinfo = distributed.init(dinfo, device)
+    threads_before = torch.get_num_threads()
+    torch.set_num_threads(threads)
     try:
-        return _run(cfg, dinfo, device, mnist, checkpoint, progress, say)
+        dinfo = distributed.init(dinfo, device)
+        try:
+            return _run(cfg, dinfo, device, mnist, checkpoint, progress, say, folder.run_id if folder else "")
+        finally:
+            distributed.shutdown(dinfo)
     finally:
-        distributed.shutdown(dinfo)
+        torch.set_num_threads(threads_before)
+        if folder is not None:
+            folder.release()
 
 
 def _run(cfg: TrainConfig, dinfo: distributed.Dist, device: torch.device, mnist: MNIST,
-         checkpoint: dict[str, Any] | None, progress: bool, say: Callable[[str], None]) -> RunResult:
+         checkpoint: Checkpoint | None, progress: bool, say: Callable[[str], None], run_id: str) -> RunResult:
     from ..models.seed import CNNWithResidual
 
     out = Path(cfg.out)
     if dinfo.is_main:
         # left by a process killed while writing any of them
-        remove_stale_temps(out, CHECKPOINT_NAME, WEIGHTS_NAME, METRICS_NAME, LOG_NAME, CURVES_NAME, CONFUSION_NAME)
+        remove_stale_temps(out, *OUTPUTS)
     train = to_device(mnist.train_images, mnist.train_labels, device)
     test = to_device(mnist.test_images, mnist.test_labels, device)
-    test_shard = Split(test.images[dinfo.rank::dinfo.world_size], test.labels[dinfo.rank::dinfo.world_size])
     steps = len(train) // cfg.batch_size  # the last partial batch of each epoch is dropped
-    per_rank = cfg.batch_size // dinfo.world_size
 
     torch.manual_seed(cfg.seed)  # the same initial weights on every rank and every run
     model = CNNWithResidual(batchnorm=cfg.batchnorm).to(device)
@@ -257,17 +257,10 @@ def _run(cfg: TrainConfig, dinfo: distributed.Dist, device: torch.device, mnist:
     last_eval: dict[str, Any] | None = None
     start_epoch = 1
     if checkpoint is not None:
-        model.load_state_dict(checkpoint["model_state"])
-        opt.load_state_dict(checkpoint["optimizer_state"])
-        sched.load_state_dict(checkpoint["scheduler_state"])
-        rng = checkpoint.get("rng", {})
-        if isinstance(rng.get("torch"), torch.Tensor):
-            torch.set_rng_state(rng["torch"])
-        if device.type == "cuda" and rng.get("cuda"):
-            torch.cuda.set_rng_state_all(list(rng["cuda"]))
-        history = list(checkpoint["history"])
-        last_eval = checkpoint.get("last_eval")
-        start_epoch = int(checkpoint["epoch"]) + 1
+        checkpoint.restore(model, opt, sched, device)
+        history = list(checkpoint.history)
+        last_eval = checkpoint.last_eval
+        start_epoch = checkpoint.epoch + 1
         if start_epoch <= cfg.epochs:
             say(f"resuming {out} after epoch {start_epoch - 1}/{cfg.epochs}")
         else:
@@ -278,6 +271,7 @@ def _run(cfg: TrainConfig, dinfo: distributed.Dist, device: torch.device, mnist:
         from torch.nn.parallel import DistributedDataParallel as DDP
 
         step_model = DDP(model, device_ids=[device.index] if device.type == "cuda" else None)
+        step_model.register_comm_hook(None, distributed.ordered_mean_hook)
     if cfg.compile:
         step_model = torch.compile(step_model)
 
@@ -285,26 +279,36 @@ def _run(cfg: TrainConfig, dinfo: distributed.Dist, device: torch.device, mnist:
         say(f"training CNNWithResidual on {len(train)} digits ({mnist.source}), testing on {len(test)}; "
             f"{cfg.epochs} epoch{'s' if cfg.epochs != 1 else ''} of {steps} steps, batch {cfg.batch_size}"
             + (f" over {dinfo.world_size} processes ({dinfo.backend})" if dinfo.enabled else "")
+            + (f" in {cfg.shards} shards" if cfg.shards > 1 and not dinfo.enabled else "")
             + f", {device.type}, {torch.get_num_threads()} threads")
     bar = _Progress(progress and dinfo.is_main)
     run_start = time.perf_counter()
     elapsed_before = float(history[-1]["elapsed_s"]) if history else 0.0
+    mine = _my_shards(cfg, dinfo)
     for epoch in range(start_epoch, cfg.epochs + 1):
         t0 = time.perf_counter()
-        loss_sum, correct, seen = _train_epoch(cfg, dinfo, device, step_model, opt, sched, train, steps,
-                                               per_rank, epoch, bar)
+        parts = _train_epoch(cfg, dinfo, device, step_model, model, opt, sched, train, steps, epoch, mine, bar)
         _sync(device)
         train_s = time.perf_counter() - t0
         t1 = time.perf_counter()
-        test_loss, confusion = evaluate(model, test_shard.images, test_shard.labels,
-                                        batch_size=cfg.eval_batch_size, bf16=cfg.bf16,
-                                        channels_last=cfg.channels_last)
-        sums = torch.stack([loss_sum, correct.double(), seen.double(), test_loss])
-        distributed.all_reduce_sum(sums, dinfo)
-        distributed.all_reduce_sum(confusion, dinfo)
+        distributed.broadcast_buffers(model, dinfo)  # every rank evaluates with rank 0's BatchNorm statistics
+        confusions = []
+        for k, s in enumerate(mine):  # each shard's slice of the test set, as each process evaluates its own
+            test_loss, confusion = evaluate(model, test.images[s::cfg.shards], test.labels[s::cfg.shards],
+                                            batch_size=cfg.eval_batch_size, bf16=cfg.bf16,
+                                            channels_last=cfg.channels_last)
+            parts[k, 3] = test_loss
+            confusions.append(confusion)
+        sums = distributed.ordered_sum(parts, dinfo)
+        confusion = distributed.ordered_sum(torch.stack(confusions), dinfo)
         _sync(device)
         eval_s = time.perf_counter() - t1
         loss_sum_v, correct_v, seen_v, test_loss_v = (float(v) for v in sums.cpu())
+        if not math.isfinite(loss_sum_v):
+            raise TrainingDiverged(
+                f"training diverged in epoch {epoch}: the training loss is {loss_sum_v} (--lr {cfg.lr:g} is too "
+                f"large for this recipe; try a smaller one); nothing of epoch {epoch} was saved"
+                + (f", {out / CHECKPOINT_NAME} still holds epoch {epoch - 1}" if epoch > 1 else ""))
         last_eval = summarize(test_loss_v, confusion.cpu().numpy())
         entry = {
             "epoch": epoch,
@@ -327,61 +331,92 @@ def _run(cfg: TrainConfig, dinfo: distributed.Dist, device: torch.device, mnist:
                 "config": cfg.to_dict(), "epoch": epoch, "model_state": model.state_dict(),
                 "optimizer_state": opt.state_dict(), "scheduler_state": sched.state_dict(),
                 "history": history, "last_eval": last_eval, "world_size": dinfo.world_size,
+                "run_id": run_id,
                 "rng": {"torch": torch.get_rng_state(),
                         "cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else []},
             }
             save_checkpoint(out / CHECKPOINT_NAME, state, after_first_chunk=faults.checkpoint_hook(epoch))
-            _write_logs(out, cfg, history, last_eval, dinfo, device, done=False)
+            _write_logs(out, cfg, history, last_eval, dinfo, device, done=False, run_id=run_id)
 
     final = last_eval or {}
     metrics: dict[str, Any] = {}
     if dinfo.is_main:
         export_weights(out / WEIGHTS_NAME, model.state_dict(),
-                       {"test_accuracy": final.get("accuracy"), "epochs": cfg.epochs,
+                       {"test_accuracy": final.get("accuracy"), "epochs": cfg.epochs, "run_id": run_id,
                         "pixel_mean": PIXEL_MEAN, "pixel_std": PIXEL_STD})
         # the last epoch wrote the log and plots already, unless the run was finished before
         metrics = _write_logs(out, cfg, history, final, dinfo, device, done=True,
-                              log_and_plots=start_epoch > cfg.epochs)
+                              log_and_plots=start_epoch > cfg.epochs, run_id=run_id)
         say(f"test accuracy {final['accuracy']:.2%} ({final['correct']}/{final['count']}); "
             f"weights {out / WEIGHTS_NAME}, metrics {out / METRICS_NAME}")
     return RunResult(out, history, final, metrics)
 
 
+def _my_shards(cfg: TrainConfig, dinfo: distributed.Dist) -> list[int]:
+    """The shards of every batch this process computes: its own under torchrun, all of them alone."""
+    return [dinfo.rank] if dinfo.enabled else list(range(cfg.shards))
+
+
 def _train_epoch(cfg: TrainConfig, dinfo: distributed.Dist, device: torch.device, step_model: torch.nn.Module,
-                 opt: torch.optim.Optimizer, sched, train: Split, steps: int, per_rank: int, epoch: int,
-                 bar: _Progress) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                 model: torch.nn.Module, opt: torch.optim.Optimizer, sched, train: Split, steps: int, epoch: int,
+                 mine: list[int], bar: _Progress) -> torch.Tensor:
+    """One epoch; returns per shard of ``mine`` the row (loss sum, correct, seen, 0) in float64.
+
+    Each step: the global batch's order and shifts are drawn once; shard s is every
+    ``shards``-th digit from s; each shard's mean loss is back-propagated on its own and the
+    gradients are folded in shard order and divided by the shard count (by autograd's
+    accumulation here, by ``distributed.ordered_mean_hook`` across processes). BatchNorm's
+    running statistics are shard 0's, as DDP broadcasts rank 0's before every forward."""
     step_model.train()
     g = epoch_generator(cfg.seed, epoch, device)
     perm = torch.randperm(len(train), generator=g, device=device)
-    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
-    correct = torch.zeros((), dtype=torch.int64, device=device)
+    parts = torch.zeros((len(mine), 4), dtype=torch.float64, device=device)
+    per_shard = cfg.batch_size // cfg.shards
+    buffers = list(model.buffers()) if len(mine) > 1 else []
     bar.start(epoch, cfg.epochs, steps)
     t0 = time.perf_counter()
     every = max(1, min(20, steps // 50 or 1))  # read the running numbers now and then (a device sync)
     try:
         for step in range(steps):
             faults.at_step(epoch, step + 1, dinfo.rank)
-            idx = shard_of_batch(perm, step, cfg.batch_size, dinfo.rank, dinfo.world_size)
-            x = random_shift(train.images[idx], cfg.shift, g, rank=dinfo.rank, world=dinfo.world_size)
-            x = normalize(x, cfg.channels_last)  # (b, 1, 28, 28)
-            y = train.labels[idx]
-            with autocast(device, cfg.bf16):
-                logits = step_model(x)  # (b, 10)
-            loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
+            offsets = draw_offsets(cfg.shift, cfg.batch_size, g) if cfg.shift > 0 else None
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            before = [b.clone() for b in buffers]
+            after_first: list[torch.Tensor] = []
+            for k, s in enumerate(mine):
+                if k > 0:
+                    for b, v in zip(buffers, before):
+                        b.copy_(v)
+                idx = shard_of_batch(perm, step, cfg.batch_size, s, cfg.shards)
+                x = train.images[idx]
+                if offsets is not None:
+                    x = shift_by(x, cfg.shift, offsets[:, s::cfg.shards])
+                x = normalize(x, cfg.channels_last)  # (b, 1, 28, 28)
+                y = train.labels[idx]
+                with autocast(device, cfg.bf16):
+                    logits = step_model(x)  # (b, 10)
+                loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
+                loss.backward()  # accumulates: shard 0's gradient, + shard 1's, + ...
+                if k == 0:
+                    after_first = [b.clone() for b in buffers]
+                parts[k, 0] += loss.detach().double() * y.shape[0]
+                parts[k, 1] += (logits.detach().argmax(1) == y).sum()
+            for b, v in zip(buffers, after_first):
+                b.copy_(v)
+            if len(mine) > 1:
+                for p in model.parameters():
+                    if p.grad is not None:
+                        p.grad.div_(len(mine))
             opt.step()
             sched.step()
-            loss_sum += loss.detach().double() * y.shape[0]
-            correct += (logits.detach().argmax(1) == y).sum()
             if bar.enabled and ((step + 1) % every == 0 or step + 1 == steps):
-                n = (step + 1) * per_rank
-                bar.update(step + 1, float(loss_sum) / n, int(correct) / n,
+                n = (step + 1) * per_shard * len(mine)
+                bar.update(step + 1, float(parts[:, 0].sum()) / n, float(parts[:, 1].sum()) / n,
                            n * dinfo.world_size / (time.perf_counter() - t0))
     finally:
         bar.stop()
-    seen = torch.tensor(steps * per_rank, dtype=torch.int64, device=device)
-    return loss_sum, correct, seen
+    parts[:, 2] = steps * per_shard
+    return parts
 
 
 def _sync(device: torch.device) -> None:
@@ -391,7 +426,7 @@ def _sync(device: torch.device) -> None:
 
 def _write_logs(out: Path, cfg: TrainConfig, history: list[dict[str, Any]], last_eval: dict[str, Any],
                 dinfo: distributed.Dist, device: torch.device, *, done: bool,
-                log_and_plots: bool = True) -> dict[str, Any]:
+                log_and_plots: bool = True, run_id: str = "") -> dict[str, Any]:
     if log_and_plots:
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=LOG_FIELDS, extrasaction="ignore", lineterminator="\n")
@@ -402,6 +437,7 @@ def _write_logs(out: Path, cfg: TrainConfig, history: list[dict[str, Any]], last
     seen = sum(h["images_per_s"] * h["train_s"] for h in history)
     metrics = {
         "done": done,
+        "run_id": run_id,  # the same in the checkpoint and the weights' metadata
         "epochs_done": len(history),
         "config": cfg.to_dict(),
         "test": last_eval,
