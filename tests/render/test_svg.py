@@ -174,3 +174,11 @@ def test_the_geometry_check_finds_what_it_looks_for() -> None:
     found = " | ".join(problems(parse(bad)))
     assert "node 0 overlaps node 1" in found and "crosses node 2" in found
     assert "overlap without nesting" in found and "outside the picture" in found
+
+
+def test_the_page_has_the_graphs_style() -> None:
+    """The page's CSP refuses the SVG's inline <style>: static/convpic.css carries the same text."""
+    from shapetrace.render.graph_svg import STYLE
+
+    css = (ROOT / "src" / "shapetrace" / "web" / "static" / "convpic.css").read_text(encoding="utf-8")
+    assert STYLE in css and f"<style>{STYLE}</style>" in render.svg(spec("seed"))

@@ -32,6 +32,25 @@ MARGIN = 12
 CHAR = 6.7  # width of a character of the 11 px monospace font
 MAX_CHARS = 60  # node text longer than this is cut (the tooltip has it whole)
 
+# The picture's style, scoped to it. The web page (whose CSP refuses inline styles) has the
+# same text in static/convpic.css; a test keeps the two equal.
+STYLE = (
+    ".shapetrace-graph text{font-family:'DejaVu Sans Mono','Noto Sans Mono CJK KR','NanumGothicCoding',monospace;font-size:11px;fill:#222}"
+    '.shapetrace-graph .g rect{fill:none;stroke:#9aa5b1;stroke-dasharray:4 3}'
+    '.shapetrace-graph .g text{fill:#52606d}'
+    '.shapetrace-graph .n rect{fill:#fff;stroke:#3e4c59}'
+    '.shapetrace-graph .n.op rect{fill:#f5f7fa}'
+    '.shapetrace-graph .n.io rect{fill:#e3f0ff;stroke:#2f6fb2}'
+    '.shapetrace-graph .n.failed rect{fill:#fdecea;stroke:#c62828;stroke-width:2}'
+    '.shapetrace-graph .n.failed text.s{fill:#c62828}'
+    '.shapetrace-graph .n.unreached rect{fill:#fafafa;stroke:#b0b7bf;stroke-dasharray:3 3}'
+    '.shapetrace-graph .n.unreached text{fill:#9aa5b1}'
+    '.shapetrace-graph .n text.k{fill:#7b8794}'
+    '.shapetrace-graph .e{fill:none;stroke:#52606d;stroke-width:1.2}'
+    '.shapetrace-graph .e.err{stroke:#c62828;stroke-dasharray:4 2}'
+    '.shapetrace-graph .el{font-size:10px;fill:#52606d}'
+)
+
 
 @dataclass
 class Box:
@@ -248,18 +267,7 @@ class _Layout:
                f'width="{self.width:.0f}" height="{self.height:.0f}" '
                f'viewBox="0 0 {self.width:.0f} {self.height:.0f}" role="img" '
                f'aria-label={quoteattr(g.title)}>',
-               "<style>"
-               "text{font-family:'DejaVu Sans Mono','Noto Sans Mono CJK KR','NanumGothicCoding',"
-               "monospace;font-size:11px;fill:#222}"
-               ".g rect{fill:none;stroke:#9aa5b1;stroke-dasharray:4 3}.g text{fill:#52606d}"
-               ".n rect{fill:#fff;stroke:#3e4c59}.n.op rect{fill:#f5f7fa}"
-               ".n.io rect{fill:#e3f0ff;stroke:#2f6fb2}"
-               ".n.failed rect{fill:#fdecea;stroke:#c62828;stroke-width:2}.n.failed text.s{fill:#c62828}"
-               ".n.unreached rect{fill:#fafafa;stroke:#b0b7bf;stroke-dasharray:3 3}"
-               ".n.unreached text{fill:#9aa5b1}"
-               ".n text.k{fill:#7b8794}.e{fill:none;stroke:#52606d;stroke-width:1.2}"
-               ".e.err{stroke:#c62828;stroke-dasharray:4 2}.el{font-size:10px;fill:#52606d}"
-               "</style>",
+               f"<style>{STYLE}</style>",
                '<defs><marker id="st-arrow" viewBox="0 0 8 8" refX="7.5" refY="4" markerWidth="7" '
                'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L8,4 L0,8 z" '
                'fill="#52606d"/></marker></defs>',

@@ -83,9 +83,20 @@ def view_json(body: bytes, limits: Limits) -> bytes:
         "actual": shapes([err.actual]) if err.actual is not None else None,
         "expected": shapes([err.expected]) if err.expected is not None else None}
     display = {"input": shapes(report.input_shapes), "rows": rows, "error": error,
-               "paths": node_paths(spec)}
+               "paths": node_paths(spec), "graph": _graphs(report)}
     return json.dumps({"flow": data, "display": display}, ensure_ascii=False,
                       separators=(",", ":")).encode()
+
+
+def _graphs(report) -> dict[str, str]:
+    """The model's graph (``render.svg``) in each layout and language: "nchw.en" -> SVG."""
+    from ..core.explain import Lang
+    from ..render.graph import build_graph
+    from ..render.graph_svg import svg as draw
+    from ..render.options import Layout
+
+    graph = build_graph(report)  # built once, drawn four times
+    return {f"{lay.value}.{lg.value}": draw(graph, layout=lay, lang=lg) for lay in Layout for lg in Lang}
 
 
 def node_paths(spec) -> dict[str, str]:

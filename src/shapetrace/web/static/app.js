@@ -355,6 +355,8 @@
           err.fixes.map(fixLine))));
     }
     body.replaceChildren(...rows);
+    showGraph(report, display);
+    showConv(state.selectedKey);
     $("#results").classList.remove("stale");
     showStatus(report);
     showTotals(report);
@@ -599,6 +601,43 @@
     return opened;
   }
 
+  // ------------------------------------------------------------------ the pictures
+  // The model's graph is the server's SVG (shapetrace.render.svg, in each layout and
+  // language); it is parsed as SVG, never as HTML. A click on a node selects its row and card.
+  function showGraph(report, display) {
+    const holder = $("#graph");
+    const text = display.graph && display.graph[`${state.layout}.${state.lang}`];
+    if (!text) { holder.replaceChildren(); return; }
+    // its <style> is in convpic.css: the CSP refuses inline styles, even in a parsed document
+    const doc = new DOMParser().parseFromString(text.replace(/<style>[\s\S]*?<\/style>/, ""), "image/svg+xml");
+    const svg = doc.documentElement;
+    if (svg.nodeName !== "svg") { holder.replaceChildren(); return; }
+    holder.replaceChildren(document.importNode(svg, true));
+    for (const g of holder.querySelectorAll("g.n[data-row]")) {
+      const r = report.rows[Number(g.dataset.row)];
+      if (!r) continue;
+      g.dataset.path = rowKey(r.name, r.kind);
+      g.style.cursor = "pointer";
+      g.addEventListener("click", () => selectLinked(g.dataset.path, "row"));
+    }
+  }
+
+  // The convolution drawn: the selected row if it is a conv / transposed conv / pool, else
+  // the flow's first such row.
+  function showConv(key) {
+    const holder = $("#conv");
+    const report = state.report;
+    if (!report || !window.ShapetraceConv) { holder.replaceChildren(); return; }
+    const C = window.ShapetraceConv;
+    const rows = report.rows.filter((r) => r.output_shapes.length && C.supports(r.kind));
+    const row = rows.find((r) => rowKey(r.name, r.kind) === key) || rows[0];
+    if (!row) { holder.replaceChildren(h("p", { class: "hint", text: t("convNone") })); return; }
+    const pic = h("div");
+    holder.replaceChildren(h("h3", { class: "conv-title", text: t("convTitle", row.name) }),
+      h("p", { class: "hint", text: t("convHint") }), pic);
+    C.draw(pic, row, { lang: state.lang, modelInput: report.input_shapes[0] });
+  }
+
   // ------------------------------------------------------------------ rows <-> cards
   // A click on a table row selects its card (opening its block, scrolling the editor to it);
   // a click on a card selects its rows and scrolls the table to them.
@@ -610,6 +649,9 @@
     if (card) card.classList.add("linked");
     const trs = [...document.querySelectorAll("#flow-body > tr")].filter((tr) => tr.dataset.path === key);
     for (const tr of trs) tr.classList.add("linked");
+    for (const g of document.querySelectorAll("#graph g.n")) g.classList.toggle("linked", g.dataset.path === key);
+    state.selectedKey = key;
+    showConv(key);
     if (from === "row" && card) scrollEditorTo(card);
     if (from === "card" && trs.length) trs[0].scrollIntoView({ block: "nearest", behavior: "smooth" });
   }

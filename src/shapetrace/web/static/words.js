@@ -49,6 +49,9 @@
       notALayer: "not a layer", notAList: "not a list of layers", badNodeHint: "remove it, or fix the spec file",
       collapse: "Collapse", expand: "Expand", collapseAll: "Collapse blocks", expandAll: "Expand blocks",
       inside: (n) => `${n} layer${n === 1 ? "" : "s"} inside`,
+      graph: "Graph", graphHint: "Click a node to select its card and its table row.",
+      convTitle: (name) => `${name}, drawn`, convHint: "Hover an output cell, or step with ◀ ▶.",
+      convNone: "Select a conv, transposed conv or pool layer to see its arithmetic drawn.",
     },
     ko: {
       subtitle: "레이어 계산기", preset: "예제", spec: "스펙", table: "표",
@@ -91,6 +94,9 @@
       notALayer: "레이어가 아님", notAList: "레이어 목록이 아님", badNodeHint: "삭제하거나 스펙 파일을 고치세요",
       collapse: "접기", expand: "펼치기", collapseAll: "블록 접기", expandAll: "블록 펼치기",
       inside: (n) => `안에 레이어 ${n}개`,
+      graph: "그래프", graphHint: "노드를 누르면 그 카드와 표의 행이 선택됩니다.",
+      convTitle: (name) => `${name}의 계산 그림`, convHint: "출력 칸 위에 마우스를 올리거나 ◀ ▶로 옮기세요.",
+      convNone: "합성곱, 전치 합성곱, 풀링 레이어를 고르면 그 계산을 그림으로 봅니다.",
     },
   };
 
