@@ -31,3 +31,15 @@ def test_graph_and_conv_picture(page, live_server, artifacts) -> None:
     # Korean: the graph is redrawn in the page's language
     page.locator("#lang-toggle button[data-lang=ko]").click()
     page.wait_for_function("() => document.querySelector('#graph svg') && document.querySelector('#graph').textContent.includes('입력')")
+
+
+def test_a_slider_moves_the_picture(page, live_server) -> None:
+    open_page(page, live_server.url)
+    page.wait_for_selector("#conv .cp-caption")
+    card = page.locator('.card[data-type="MaxPool2d"]').first
+    card.locator('input.arg-slider[aria-label="kernel_size slider"]').fill("3")
+    page.wait_for_function("() => document.querySelector('#conv .conv-title').textContent.startsWith('pool')"
+                           " && document.querySelector('#conv .cp-caption').textContent.includes('k=3×3')")
+    assert card.locator('input[data-arg="kernel_size"]').input_value() == "3"
+    assert page.locator("#conv rect.cp-win").count() == 9  # the 3x3 window
+    assert "pool" in page.locator("#conv .conv-title").inner_text()

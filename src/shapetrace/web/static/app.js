@@ -823,7 +823,28 @@
     input.addEventListener("input", fit);
     const title = a.inferred ? `${a.name}: ${t("inferredTitle")}` : a.required ? `${a.name}: ${t("required")}` : `${a.name} = ${a.default_text || "…"}`;
     return h("label", { class: cls, title },
-      h("span", { class: "arg-name", text: a.name }), input);
+      h("span", { class: "arg-name", text: a.name }), input, slider(node, a, input));
+  }
+
+  // A slider for the window arguments of a conv / transposed conv / pool (as in
+  // convnet-calculator): dragging sets the field, the flow is recomputed and the picture of
+  // this layer follows.
+  const SLIDERS = { kernel_size: [1, 15], stride: [1, 8], padding: [0, 8], dilation: [1, 6], output_padding: [0, 4] };
+  function slider(node, a, input) {
+    const range = SLIDERS[a.name];
+    if (!range || !window.ShapetraceConv || !window.ShapetraceConv.supports(node.type)) return null;
+    const v = node[a.name];
+    if (v !== undefined && !(typeof v === "number" && Number.isInteger(v))) return null; // a tuple or "same": the text field
+    const fallback = Number.parseInt(a.default_text, 10);
+    const r = h("input", { type: "range", class: "arg-slider", min: String(range[0]), max: String(range[1]), step: "1",
+      value: String(v ?? (Number.isFinite(fallback) ? fallback : range[0])), "aria-label": `${a.name} slider`,
+      oninput: () => {
+        input.value = r.value;
+        const card = r.closest(".card");
+        if (card && card.dataset.path) state.selectedKey = card.dataset.path;
+        input.dispatchEvent(new Event("input"));
+      } });
+    return r;
   }
 
   function changeType(path, type) {
