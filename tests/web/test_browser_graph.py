@@ -36,7 +36,11 @@ def test_graph_and_conv_picture(page, live_server, artifacts) -> None:
 def test_a_slider_moves_the_picture(page, live_server) -> None:
     open_page(page, live_server.url)
     page.wait_for_selector("#conv .cp-caption")
+    pool = page.locator("#graph g.n[data-row]", has_text="pool").first
+    pool.scroll_into_view_if_needed()
+    pool.click()  # selects the pool's card: its sliders show
     card = page.locator('.card[data-type="MaxPool2d"]').first
+    assert "linked" in (card.get_attribute("class") or "")
     card.locator('input.arg-slider[aria-label="kernel_size slider"]').fill("3")
     page.wait_for_function("() => document.querySelector('#conv .conv-title').textContent.startsWith('pool')"
                            " && document.querySelector('#conv .cp-caption').textContent.includes('k=3×3')")

@@ -624,6 +624,12 @@
 
   // The convolution drawn: the selected row if it is a conv / transposed conv / pool, else
   // the flow's first such row.
+  // The key of the row the conv picture would show for a selection (undefined: none of its own).
+  function convKey(key) {
+    const r = state.report && state.report.rows.find((row) => rowKey(row.name, row.kind) === key);
+    return r && window.ShapetraceConv && window.ShapetraceConv.supports(r.kind) ? key : state.convKey;
+  }
+
   function showConv(key) {
     const holder = $("#conv");
     const report = state.report;
@@ -631,7 +637,8 @@
     const C = window.ShapetraceConv;
     const rows = report.rows.filter((r) => r.output_shapes.length && C.supports(r.kind));
     const row = rows.find((r) => rowKey(r.name, r.kind) === key) || rows[0];
-    if (!row) { holder.replaceChildren(h("p", { class: "hint", text: t("convNone") })); return; }
+    if (!row) { state.convKey = undefined; holder.replaceChildren(h("p", { class: "hint", text: t("convNone") })); return; }
+    state.convKey = rowKey(row.name, row.kind);
     const pic = h("div");
     holder.replaceChildren(h("h3", { class: "conv-title", text: t("convTitle", row.name) }),
       h("p", { class: "hint", text: t("convHint") }), pic);
@@ -650,8 +657,7 @@
     const trs = [...document.querySelectorAll("#flow-body > tr")].filter((tr) => tr.dataset.path === key);
     for (const tr of trs) tr.classList.add("linked");
     for (const g of document.querySelectorAll("#graph g.n")) g.classList.toggle("linked", g.dataset.path === key);
-    state.selectedKey = key;
-    showConv(key);
+    if (convKey(key) !== state.convKey) { state.selectedKey = key; showConv(key); }
     if (from === "row" && card) scrollEditorTo(card);
     if (from === "card" && trs.length) trs[0].scrollIntoView({ block: "nearest", behavior: "smooth" });
   }
