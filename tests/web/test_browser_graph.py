@@ -28,9 +28,17 @@ def test_graph_and_conv_picture(page, live_server, artifacts) -> None:
     assert page.locator("#conv rect.cp-win").count() == 4  # a 2x2 window
     assert page.locator("#conv rect.cp-rf").count() > 0  # its receptive field in the model's input
     page.locator("#picture").screenshot(path=str(artifacts / "graph_and_conv.png"))
-    # Korean: the graph is redrawn in the page's language
+    # and back: a click on a table row marks its node in the graph
+    conv2 = page.locator('#flow-body > tr.row[data-qual="resblock1.conv2"]')
+    conv2.scroll_into_view_if_needed()
+    conv2.click()
+    node = page.locator("#graph g.n.linked")
+    assert node.count() == 1 and "conv2" in node.text_content()
+    assert "resblock1.conv2" in page.locator("#conv .conv-title").inner_text()
+    # Korean: the graph and the picture are redrawn in the page's language
     page.locator("#lang-toggle button[data-lang=ko]").click()
     page.wait_for_function("() => document.querySelector('#graph svg') && document.querySelector('#graph').textContent.includes('입력')")
+    assert "출력" in page.locator("#conv").inner_text()
 
 
 def test_a_slider_moves_the_picture(page, live_server) -> None:

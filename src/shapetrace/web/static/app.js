@@ -642,7 +642,7 @@
     const pic = h("div");
     holder.replaceChildren(h("h3", { class: "conv-title", text: t("convTitle", row.name) }),
       h("p", { class: "hint", text: t("convHint") }), pic);
-    C.draw(pic, row, { lang: state.lang, modelInput: report.input_shapes[0] });
+    C.draw(pic, row, { lang: state.lang, words: t("conv"), modelInput: report.input_shapes[0] });
   }
 
   // ------------------------------------------------------------------ rows <-> cards

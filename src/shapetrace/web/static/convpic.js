@@ -129,20 +129,13 @@
     return { w: Math.max((c1 - c0 + 1) * cell, titleW), h: (r1 - r0 + 1) * cell };
   }
 
-  const WORDS = {
-    en: { input: "input", output: "output", padding: "padding", window: "window", dropped: "dropped by the floor",
-      field: "receptive field in the model's input", cell: "output cell", scatter: "written by input cell",
-      prev: "previous cell", next: "next cell" },
-    ko: { input: "입력", output: "출력", padding: "패딩", window: "커널 창", dropped: "내림으로 버려짐",
-      field: "모델 입력에서의 수용 영역", cell: "출력 칸", scatter: "이 입력 칸이 쓰는 곳",
-      prev: "이전 칸", next: "다음 칸" },
-  };
+  // The words come from the page's one text table (words.js, UI[lang].conv); no table here.
 
-  // draw(container, row, {lang, cell: [r, c], modelInput: [H, W], words}) -> the state, with
+  // draw(container, row, {words, cell: [r, c], modelInput: [H, W]}) -> the state, with
   // .select(r, c) to move the window (hover, click or the step buttons call it).
   function draw(container, row, opts) {
     opts = opts || {};
-    const words = Object.assign({}, WORDS[opts.lang] || WORDS.en, opts.words || {});
+    const words = opts.words || {};
     const geo = geometry(row);
     container.textContent = "";
     if (!geo) return null;

@@ -52,6 +52,9 @@
       graph: "Graph", graphHint: "Click a node to select its card and its table row.",
       convTitle: (name) => `${name}, drawn`, convHint: "Hover an output cell, or step with ◀ ▶.",
       convNone: "Select a conv, transposed conv or pool layer to see its arithmetic drawn.",
+      conv: { input: "input", output: "output", padding: "padding", window: "window", dropped: "dropped by the floor",
+        field: "receptive field in the model's input", cell: "output cell", scatter: "written by input cell",
+        prev: "previous cell", next: "next cell" },
     },
     ko: {
       subtitle: "레이어 계산기", preset: "예제", spec: "스펙", table: "표",
@@ -97,6 +100,9 @@
       graph: "그래프", graphHint: "노드를 누르면 그 카드와 표의 행이 선택됩니다.",
       convTitle: (name) => `${name}의 계산 그림`, convHint: "출력 칸 위에 마우스를 올리거나 ◀ ▶로 옮기세요.",
       convNone: "합성곱, 전치 합성곱, 풀링 레이어를 고르면 그 계산을 그림으로 봅니다.",
+      conv: { input: "입력", output: "출력", padding: "패딩", window: "커널 창", dropped: "내림으로 버려짐",
+        field: "모델 입력에서의 수용 영역", cell: "출력 칸", scatter: "이 입력 칸이 쓰는 곳",
+        prev: "이전 칸", next: "다음 칸" },
     },
   };
 
