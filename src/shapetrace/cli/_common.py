@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from pathlib import Path
 from typing import Any, Callable
 
 import typer
@@ -13,17 +14,62 @@ from ..core.errors import ShapetraceError, one_line
 
 def guard(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn a ShapetraceError raised by a command into one line on stderr and its exit code,
-    also when the command runs under typer's CliRunner (tests), where ``main`` is bypassed."""
+    also when the command runs under typer's CliRunner (tests), where ``main`` is bypassed.
+
+    Every option value is checked here first, for every command, as a class (the boundary
+    where command-line input enters): an integer beyond int64, a float that is not finite,
+    a NUL byte or a lone surrogate (bytes that were not UTF-8) in a string or path."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
+            for name, value in kwargs.items():
+                check_option(name, value)
             return fn(*args, **kwargs)
         except ShapetraceError as e:
             print(error_line(e), file=sys.stderr)
             raise typer.Exit(e.exit_code) from None
 
     return wrapper
+
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _flag(name: str) -> str:
+    """The option's name as the user typed it (``--train-subset``), or the argument's."""
+    import click
+
+    ctx = click.get_current_context(silent=True)
+    for p in (ctx.command.params if ctx is not None else ()):
+        if p.name == name:
+            return max(p.opts, key=len) if isinstance(p, click.Option) else (p.human_readable_name or name)
+    return "--" + name.replace("_", "-")
+
+
+def check_option(name: str, value: Any) -> None:
+    """Refuse a value no command can use; raises ShapetraceError (exit 2)."""
+    import math
+    from os import PathLike, fspath
+
+    for v in value if isinstance(value, (list, tuple)) else (value,):
+        if isinstance(v, bool) or v is None:
+            continue
+        if isinstance(v, int) and not INT64_MIN <= v <= INT64_MAX:
+            raise ShapetraceError(f"{_flag(name)} is beyond the 64-bit integer range "
+                                  f"({INT64_MIN} to {INT64_MAX})")
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ShapetraceError(f"{_flag(name)} must be a finite number, got {v}")
+        if isinstance(v, PathLike):
+            v = fspath(v)
+        if isinstance(v, str):
+            if "\x00" in v:
+                raise ShapetraceError(f"{_flag(name)} contains a NUL byte")
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ShapetraceError(f"{_flag(name)} is not valid UTF-8 text: "
+                                      f"{v.encode('utf-8', 'backslashreplace').decode('ascii', 'replace')[:80]!r}") from None
 
 
 def error_line(e: ShapetraceError) -> str:
@@ -39,7 +85,8 @@ def parse_value(text: str) -> Any:
     Parsed as YAML (safe loader: data only, never code); lists become tuples, as
     torch's constructors take them.
     """
-    import yaml
+    from ..core.errors import SpecError
+    from ..core.loading import TooDeep, load_yaml
 
     t = text.strip()
     if t.startswith("(") and t.endswith(")"):
@@ -49,10 +96,29 @@ def parse_value(text: str) -> Any:
     if t.lower() in ("none", "null"):
         return None
     try:
-        v = yaml.safe_load(t)
-    except yaml.YAMLError:
+        # YAML 1.2 scalars, as JSON reads numbers: 5e-1 and 2e0 are floats (core/loading.py)
+        v = load_yaml(t, source="value")
+    except TooDeep as e:
+        raise ShapetraceError(f"{one_line(e)}: {text[:40]!r}...") from None
+    except SpecError:
         return text
     return _tuples(v)
+
+
+def parse_pairs(items: list[str], what: str, *, identifiers: bool = False) -> dict[str, Any]:
+    """``key=value`` items -> a dict; a key given twice is an error (the last one silently
+    winning hid a typo), as is an item without ``=``."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key or (identifiers and not key.isidentifier()):
+            form = "name=value" if identifiers else "key=value"
+            raise ShapetraceError(f"{what} must look like {form}, got {item.strip()[:80]!r}")
+        if key in out:
+            raise ShapetraceError(f"{what}: {key!r} is given twice")
+        out[key] = parse_value(value)
+    return out
 
 
 def _tuples(v: Any) -> Any:
@@ -74,12 +140,64 @@ def parse_shape(text: str, what: str = "--input") -> tuple[int, ...]:
     parts = re.split(r"\s*,\s*|\s*x\s*(?=\d)|(?<=\d)\s*x\s*", cleaned) if cleaned else []
     if parts and parts[-1] == "":
         parts = parts[:-1]  # a trailing comma, as in "(1152,)"
+    if any(len(p.strip().lstrip("+-")) > 19 for p in parts):  # 2**63 has 19 digits
+        raise _E(f"{what} has a size beyond 2**63 - 1 (torch sizes are int64): {text[:60]!r}")
     try:
         dims = tuple(int(p) for p in parts)
     except ValueError:
-        raise _E(f"{what} must be integers separated by commas, like 1,1,28,28; got {text!r}") from None
+        raise _E(f"{what} must be integers separated by commas, like 1,1,28,28; got {text[:80]!r}") from None
     if not dims:
         raise _E(f"{what} is empty; give a shape like 1,1,28,28")
     if any(d < 0 for d in dims):
         raise _E(f"{what} has a negative size: {text!r}")
+    if any(d > INT64_MAX for d in dims):
+        raise _E(f"{what} has a size beyond 2**63 - 1 (torch sizes are int64): {text!r}")
     return dims
+
+
+def write_output(path: str | Path, text: str, *, inputs: tuple[str | Path, ...] = (),
+                 what: str = "--output") -> None:
+    """Write a command's output file atomically (atomic.py), never onto one of its own
+    ``inputs`` (compared by device and inode, so a link or another spelling of the path is
+    caught too)."""
+    from ..atomic import AtomicWriteError, atomic_write_text, same_file
+
+    for src in inputs:
+        if same_file(path, src):
+            raise ShapetraceError(f"{what} {path} is the input {src}; writing it would destroy the input")
+    try:
+        atomic_write_text(path, text)
+    except AtomicWriteError as e:
+        raise ShapetraceError(f"{what}: {e}") from None
+    except (OSError, ValueError) as e:
+        raise ShapetraceError(f"cannot write {path}: {getattr(e, 'strerror', None) or e}") from None
+
+
+# Box drawing (U+2500-U+257F) as ASCII, for a terminal or pipe whose encoding has no such
+# characters (PYTHONIOENCODING=ascii, a latin-1 locale): lines, corners and tees.
+_BOX_ASCII = {cp: ("-" if cp in (0x2500, 0x2501, 0x2504, 0x2505, 0x2508, 0x2509, 0x254C, 0x254D, 0x2550)
+                   else "|" if cp in (0x2502, 0x2503, 0x2506, 0x2507, 0x250A, 0x250B, 0x254E, 0x254F, 0x2551)
+                   else "+") for cp in range(0x2500, 0x2580)}
+
+
+def safe_streams() -> None:
+    """stdout and stderr never raise on a character their encoding lacks: box drawing becomes
+    ASCII (``ascii_text``), anything else a '?'. A traceback for a Korean word on a latin-1
+    terminal helps nobody."""
+    for s in (sys.stdout, sys.stderr):
+        enc = (getattr(s, "encoding", None) or "").lower().replace("_", "-")
+        if enc and not enc.startswith("utf") and hasattr(s, "reconfigure"):
+            try:
+                s.reconfigure(errors="replace")
+            except (ValueError, OSError):  # pragma: no cover - a stream that cannot be reconfigured
+                pass
+
+
+def ascii_text(text: str, stream: Any = None) -> str:
+    """``text`` with box drawing as ASCII when ``stream`` (default stdout) cannot encode it."""
+    enc = getattr(stream if stream is not None else sys.stdout, "encoding", None) or "utf-8"
+    try:
+        "\u2500\u251c".encode(enc)
+        return text
+    except (UnicodeEncodeError, LookupError):
+        return text.translate(_BOX_ASCII)

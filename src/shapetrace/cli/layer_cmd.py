@@ -8,7 +8,8 @@ from typing import List, Optional
 import typer
 
 from . import app
-from ._common import guard, parse_shape, parse_value
+from ..core.errors import ShapetraceError
+from ._common import ascii_text, guard, parse_pairs, parse_shape
 
 
 @app.command("layer", context_settings={"allow_extra_args": False})
@@ -27,12 +28,10 @@ def layer_command(
     from ..core.explain import as_lang, render_layer
 
     lg = as_lang(lang)
-    kwargs = {}
-    for item in arguments or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ArgumentError(f"{layer}: arguments must look like key=value, got {item!r}")
-        kwargs[key.strip()] = parse_value(value)
+    try:
+        kwargs = parse_pairs(arguments or [], f"{layer}: arguments")
+    except ShapetraceError as e:
+        raise ArgumentError(str(e)) from None
     shape = _input_shapes(input)
     result = compute(layer, shape, **kwargs)
     if as_json:
@@ -48,7 +47,7 @@ def layer_command(
         }
         typer.echo(json.dumps(out, indent=2, default=repr))
     else:
-        typer.echo(render_layer(result, lang=lg))
+        typer.echo(ascii_text(render_layer(result, lang=lg)))
 
 
 def _input_shapes(text: str):

@@ -19,7 +19,7 @@ import typer
 
 from ..core.errors import ShapetraceError
 from . import app
-from ._common import guard, parse_shape, parse_value
+from ._common import ascii_text, guard, parse_pairs, parse_shape, write_output
 
 # Warnings that mean the model computes the wrong thing although nothing raised.
 _FAILING_WARNINGS = frozenset({"batch_changed"})
@@ -87,14 +87,11 @@ def summary_command(
         text = render.render(report, f, **options) if f is not Format.TABLE else \
             render.table(report, width=width, **options)
         if output is not None:
-            from ..atomic import atomic_write_text
-
-            try:
-                atomic_write_text(output, text)
-            except OSError as e:
-                raise ShapetraceError(f"cannot write {output}: {e.strerror or e}") from None
+            # never onto the spec or the model's .py file it was made from
+            inputs = (tgt.location,) if tgt.kind in (TargetKind.SPEC, TargetKind.FILE) else ()
+            write_output(output, text, inputs=inputs)
         else:
-            sys.stdout.write(text)
+            sys.stdout.write(ascii_text(text))
             sys.stdout.flush()
 
     if report.error is not None:
@@ -125,23 +122,21 @@ def _kwargs(text: Optional[str]) -> dict[str, Any]:
         return {}
     t = text.strip()
     if t.startswith("{"):
-        import yaml
+        from ..core.loading import load_yaml
+
+        from ..core.errors import SpecError
+        from ..core.loading import TooDeep
 
         try:
-            data = yaml.safe_load(t)
-        except yaml.YAMLError as e:
-            raise ShapetraceError(f"--kwargs is not a valid YAML/JSON mapping: {str(e).splitlines()[0]}") from None
+            data = load_yaml(t, source="--kwargs")  # YAML 1.2, nesting bounded, a key given twice refused
+        except TooDeep:
+            raise
+        except SpecError as e:
+            raise ShapetraceError(f"--kwargs is not a valid YAML/JSON mapping: {e}") from None
         if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
             raise ShapetraceError(f"--kwargs must be a mapping of names to values, got {t!r}")
         return {k: _tuples(v) for k, v in data.items()}
-    out: dict[str, Any] = {}
-    for item in _split_top(t):
-        key, sep, value = item.partition("=")
-        key = key.strip()
-        if not sep or not key.isidentifier():
-            raise ShapetraceError(f"--kwargs entries must look like name=value, got {item.strip()!r}")
-        out[key] = parse_value(value)
-    return out
+    return parse_pairs(_split_top(t), "--kwargs entries", identifiers=True)
 
 
 def _tuples(v: Any) -> Any:

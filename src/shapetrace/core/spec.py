@@ -27,23 +27,24 @@ a shape error is not raised: ``flow`` returns the rows up to the failing layer a
 
 from __future__ import annotations
 
-import json
 import os
+import stat
 from dataclasses import dataclass, field
 from typing import Any, Union
 
 from . import receptive
 from .api import compute
 from .diagnose import Context, Failure, FailOp, diagnose
-from .errors import ShapeError, SpecError, UnknownLayerError
+from .errors import ArgumentError, ShapeError, SpecError, UnknownLayerError
 from .layers import REGISTRY
-from .layers.base import IGNORED, arg_hint, did_you_mean, fmt_shape, is_int, lookup
+from .layers.base import IGNORED, INT64_MAX, arg_hint, did_you_mean, fmt_shape, is_int, lookup
 from .records import Diagnosis, Edge, Report, Row, Shape, Unreached, finish_totals, mark_leaves
 
 BLOCKS = ("Residual", "Concat", "Sequential")
 MAX_NESTING = 64
 MAX_DIMS = 8
 MAX_LAYERS = 100_000
+MAX_SPEC_BYTES = 64 << 20  # a 100,000-layer spec is about 5 MB
 
 DTYPE_BYTES = {
     "float64": 8, "float32": 4, "float16": 2, "bfloat16": 2,
@@ -146,12 +147,21 @@ def load_spec(path: str | os.PathLike[str]) -> Spec:
     """Read a YAML or JSON spec file (by extension; YAML otherwise)."""
     p = os.fspath(path)
     try:
-        with open(p, encoding="utf-8") as f:
-            text = f.read()
+        st = os.stat(p)
     except FileNotFoundError:
         raise SpecError(f"spec file not found: {p}") from None
-    except IsADirectoryError:
-        raise SpecError(f"spec path is a directory, not a file: {p}") from None
+    except (OSError, ValueError) as e:  # ValueError: a NUL byte in the path
+        raise SpecError(f"cannot read spec file {p!r}: {getattr(e, 'strerror', None) or e}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise SpecError(f"spec path is a directory, not a file: {p}")
+    if not stat.S_ISREG(st.st_mode):
+        # A FIFO or a device would block or never end: refused before it is opened.
+        raise SpecError(f"spec path is not a regular file (a pipe or a device?): {p}")
+    if st.st_size > MAX_SPEC_BYTES:
+        raise SpecError(f"spec file {p} is {st.st_size:,} bytes; at most {MAX_SPEC_BYTES:,} are read")
+    try:
+        with open(p, encoding="utf-8") as f:
+            text = f.read(MAX_SPEC_BYTES + 1)
     except (OSError, UnicodeDecodeError) as e:
         raise SpecError(f"cannot read spec file {p}: {e}") from None
     data = parse_text(text, json_only=p.lower().endswith(".json"), source=p)
@@ -159,45 +169,11 @@ def load_spec(path: str | os.PathLike[str]) -> Spec:
 
 
 def parse_text(text: str, *, json_only: bool = False, source: str = "spec") -> Any:
-    """YAML (a superset of JSON) or strict JSON text -> data. Safe loaders only: data, never code."""
-    if json_only:
-        try:
-            return json.loads(text)
-        except (json.JSONDecodeError, ValueError) as e:
-            raise SpecError(f"{source}: invalid JSON: {e}") from None
-    import yaml
+    """YAML 1.2 (a superset of JSON) or strict JSON text -> data (core/loading.py: safe
+    loaders, nesting bounded before it is built)."""
+    from .loading import load_json, load_yaml
 
-    try:
-        return yaml.load(text, Loader=_loader())
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise SpecError(f"{source}: invalid YAML{where}: {problem}") from None
-    except (ValueError, RecursionError) as e:
-        raise SpecError(f"{source}: invalid YAML: {e}") from None
-
-
-_LOADER = None
-
-
-def _loader():
-    """PyYAML's safe loader without aliases: ``*name`` could repeat a subtree exponentially
-    often (a "billion laughs" file), and a spec never needs one."""
-    global _LOADER
-    if _LOADER is None:
-        import yaml
-
-        class NoAliasSafeLoader(yaml.SafeLoader):
-            def compose_node(self, parent, index):
-                if self.check_event(yaml.AliasEvent):
-                    event = self.peek_event()
-                    raise yaml.composer.ComposerError(
-                        None, None, "aliases (*name) are not allowed in a spec", event.start_mark)
-                return super().compose_node(parent, index)
-
-        _LOADER = NoAliasSafeLoader
-    return _LOADER
+    return load_json(text, source) if json_only else load_yaml(text, source)
 
 
 def parse_spec(data: Any, *, source: str = "spec") -> Spec:
@@ -233,6 +209,8 @@ def _shape(v: Any, where: str) -> Shape:
         raise SpecError(f"{where} must hold integers, got {v!r}")
     if any(d < 1 for d in v):
         raise SpecError(f"{where} sizes must be positive, got {list(v)}")
+    if any(d > INT64_MAX for d in v):
+        raise SpecError(f"{where} has a size beyond 2**63 - 1 (torch sizes are int64), got {list(v)}"[:300])
     return tuple(int(d) for d in v)
 
 
@@ -424,6 +402,10 @@ class _Flow:
     def layer(self, n: LayerNode, qual: str, depth: int, shape: Shape, rf):
         try:
             r = compute(n.type, shape, **n.kwargs)
+        except (ArgumentError, UnknownLayerError) as e:
+            # A value of the wrong type or a name torch's constructor would not take is bad
+            # input (exit 2, a 422 on the web), as in `shapetrace layer`; not a shape error.
+            raise SpecError(f"layer {qual}: {e}") from None
         except ShapeError as e:
             raise _Stop(self.diagnosis(n, qual, shape, e)) from None
         out_rf = receptive.apply(rf, r)

@@ -293,6 +293,9 @@ def normalise_inputs(defn: LayerDef, input_shape: Any) -> tuple[Shape, ...]:
         if neg:
             raise ShapeError(f"{defn.name}: {what} {fmt_shape(s)} has a negative size {neg[0]}",
                              layer=defn.name, argument="input")
+        if any(d > INT64_MAX for d in s):
+            raise ArgumentError(f"{defn.name}: {what} has a size beyond 2**63 - 1 (torch sizes are int64)",
+                                layer=defn.name, argument="input")
         return tuple(int(d) for d in s)
 
     if defn.n_inputs == 1:
@@ -308,6 +311,8 @@ def bind(defn: LayerDef, kwargs: Mapping[str, Any], inputs: tuple[Shape, ...]) -
     """Keyword arguments -> the full argument dict, defaults and inferred values filled."""
     names = defn.arg_names
     args: dict[str, Any] = {}
+    for k, v in kwargs.items():
+        _check_int64(defn, k, v)
     for k in kwargs:
         if k not in names and k not in IGNORED and not defn.any_kwargs:
             valid = ", ".join(names)
@@ -331,6 +336,27 @@ def bind(defn: LayerDef, kwargs: Mapping[str, Any], inputs: tuple[Shape, ...]) -
     if defn.any_kwargs:
         args.update((k, v) for k, v in kwargs.items() if k not in args and k not in IGNORED)
     return args
+
+
+def _check_int64(defn: LayerDef, name: str, v: Any) -> None:
+    """Every integer argument must fit int64: torch's C++ takes sizes, strides and dims as
+    int64_t and refuses a larger Python int ("Overflow when unpacking long long") at the call.
+    Checked here, where arguments enter the core, for every layer and inside tuples."""
+    stack = [v]
+    while stack:
+        x = stack.pop()
+        if is_int(x) and not -INT64_MAX - 1 <= x <= INT64_MAX:
+            raise ArgumentError(f"{defn.name}: {name} is beyond the int64 range (torch takes it as a "
+                                f"64-bit integer), got {_short(x)}", layer=defn.name, argument=name)
+        if isinstance(x, (list, tuple)):
+            stack.extend(x)
+
+
+def _short(v: int) -> str:
+    """A huge int for a message (Python refuses str() of one past 4300 digits)."""
+    if v.bit_length() > 200:
+        return f"an integer of about {int(v.bit_length() * 0.30103)} digits"
+    return str(v)
 
 
 def call(layer: str, input_shape: Any, kwargs: Mapping[str, Any]) -> LayerResult:

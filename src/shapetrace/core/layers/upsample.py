@@ -52,7 +52,12 @@ def _scale(c: Call):
     if isinstance(v, tuple):
         if not all(isinstance(x, (int, float)) for x in v):
             c.bad_arg("scale_factor", f"must hold numbers, got {v!r}")
+        if not all(math.isfinite(x) for x in v):
+            c.bad_arg("scale_factor", f"must be finite, got {v!r} (torch cannot size the output)")
         return tuple(float(x) for x in v)
+    if isinstance(v, float) and not math.isfinite(v):
+        # torch: "value cannot be converted to type int64_t without overflow" (inf and nan)
+        c.bad_arg("scale_factor", f"must be finite, got {v!r} (torch cannot size the output)")
     if not v:
         return None
     if not isinstance(v, (int, float)):
@@ -118,7 +123,12 @@ def _upsample(c: Call, mode_arg, align_corners, recompute):
     names = axes(n)
     if out is None:
         # static_cast<int64_t>(in * scale) in C++ (and math.trunc when recomputed): truncation.
-        out = tuple(math.trunc(spatial[i] * scales[i]) for i in range(n))
+        scaled = [spatial[i] * scales[i] for i in range(n)]
+        for i, x in enumerate(scaled):
+            if not math.isfinite(x) or abs(x) >= 2.0**63:  # torch: "cannot be converted to int64_t"
+                c.fail(f"{axis_word(names[i])} {spatial[i]} * scale_factor {scales[i]:g} is beyond the int64 "
+                       f"range of a size", argument="scale_factor", fix="a smaller scale_factor")
+        out = tuple(math.trunc(x) for x in scaled)
     formulas = []
     for i, ax in enumerate(names):
         if scales is None:
