@@ -182,3 +182,12 @@ def test_the_page_has_the_graphs_style() -> None:
 
     css = (ROOT / "src" / "shapetrace" / "web" / "static" / "convpic.css").read_text(encoding="utf-8")
     assert STYLE in css and f"<style>{STYLE}</style>" in render.svg(spec("seed"))
+
+
+def test_characters_xml_cannot_hold_do_not_break_the_picture() -> None:
+    """A name may hold control characters (a ModuleDict key is any string): the SVG stays XML."""
+    for name in ["a\x01b", "\ufffe", "x\ud800", "\x00"]:
+        r = flow({"input": [1, 3], "name": name, "layers": [{"type": "Linear", "name": name, "out_features": 2}]})
+        text = render.svg(r)
+        ET.fromstring(text.encode("utf-8", "surrogatepass").decode("utf-8", "replace"))
+        assert "\ufffd" in text

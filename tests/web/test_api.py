@@ -535,3 +535,23 @@ def test_every_note_has_both_languages():
     """The page shows notes in English or Korean from /api/view: both must exist."""
     for key, langs in NOTES.items():
         assert set(langs) >= {"en", "ko"}, key
+
+
+def test_view_carries_the_graph_in_every_layout_and_language(client):
+    from shapetrace.core.spec import flow
+    from shapetrace.render import svg
+
+    spec = {"input": [1, 1, 28, 28], "layers": [
+        {"type": "Conv2d", "out_channels": 4, "kernel_size": 3},
+        {"type": "Residual", "body": [{"type": "ReLU"}]}]}
+    graph = post(client, spec, "/api/view").json()["display"]["graph"]
+    assert set(graph) == {"nchw.en", "nchw.ko", "hwc.en", "hwc.ko"}
+    assert graph["hwc.ko"] == svg(flow(spec), layout="hwc", lang="ko")
+
+
+def test_view_leaves_out_a_graph_too_big_to_send(client):
+    from shapetrace.web.tasks import MAX_GRAPH_NODES
+
+    spec = {"input": [1, 8], "layers": [{"type": "ReLU"}] * (MAX_GRAPH_NODES + 1)}
+    view = post(client, spec, "/api/view").json()
+    assert view["display"]["graph"] == {} and len(view["flow"]["rows"]) == MAX_GRAPH_NODES + 1

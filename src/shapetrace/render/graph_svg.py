@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from xml.sax.saxutils import escape, quoteattr
+import re
+from xml.sax.saxutils import escape as _escape, quoteattr as _quoteattr
 
 from ..core.explain import Lang
 from .fmt import shape_text, shapes_text
@@ -66,6 +67,21 @@ class Box:
     @property
     def bottom(self) -> float:
         return self.y + self.h
+
+
+# Characters XML 1.0 does not allow (C0 controls but tab/newline/CR, lone surrogates, U+FFFE/F):
+# a name with one (a ModuleDict key can be any string) would make the whole SVG unreadable.
+# https://www.w3.org/TR/xml/#charsets
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def escape(s: str) -> str:
+    """Text for an SVG element: XML-escaped, characters XML cannot hold shown as U+FFFD."""
+    return _escape(_NOT_XML.sub("\ufffd", s))
+
+
+def quoteattr(s: str) -> str:
+    return _quoteattr(_NOT_XML.sub("\ufffd", s))
 
 
 def text_width(s: str) -> float:
@@ -159,11 +175,13 @@ class _Layout:
         self.straight: list[GraphEdge] = []
         self.skips: list[tuple[GraphEdge, int | None]] = []  # (edge, the group whose lane it uses)
         ports: dict[int | str, int] = {}
+        fed: set[int | str] = set()  # targets that already have their straight edge (one line per gap)
         for e in g.edges:
             if e.src not in self.rank or e.dst not in self.rank:
                 continue
             rs, rd = self.rank[e.src], self.rank[e.dst]
-            if rd == rs + 1 and not any(s.dst == e.dst and self.rank[s.src] == rs for s in self.straight):
+            if rd == rs + 1 and e.dst not in fed:
+                fed.add(e.dst)
                 self.straight.append(e)
                 continue
             a, b = g.nodes[rs].groups, g.nodes[rd].groups

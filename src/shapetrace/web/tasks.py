@@ -88,6 +88,9 @@ def view_json(body: bytes, limits: Limits) -> bytes:
                       separators=(",", ":")).encode()
 
 
+MAX_GRAPH_NODES = 1000  # about 450 KB of SVG per picture
+
+
 def _graphs(report) -> dict[str, str]:
     """The model's graph (``render.svg``) in each layout and language: "nchw.en" -> SVG."""
     from ..core.explain import Lang
@@ -96,6 +99,8 @@ def _graphs(report) -> dict[str, str]:
     from ..render.options import Layout
 
     graph = build_graph(report)  # built once, drawn four times
+    if len(graph.nodes) > MAX_GRAPH_NODES:
+        return {}  # the page says to draw it with the CLI: four pictures of that size bloat every answer
     return {f"{lay.value}.{lg.value}": draw(graph, layout=lay, lang=lg) for lay in Layout for lg in Lang}
 
 

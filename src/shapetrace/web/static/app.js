@@ -607,7 +607,10 @@
   function showGraph(report, display) {
     const holder = $("#graph");
     const text = display.graph && display.graph[`${state.layout}.${state.lang}`];
-    if (!text) { holder.replaceChildren(); return; }
+    if (!text) {
+      holder.replaceChildren(display.graph && report.rows.length ? h("p", { class: "hint", text: t("graphTooBig") }) : "");
+      return;
+    }
     // its <style> is in convpic.css: the CSP refuses inline styles, even in a parsed document
     const doc = new DOMParser().parseFromString(text.replace(/<style>[\s\S]*?<\/style>/, ""), "image/svg+xml");
     const svg = doc.documentElement;
