@@ -20,28 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_web import CHROMIUM, CHROMIUM_ARGS, Server, pct  # noqa: E402
+from bench_web import CHROMIUM, CHROMIUM_ARGS, CONV_OUT, EDIT_JS, Server, pct  # noqa: E402
 
-MEASURE = """async ([selector, value]) => {
-  const input = document.querySelector(selector);
-  const body = document.body;
-  const before = body.dataset.rev;
-  const done = new Promise((resolve) => {
-    const obs = new MutationObserver(() => {
-      if (body.dataset.rev !== before && body.dataset.state !== "computing") { obs.disconnect(); resolve(); }
-    });
-    obs.observe(body, { attributes: true });
-  });
-  const t0 = performance.now();
-  input.value = String(value);
-  input.dispatchEvent(new Event("input", { bubbles: true }));
-  await done;
-  if (!document.querySelector("#graph svg") || !document.querySelector("#conv .convpic")) throw new Error("not drawn");
-  return performance.now() - t0;
-}"""
+DRAWN = "() => !!document.querySelector('#graph svg') && !!document.querySelector('#conv .convpic')"
 
 EDITS = {
-    "type conv1's out_channels": ('#stack-root li.card[data-type="Conv2d"] input[aria-label="out_channels"]', (32, 48)),
+    "type conv1's out_channels": (CONV_OUT, (32, 48)),
     "drag pool's kernel_size slider": ('#stack-root li.card[data-type="MaxPool2d"] input.arg-slider', (2, 3)),
 }
 
@@ -63,7 +47,9 @@ def main() -> None:
         for name, (selector, values) in EDITS.items():
             times = []
             for i in range(args.edits + 5):
-                ms = page.evaluate(MEASURE, [selector, values[i % 2]])
+                ms = page.evaluate(EDIT_JS, [selector, values[i % 2]])
+                if not page.evaluate(DRAWN):
+                    raise SystemExit("the pictures were not drawn after an edit")
                 if i >= 5:
                     times.append(ms)
             print(f"| {name} | {statistics.median(times):.1f} ms | {pct(times, 0.95):.1f} ms |")

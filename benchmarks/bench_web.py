@@ -163,8 +163,10 @@ def bench_worst(url: str) -> dict:
 
 # Runs inside the page: type a new value into conv out_channels, wait for the table to be
 # redrawn (body[data-rev] changes), return the elapsed milliseconds.
-EDIT_JS = """async (value) => {
-  const input = document.querySelector('#stack-root li.card[data-type="Conv2d"] input[aria-label="out_channels"]');
+# An edit (the field's `input` event) -> the page drawn again; [selector, value] -> ms.
+CONV_OUT = '#stack-root li.card[data-type="Conv2d"] input[aria-label="out_channels"]'
+EDIT_JS = """async ([selector, value]) => {
+  const input = document.querySelector(selector);
   const body = document.body;
   const before = body.dataset.rev;
   const done = new Promise((resolve) => {
@@ -196,7 +198,7 @@ def bench_browser(url: str, spec: dict, n: int) -> dict:
         rows = page.locator("#flow-body > tr.row").count()
         times = []
         for i in range(n + 5):
-            ms = page.evaluate(EDIT_JS, 32 + (i % 2) * 16)
+            ms = page.evaluate(EDIT_JS, [CONV_OUT, 32 + (i % 2) * 16])
             if i >= 5:  # warm-up
                 times.append(ms)
         version = browser.version

@@ -191,3 +191,12 @@ def test_characters_xml_cannot_hold_do_not_break_the_picture() -> None:
         text = render.svg(r)
         ET.fromstring(text.encode("utf-8", "surrogatepass").decode("utf-8", "replace"))
         assert "\ufffd" in text
+
+
+@pytest.mark.parametrize("bad", [-1, "2", 2.5, True])
+def test_a_bad_depth_is_one_clear_error(bad) -> None:
+    from shapetrace.core.errors import ShapetraceError
+
+    with pytest.raises(ShapetraceError, match="depth must be a whole number") as e:
+        render.svg(spec("seed"), depth=bad)
+    assert e.value.exit_code == 2

@@ -90,6 +90,10 @@ def svg(report: Report, *, depth: int | None = None, collapse: bool = True, **op
 
     opts = Options.make(**options)
     if depth is not None:
+        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
+            from ..core.errors import ShapetraceError
+
+            raise ShapetraceError(f"depth must be a whole number >= 0 (or None: no folding); got {depth!r}")
         from ..trace.fold import fold
 
         report = fold(report, depth)
