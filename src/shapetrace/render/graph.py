@@ -76,8 +76,9 @@ def build_graph(report: Report, *, collapse: bool = True) -> Graph:
     hidden: set[int] = set()
     repeat: dict[int, int] = {}
     alias: dict[int, int] = {}  # a hidden row -> its twin in the run's first block
+    parents = _parents(rows)
     if collapse:
-        for first, count, members in _runs(report):
+        for first, count, members in _runs(report, parents):
             repeat[first] = count
             for lo, hi in members[1:]:
                 for k in range(hi - lo):
@@ -85,7 +86,6 @@ def build_graph(report: Report, *, collapse: bool = True) -> Graph:
                     alias[lo + k] = members[0][0] + k
 
     failing = report.error.row if report.error else None
-    parents = _parents(rows)
     groups: dict[int, Group] = {}
     nodes: list[Node] = []
     for k, shape in enumerate(report.input_shapes):
@@ -113,11 +113,6 @@ def build_graph(report: Report, *, collapse: bool = True) -> Graph:
             end = alias.get(src, src) if isinstance(src, int) else src
             if isinstance(end, str) or end not in hidden:
                 edges.append(GraphEdge(end, "error", _shape_of(report, end)))
-    elif report.error is not None:
-        failed_index = n - 1
-        for src in report.error_inputs:
-            if src != failed_index and not any(e.dst == failed_index and e.src == src for e in edges):
-                edges.append(GraphEdge(src, failed_index, _shape_of(report, src)))
     for k, u in enumerate(report.not_reached):
         nodes.append(Node(f"unreached:{k}", u.name.rpartition(".")[2] or u.name, u.kind, u.name, [],
                           NodeState.UNREACHED, u.depth))
@@ -177,13 +172,12 @@ def _signature(rows: list[Row], lo: int, hi: int) -> tuple:
                   tuple(map(tuple, r.output_shapes)), r.params, r.macs) for r in rows[lo:hi])
 
 
-def _runs(report: Report) -> list[tuple[int, int, list[tuple[int, int]]]]:
+def _runs(report: Report, parents: list[int | None]) -> list[tuple[int, int, list[tuple[int, int]]]]:
     """Runs of two or more consecutive identical sibling blocks that form a chain (each
     block's output feeds only the next block). Returns (first row, N, [(lo, hi) ...])."""
     rows = report.rows
     if report.error is not None:
         return []  # a failing flow is drawn in full: the failure may be in any copy
-    parents = _parents(rows)
     spans_by_parent: dict[int | None, list[tuple[int, int]]] = {}
     i = 0
     while i < len(rows):
