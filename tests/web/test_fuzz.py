@@ -104,7 +104,7 @@ def quick_client():
 @settings(max_examples=250, deadline=None, derandomize=True, database=None,
           suppress_health_check=list(HealthCheck))
 def test_odd_arguments_of_real_layers(quick_client, spec):
-    r = quick_client.post("/api/flow", content=json.dumps(spec))
+    r = quick_client.post("/api/flow", content=json.dumps(spec), headers={"content-type": "application/json"})
     assert r.status_code in (200, 422), (r.status_code, r.text)
     body = r.json()
     if r.status_code == 422:

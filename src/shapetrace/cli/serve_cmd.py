@@ -45,7 +45,9 @@ def bind_socket(host: str, port: int) -> socket.socket:
         sock.close()
         why = "is in use; pick another with --port" if e.errno == 98 else f"cannot be bound: {e.strerror}"
         raise ShapetraceError(f"{host}:{port} {why}") from None
-    sock.listen(128)
+    # 200 clients connecting at once must not overflow the accept queue (a dropped SYN is
+    # retried after 1 s); the kernel caps this at net.core.somaxconn.
+    sock.listen(1024)
     sock.set_inheritable(True)
     return sock
 
@@ -64,6 +66,7 @@ def serve(
         import uvicorn
 
         from ..web.app import create_app
+        from ..web.protocol import HeadTimeoutH11Protocol
     except ImportError as e:
         raise ShapetraceError(f"the web calculator needs the [web] extra ({e.name} is missing): "
                               "pip install 'shapetrace[web]'") from None
@@ -76,14 +79,28 @@ def serve(
         print(f"warning: listening on {host}, reachable from other machines on the network; "
               f"use --host 127.0.0.1 to serve this machine only", file=sys.stderr)
     print(f"shapetrace calculator at {url}  (Ctrl+C stops it)", flush=True)
-    web_app = create_app()
-    config = uvicorn.Config(web_app, log_level="warning", limit_concurrency=64,
-                            timeout_keep_alive=5, access_log=False)
+    web_app = create_app(hosts=[host])
+    pool = web_app.state.pool
+    _raise_open_files_limit()
+    # No limit_concurrency: uvicorn answers past it with a plain-text 503 and counts idle
+    # connections against it. The app admits work itself (JSON 429/503, web/app.py); idle
+    # connections are closed after timeout_keep_alive, or after HEAD_SECONDS when they never
+    # send a request head (HeadTimeoutH11Protocol).
+    config = uvicorn.Config(web_app, log_level="warning", timeout_keep_alive=5, access_log=False,
+                            http=HeadTimeoutH11Protocol, timeout_graceful_shutdown=3)
     import threading
 
     # The first worker process starts while the browser loads the page.
-    threading.Thread(target=web_app.state.pool.warm, daemon=True).start()
-    server = uvicorn.Server(config)
+    threading.Thread(target=pool.warm, daemon=True).start()
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets=None) -> None:
+            # Stop the workers first: requests waiting for one or computing answer 503 at
+            # once, so the graceful shutdown below has nothing left to wait for.
+            pool.close()
+            await super().shutdown(sockets)
+
+    server = Server(config)
     if open_browser:
         import webbrowser
 
@@ -93,4 +110,18 @@ def serve(
     except KeyboardInterrupt:  # Ctrl+C is how a server is stopped: not an error
         pass
     finally:
+        pool.close()
         sock.close()
+
+
+def _raise_open_files_limit() -> None:
+    """Every connection is a file descriptor; the usual soft limit (1,024) would refuse
+    connections long before memory runs short. Raise it to the hard limit."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard == resource.RLIM_INFINITY or hard > soft:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
+    except (ImportError, ValueError, OSError):
+        pass

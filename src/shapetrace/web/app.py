@@ -19,13 +19,22 @@ Endpoints (schemas at ``/openapi.json``, components in ``web/schema.py``):
 * ``GET /api/layers``, ``/api/presets``, ``/api/presets/{id}``.
 
 Bad requests get a 4xx with ``{"detail": "<one line>"}``, never a 500: see ``limits``.
+Under load the server answers in JSON too: 429 when ``Limits.max_waiting`` requests already
+wait for a worker, 503 when none frees up in ``max_wait_seconds``; a request whose client
+has gone is cancelled (its worker killed and replaced), and an answer is sent in pieces to a
+client that reads, and cut off from one that stops reading (``send_seconds``). Who may call
+the API (Host, Origin, Content-Type) is ``guard.py``.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
 from typing import Any
+
+import anyio
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -40,6 +49,7 @@ from ..core.explain import Lang
 from ..render.options import Layout
 from . import schema
 from .catalog import layer_catalog
+from .guard import HostGuard
 from .limits import DEFAULT_LIMITS, BodyLimit, Limits, RequestError
 from .presets import list_presets, load_preset
 from .tasks import spec_text
@@ -62,10 +72,17 @@ class SpecFormat(str, Enum):
     json = "json"
 
 
+POST_ERRORS = (400, 413, 415, 422, 429, 503)
+ANSWER_CHUNK = 64 << 10  # an answer goes out in pieces this big, each after the last was taken
+
+
 def _error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    text = {400: "malformed JSON or an empty body", 404: "no such preset",
-            413: "the request body is too large",
-            422: "the spec is invalid (the message names the item), or exceeds a limit"}
+    text = {400: "malformed JSON, an empty body, or text that is not valid Unicode",
+            404: "no such preset", 413: "the request body is too large",
+            415: "the body is not sent as Content-Type: application/json",
+            422: "the spec is invalid (the message names the item), or exceeds a limit",
+            429: "too many requests wait for a worker; retry after a moment",
+            503: "no worker was free in time, or the server is stopping; retry"}
     return {c: {"description": text[c],
                 "content": {"application/json": {"schema": schema.ref("Error")}}} for c in codes}
 
@@ -82,8 +99,10 @@ def _ok(name_or_schema: str | dict[str, Any], description: str,
     return {200: {"description": description, "content": {m: {"schema": s} for m in types}}}
 
 
-def create_app(limits: Limits = DEFAULT_LIMITS) -> FastAPI:
-    """A new app; ``limits`` bounds what one request may ask (tests shrink them)."""
+def create_app(limits: Limits = DEFAULT_LIMITS, *, hosts: Iterable[str] | None = None) -> FastAPI:
+    """A new app; ``limits`` bounds what one request may ask (tests shrink them). ``hosts``:
+    the Host names served besides the loopback ones (``guard.HostGuard``); None, for an app
+    driven in-process (tests, an embedder's own server), checks no Host."""
     app = FastAPI(
         title="shapetrace calculator API",
         version=__version__,
@@ -98,7 +117,8 @@ def create_app(limits: Limits = DEFAULT_LIMITS) -> FastAPI:
     # ------------------------------------------------------------------ errors
     @app.exception_handler(RequestError)
     async def _request_error(_: Request, e: RequestError) -> JSONResponse:
-        return JSONResponse({"detail": one_line(e)}, status_code=e.status)
+        retry = {"Retry-After": "1"} if e.status in (429, 503) else None
+        return JSONResponse({"detail": one_line(e)}, status_code=e.status, headers=retry)
 
     @app.exception_handler(ShapetraceError)
     async def _spec_error(_: Request, e: ShapetraceError) -> JSONResponse:
@@ -121,39 +141,68 @@ def create_app(limits: Limits = DEFAULT_LIMITS) -> FastAPI:
     pool = shared_pool(limits.max_seconds)
     app.state.pool = pool  # `shapetrace serve` warms it up before the first request
 
+    pending = [0]  # bytes of answers not yet taken by their clients (slow readers)
+
     async def work(name: str, request: Request, *args: Any) -> Any:
         """Run tasks.<name>(body, *args, limits) in a worker process, from a thread so that the
         event loop keeps serving; a refusal or a passed deadline becomes the 4xx it names."""
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media != "application/json":
+            raise RequestError(f"send the body as Content-Type: application/json "
+                               f"(got {media[:60] or 'none'!r})", 415)
         body = await request.body()
-        outcome = await run_in_threadpool(pool.run, name, body, *args, limits)
+        if not pool.admit(limits.max_waiting):
+            raise RequestError(f"the server is busy: {limits.max_waiting} requests already wait "
+                               f"for a worker; try again in a moment", 429)
+        cancel = threading.Event()
+
+        async def watch() -> None:
+            # A client that closes its connection cancels its request, queued or computing.
+            while not await request.is_disconnected():
+                await anyio.sleep(0.1)
+            cancel.set()
+
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(watch)
+                try:
+                    outcome = await run_in_threadpool(pool.run, name, body, *args, limits,
+                                                      cancel=cancel)
+                finally:
+                    tg.cancel_scope.cancel()
+        finally:
+            pool.leave()
         if not outcome.ok:
             raise RequestError(outcome.message, outcome.status)
         return outcome.value
+
+    def answer(value: bytes | str, media_type: str) -> Response:
+        return Answer(value, media_type=media_type, limits=limits, pending=pending)
 
     # ------------------------------------------------------------------ API
     @app.post("/api/flow", tags=["flow"], summary="The flow of a spec, row by row",
               openapi_extra=_json_body("Spec", "a spec: the same JSON as the CLI's spec files"),
               responses={**_ok("Report", "the flow (same JSON as `shapetrace summary --format "
                                          "json`); `error` is set when a layer fails"),
-                         **_error_responses(400, 413, 422)})
+                         **_error_responses(*POST_ERRORS)})
     async def api_flow(request: Request) -> Response:
-        return Response(await work("flow", request), media_type="application/json")
+        return answer(await work("flow", request), "application/json")
 
     @app.post("/api/view", tags=["flow"], summary="The flow, plus its shapes and notes as text",
               openapi_extra=_json_body("Spec", "a spec"),
               responses={**_ok("View", "`flow`: exactly what POST /api/flow returns; `display`: "
                                        "each row's shapes as shapetrace.render writes them in both "
                                        "layouts and its notes in both languages"),
-                         **_error_responses(400, 413, 422)})
+                         **_error_responses(*POST_ERRORS)})
     async def api_view(request: Request) -> Response:
-        return Response(await work("view", request), media_type="application/json")
+        return answer(await work("view", request), "application/json")
 
     @app.post("/api/spec/parse", tags=["spec"], summary="Read a spec file's text (YAML or JSON)",
               openapi_extra=_json_body("ParseRequest", "the text of a spec file"),
               responses={**_ok("Spec", "the spec as JSON, validated"),
-                         **_error_responses(400, 413, 422)})
+                         **_error_responses(*POST_ERRORS)})
     async def api_parse(request: Request) -> Response:
-        return Response(await work("parse", request), media_type="application/json")
+        return answer(await work("parse", request), "application/json")
 
     @app.post("/api/spec/export", tags=["spec"], summary="A spec as a spec file (YAML or JSON)",
               openapi_extra=_json_body("Spec", "a spec"),
@@ -161,24 +210,24 @@ def create_app(limits: Limits = DEFAULT_LIMITS) -> FastAPI:
               responses={200: {"description": "the spec file's text: YAML, or JSON with format=json",
                                "content": {"application/yaml": {"schema": schema.ref("Spec")},
                                            "application/json": {"schema": schema.ref("Spec")}}},
-                         **_error_responses(400, 413, 422)})
+                         **_error_responses(*POST_ERRORS)})
     async def api_export(request: Request, format: SpecFormat = Query(SpecFormat.yaml)) -> Response:
         text = await work("export", request, format.value)
         media = "application/json" if format is SpecFormat.json else "application/yaml"
-        return PlainTextResponse(text, media_type=media + "; charset=utf-8")
+        return answer(text, media + "; charset=utf-8")
 
     @app.post("/api/table", tags=["flow"], summary="The flow table as Markdown or CSV",
               openapi_extra=_json_body("Spec", "a spec"),
               response_class=PlainTextResponse,
               responses={**_ok({"type": "string"}, "the table, rendered by shapetrace.render",
                                ("text/markdown", "text/csv")),
-                         **_error_responses(400, 413, 422)})
+                         **_error_responses(*POST_ERRORS)})
     async def api_table(request: Request, format: TableFormat = Query(TableFormat.markdown),
                         layout: Layout = Query(Layout.NCHW),
                         lang: Lang = Query(Lang.EN)) -> Response:
         text = await work("table", request, format.value, layout.value, lang.value)
         media = "text/csv" if format is TableFormat.csv else "text/markdown"
-        return PlainTextResponse(text, media_type=media + "; charset=utf-8")
+        return answer(text, media + "; charset=utf-8")
 
     @app.get("/api/layers", tags=["catalog"], summary="Every layer the core knows, with its arguments",
              responses=_ok({"type": "array", "items": schema.ref("LayerInfo")}, "the layer catalog"))
@@ -199,7 +248,7 @@ def create_app(limits: Limits = DEFAULT_LIMITS) -> FastAPI:
         return JSONResponse(spec)
 
     # ------------------------------------------------------------------ page
-    @app.get("/", include_in_schema=False)
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     async def index() -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
 
@@ -207,9 +256,53 @@ def create_app(limits: Limits = DEFAULT_LIMITS) -> FastAPI:
 
     _install_openapi(app, limits)
     app.add_middleware(SecurityHeaders)
-    # Outermost: the body cap applies before anything reads the body.
-    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
+    # The body cap applies before anything reads the body; outermost, who may ask at all.
+    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes,
+                       read_seconds=limits.read_seconds)
+    app.add_middleware(HostGuard, hosts=hosts)
     return app
+
+
+class Answer(Response):
+    """An answer sent in ``ANSWER_CHUNK`` pieces, each after the client took the last (uvicorn
+    waits for its write buffer to drain before each send), so a client that does not read
+    holds one piece of socket buffer, not a copy of the answer. One that takes nothing for
+    ``Limits.send_seconds`` is cut off. Answers waiting for their clients may hold at most
+    ``Limits.max_pending_answer_bytes`` together; past it a new answer is a 503."""
+
+    def __init__(self, content: bytes | str, *, media_type: str, limits: Limits,
+                 pending: list[int]) -> None:
+        super().__init__(content, media_type=media_type)
+        self.limits = limits
+        self.pending = pending
+
+    async def __call__(self, scope, receive, send) -> None:
+        size = len(self.body)
+        if self.pending[0] + size > self.limits.max_pending_answer_bytes:
+            busy = JSONResponse({"detail": "the server is busy sending other answers; try again "
+                                           "in a moment"}, status_code=503,
+                                headers={"Retry-After": "1"})
+            await busy(scope, receive, send)
+            return
+        self.pending[0] += size
+        try:
+            view = memoryview(self.body)
+            start = {"type": "http.response.start", "status": self.status_code,
+                     "headers": self.raw_headers}
+            if not await self._send(send, start):
+                return
+            for at in range(0, max(size, 1), ANSWER_CHUNK):
+                piece = {"type": "http.response.body", "body": bytes(view[at:at + ANSWER_CHUNK]),
+                         "more_body": at + ANSWER_CHUNK < size}
+                if not await self._send(send, piece):
+                    return  # the server closes a connection whose response is left unfinished
+        finally:
+            self.pending[0] -= size
+
+    async def _send(self, send, message) -> bool:
+        with anyio.move_on_after(self.limits.send_seconds) as timer:
+            await send(message)
+        return not timer.cancelled_caught
 
 
 class SecurityHeaders:

@@ -35,6 +35,12 @@ class Limits:
     max_str: int = 200  # names, string arguments ('same', 'zeros'), keys
     max_list: int = 16  # a tuple argument such as kernel_size=(3, 3)
     max_seconds: float = 5.0  # one request's computation, in a worker process (worker.py)
+    max_answer_bytes: int = 16 << 20  # one answer; the largest accepted spec's is about 6 MiB
+    max_waiting: int = 32  # requests queued for a worker beyond those computing; then 429
+    max_wait_seconds: float = 10.0  # a queued request waits this long for a worker; then 503
+    max_pending_answer_bytes: int = 64 << 20  # answers not yet taken by slow readers; then 503
+    send_seconds: float = 10.0  # a client that takes no part of its answer this long is cut
+    read_seconds: float = 10.0  # a request's head and body must arrive within this; then closed
 
 
 DEFAULT_LIMITS = Limits()
@@ -55,12 +61,14 @@ class BodyLimit:
     """Pure ASGI middleware: read the request body with a cap, then replay it to the app.
 
     A ``Content-Length`` above the cap is refused before reading; a body that streams
-    past the cap (chunked, or a lying header) is refused as soon as it does.
+    past the cap (chunked, or a lying header) is refused as soon as it does, and one that
+    takes longer than ``read_seconds`` to arrive gets a 408.
     """
 
-    def __init__(self, app, max_bytes: int) -> None:
+    def __init__(self, app, max_bytes: int, read_seconds: float = 10.0) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.read_seconds = read_seconds
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -76,11 +84,21 @@ class BodyLimit:
                 if declared > self.max_bytes:
                     await _plain_error(send, 413, _too_large(declared, self.max_bytes))
                     return
+        import anyio
+
         chunks: list[bytes] = []
         size = 0
         more = True
+        deadline = anyio.current_time() + self.read_seconds
         while more:
-            message = await receive()
+            # A body that trickles in (slowloris) holds a connection, not the server: it has
+            # read_seconds in all to arrive.
+            with anyio.move_on_after(max(0.0, deadline - anyio.current_time())) as timer:
+                message = await receive()
+            if timer.cancelled_caught:
+                await _plain_error(send, 408, f"the request body did not arrive within "
+                                              f"{self.read_seconds:g} s")
+                return
             if message["type"] == "http.disconnect":
                 return
             chunk = message.get("body", b"")
@@ -134,7 +152,7 @@ def decode_json(body: bytes, what: str = "request body") -> Any:
     except UnicodeDecodeError as e:
         raise RequestError(f"{what} is not UTF-8 text (byte {e.start})", 400) from None
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError as e:
         raise RequestError(f"{what} is not valid JSON: {e.msg} at line {e.lineno}, "
                            f"column {e.colno}", 400) from None
@@ -142,6 +160,89 @@ def decode_json(body: bytes, what: str = "request body") -> Any:
         raise RequestError(f"{what} is nested too deeply", 400) from None
     except ValueError as e:  # e.g. an integer literal with too many digits
         raise RequestError(f"{what} is not valid JSON: {e}", 400) from None
+    check_unicode(data, what)
+    return data
+
+
+def _surrogate(text: str) -> str | None:
+    """The first lone UTF-16 surrogate in ``text`` as \\uXXXX, or None. JSON's ``\\ud800``
+    escape decodes to one; it is no character, and cannot be encoded as UTF-8 (every answer)."""
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        return f"\\u{ord(text[e.start]):04x}"
+    return None
+
+
+def check_unicode(data: Any, what: str = "request body") -> None:
+    """Every string of ``data`` (keys and values, at any depth) is valid Unicode: a lone
+    surrogate is refused here, once for all, as a 400 naming where it is."""
+    stack: list[tuple[Any, str]] = [(data, what)]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            bad = _surrogate(value)
+            if bad:
+                raise RequestError(f"{path}: the text contains a lone surrogate ({bad}), which is "
+                                   f"not a character; send valid Unicode", 400)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                bad = isinstance(key, str) and _surrogate(key)
+                if bad:
+                    raise RequestError(f"{path}: a key contains a lone surrogate ({bad}), which "
+                                       f"is not a character; send valid Unicode", 400)
+                stack.append((item, f"{path}.{key}"))
+        elif isinstance(value, list):
+            stack += [(item, f"{path}[{i}]") for i, item in enumerate(value)]
+
+
+# Tokens of a YAML (or JSON) text that matter for its nesting: quoted strings (skipped whole,
+# so brackets in names do not count; a quote only opens one where a scalar can start), comments
+# (after a space), flow brackets, and each line's indentation with its leading "- " items.
+_YAML_TOKENS = None
+
+
+def check_text_depth(text: str, max_depth: int, what: str = "spec") -> None:
+    """Refuse a YAML/JSON text nested deeper than ``max_depth`` before any parser sees it:
+    PyYAML spends about 1 s on 2 KB of 1,000 nested ``[``. A cheap over-estimate (the deepest
+    block indentation plus the deepest flow nesting, one regex pass), never an under-estimate
+    for the flow brackets and indentation that make YAML deep."""
+    import re
+
+    global _YAML_TOKENS
+    if _YAML_TOKENS is None:
+        _YAML_TOKENS = re.compile(
+            r"""(?:(?<=[\s\[{,:])|^)(?:"(?:[^"\\]|\\.)*"|'(?:[^']|'')*')"""
+            r"|(?:(?<=\s)|^)#[^\n]*|[\[\]{}]|^[ \t]*(?:-[ \t]+)*", re.M)
+    flow = flow_max = 0
+    indents: list[int] = []
+    block_max = 0
+    for m in _YAML_TOKENS.finditer(text):
+        tok = m.group()
+        c = tok[:1] or " "  # an empty match: a line start without indentation
+        if c in "[{":
+            flow += 1
+            if flow > flow_max:
+                flow_max = flow
+        elif c in "]}":
+            flow = max(0, flow - 1)
+        elif c in "\"'#":
+            continue
+        elif flow == 0:  # a line's start, outside flow collections: block nesting
+            stripped = tok.lstrip(" \t")
+            indent = len(tok) - len(stripped)
+            end = m.end()
+            if end >= len(text) or text[end] in "\n#":  # blank or comment-only line
+                continue
+            while indents and indents[-1] >= indent:
+                indents.pop()
+            indents.append(indent)
+            block_max = max(block_max, len(indents) + stripped.count("-"))
+        if flow_max + block_max > max_depth:
+            raise RequestError(f"{what}: nested more than {max_depth} levels deep "
+                               f"(refused before parsing)", 422)
 
 
 def check_data(data: Any, limits: Limits = DEFAULT_LIMITS, *, what: str = "spec") -> None:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import time
 from typing import Any, Callable
 
 from ..core.errors import ShapetraceError, one_line
-from .limits import Limits, RequestError, check_data, check_layer_args, decode_json
+from .limits import (Limits, RequestError, check_data, check_layer_args, check_text_depth,
+                     decode_json)
 
 log = logging.getLogger("shapetrace.web")
 
@@ -142,6 +144,7 @@ def parse_request(body: bytes, limits: Limits) -> bytes:
     fmt = req.get("format", "yaml")
     if fmt not in ("yaml", "json"):
         raise RequestError(f"format must be 'yaml' or 'json', got {fmt!r}"[:200])
+    check_text_depth(req["text"], limits.max_depth)  # before the parser: PyYAML is slow at depth
     data = parse_text(req["text"], json_only=fmt == "json", source="spec")
     spec = parse_bounded(data, limits)
     return json.dumps(spec.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
@@ -207,12 +210,37 @@ if os.environ.get("SHAPETRACE_WEB_TEST_TASKS") == "1":
     # more, but the deadline and the memory cap stay as the last line of defence.
     TASKS["sleep"] = time.sleep
     TASKS["allocate"] = lambda nbytes: len(bytearray(nbytes))
+    # A request whose body holds "test-sleep-<seconds>" (a spec's name) is slow on purpose:
+    # the server tests need requests that keep a worker busy for a known time.
+    _TEST_SLEEP = re.compile(rb'"test-sleep-([0-9.]+)"')
+else:
+    _TEST_SLEEP = None
+
+
+def _answer_size(value: Any) -> int:
+    if isinstance(value, (bytes, bytearray)):
+        return len(value)
+    if isinstance(value, str):
+        return len(value) if value.isascii() else len(value.encode("utf-8", "replace"))
+    return 0
 
 
 def run(name: str, args: tuple) -> tuple:
     """One task -> ("ok", value) or ("error", status, message); never raises."""
     try:
-        return ("ok", TASKS[name](*args))
+        if _TEST_SLEEP is not None and args and isinstance(args[0], bytes):
+            m = _TEST_SLEEP.search(args[0])
+            if m:
+                time.sleep(float(m.group(1)))
+        value = TASKS[name](*args)
+        limits = next((a for a in args if isinstance(a, Limits)), None)
+        size = _answer_size(value)
+        if limits is not None and size > limits.max_answer_bytes:
+            # Checked here, in the worker: the server never holds an answer past the cap.
+            return ("error", 422, f"the answer would be {size:,} bytes, more than the limit of "
+                                  f"{limits.max_answer_bytes:,}; use shorter names or fewer "
+                                  f"layers, or the CLI (shapetrace summary SPEC)")
+        return ("ok", value)
     except RequestError as e:
         return ("error", e.status, one_line(e))
     except ShapetraceError as e:

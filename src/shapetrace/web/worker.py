@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import atexit
 import os
-import queue
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -88,6 +88,15 @@ class _Worker:
     def alive(self) -> bool:
         return self.proc.poll() is None and not self.inbox.closed
 
+    def killed_from_outside(self) -> bool:
+        """Ended by SIGKILL or SIGTERM, which no task sends itself (a task that fails
+        answers an error; one out of memory raises MemoryError under the rlimit)."""
+        try:
+            code = self.proc.wait(1)
+        except subprocess.TimeoutExpired:
+            return False
+        return code in (-9, -15)
+
     def kill(self) -> None:
         try:
             self.proc.kill()
@@ -95,8 +104,11 @@ class _Worker:
         except (OSError, subprocess.TimeoutExpired):
             pass
         finally:
-            self.inbox.close()
-            self.outbox.close()
+            for c in (self.inbox, self.outbox):
+                try:
+                    c.close()
+                except OSError:
+                    pass
 
 
 @dataclass
@@ -107,80 +119,182 @@ class Outcome:
     message: str = ""
 
 
-class Pool:
-    """Up to ``size`` children; a task waits for a free one, runs with ``timeout`` seconds."""
+# How often a waiting or computing request looks at its cancel flag (the client gone, the
+# server stopping): the cost of an abandoned request is at most this much more work.
+_SLICE = 0.05
 
-    def __init__(self, size: int, timeout: float, memory_limit: int = MEMORY_LIMIT) -> None:
+
+class Pool:
+    """Up to ``size`` children; a task waits (at most ``max_wait`` s) for a free one, then runs
+    with ``timeout`` seconds.
+
+    Every change to the set of children (one freed, one dead, one killed) wakes the waiters
+    under one condition variable, so a waiter either gets an idle child or starts a new one:
+    a child that dies (killed from outside, out of memory) never leaves a request waiting on
+    a child that will not come back. An idle child is checked before it is handed out.
+    """
+
+    def __init__(self, size: int, timeout: float, memory_limit: int = MEMORY_LIMIT,
+                 max_wait: float = 10.0) -> None:
         self.size = size
         self.timeout = timeout
         self.memory_limit = memory_limit
-        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
-        self._count = 0
-        self._lock = threading.Lock()
+        self.max_wait = max_wait
+        self._idle: list[_Worker] = []
+        self._busy: set[_Worker] = set()
+        self._count = 0  # children started and not yet dead: idle, busy, or starting
+        self._admitted = 0  # requests between admit() and leave(): running or waiting
+        self._cond = threading.Condition()
         self._closed = False
 
-    def _acquire(self) -> _Worker:
-        with self._lock:
-            if self._closed:
-                raise RuntimeError("worker pool is closed")
-            try:
-                return self._idle.get_nowait()
-            except queue.Empty:
+    # ------------------------------------------------------------------ admission
+    def admit(self, max_waiting: int) -> bool:
+        """Take a place for one request if fewer than ``size + max_waiting`` hold one;
+        a False is the caller's 429. Non-blocking, so the event loop may call it."""
+        with self._cond:
+            if self._closed or self._admitted >= self.size + max_waiting:
+                return False
+            self._admitted += 1
+            return True
+
+    def leave(self) -> None:
+        with self._cond:
+            self._admitted -= 1
+
+    # ------------------------------------------------------------------ children
+    def _acquire(self, cancel: threading.Event | None) -> _Worker | Outcome:
+        deadline = time.monotonic() + self.max_wait
+        with self._cond:
+            while True:
+                if self._closed:
+                    return _STOPPING
+                while self._idle:
+                    w = self._idle.pop()
+                    if w.alive():
+                        self._busy.add(w)
+                        return w
+                    self._forget(w)  # died while idle: never hand it out
                 if self._count < self.size:
                     self._count += 1
-                    try:
-                        return _Worker(self.memory_limit)
-                    except BaseException:
-                        self._count -= 1
-                        raise
-        return self._idle.get()  # all busy: wait for one
-
-    def _release(self, w: _Worker | None) -> None:
-        if w is not None and w.alive() and not self._closed:
-            self._idle.put(w)
-            return
-        if w is not None:
-            w.kill()
-        with self._lock:
-            self._count -= 1
-
-    def run(self, name: str, *args) -> Outcome:
-        """Blocking: call from a thread (FastAPI's threadpool), not the event loop."""
-        w = self._acquire()
+                    break
+                if cancel is not None and cancel.is_set():
+                    return _GONE
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return Outcome(False, status=503, message=(
+                        f"the server is busy: no worker was free within {self.max_wait:g} s; "
+                        f"try again"))
+                self._cond.wait(min(left, _SLICE * 4))
         try:
-            answer = w.call((name, args), self.timeout)
-        except (EOFError, OSError, BrokenPipeError):
-            answer = ("died",)
+            w = _Worker(self.memory_limit)  # outside the lock: others may go on meanwhile
+        except BaseException:
+            with self._cond:
+                self._count -= 1
+                self._cond.notify()
+            raise
+        with self._cond:
+            if self._closed:
+                self._count -= 1
+                w.kill()
+                return _STOPPING
+            self._busy.add(w)
+        return w
+
+    def _forget(self, w: _Worker) -> None:
+        """With the lock held: ``w`` is dead or to be killed; its place is free for a new one."""
+        w.kill()
+        self._busy.discard(w)
+        self._count -= 1
+        self._cond.notify()
+
+    def _release(self, w: _Worker, keep: bool) -> None:
+        with self._cond:
+            if keep and w.alive() and not self._closed:
+                self._busy.discard(w)
+                self._idle.append(w)
+                self._cond.notify()
+            else:
+                self._forget(w)
+
+    def _call(self, w: _Worker, msg, cancel: threading.Event | None):
+        """The child's answer; None past the deadline, _GONE when cancelled, ("died",) when
+        the child is gone."""
+        try:
+            w.outbox.send(msg)
+            deadline = time.monotonic() + self.timeout
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                if w.inbox.poll(min(left, _SLICE)):
+                    return w.inbox.recv()
+                if cancel is not None and cancel.is_set():
+                    return _GONE
+                if self._closed:
+                    return _STOPPING
+        except (EOFError, OSError):
+            return ("died",)
+
+    def run(self, name: str, *args, cancel: threading.Event | None = None) -> Outcome:
+        """Blocking: call from a thread (FastAPI's threadpool), not the event loop. ``cancel``
+        set (the client has gone) stops the wait, or kills the child computing the task."""
+        for attempt in (0, 1):
+            w = self._acquire(cancel)
+            if isinstance(w, Outcome):
+                return w
+            answer = self._call(w, (name, args), cancel)
+            if isinstance(answer, Outcome):  # cancelled or stopping: the child is not reusable
+                self._release(w, keep=False)
+                return answer
+            if answer is not None and answer[0] == "died" and attempt == 0 \
+                    and w.killed_from_outside() and not self._closed:
+                # Killed by a signal (between the liveness check and the send, or while
+                # computing), not by its own task failing: a fresh child runs the task once more.
+                self._release(w, keep=False)
+                continue
+            break
         if answer is None or answer[0] == "died":
-            w.kill()
-            self._release(None)
+            self._release(w, keep=False)
+            if self._closed:
+                return _STOPPING
             if answer is None:
                 return Outcome(False, status=422, message=(
                     f"this spec took more than {self.timeout:g} s to compute and was stopped "
                     f"(a size in the millions or billions somewhere?)"))
             return Outcome(False, status=422, message="the computation failed (out of memory?)")
-        self._release(w)
+        self._release(w, keep=True)
         if answer[0] == "ok":
             return Outcome(True, answer[1])
         return Outcome(False, status=answer[1], message=answer[2])
 
     def warm(self) -> None:
         """Start one child now (about 0.3 s), so the first request does not wait for it."""
-        self._release(self._acquire())
+        w = self._acquire(None)
+        if not isinstance(w, Outcome):
+            self._release(w, keep=True)
+
+    def pids(self) -> list[int]:
+        with self._cond:
+            return [w.proc.pid for w in (*self._idle, *self._busy)]
 
     def close(self) -> None:
-        with self._lock:
+        """Stop every child, idle or busy; waiting and running requests answer 503."""
+        with self._cond:
             self._closed = True
-        while True:
-            try:
-                w = self._idle.get_nowait()
-            except queue.Empty:
-                break
+            workers = [*self._idle, *self._busy]
+            self._idle.clear()
+            self._cond.notify_all()
+        for w in workers:
             try:
                 w.outbox.send(None)
             except OSError:
                 pass
             w.kill()
+
+
+_STOPPING = Outcome(False, status=503, message="the server is stopping")
+# The client has gone: nobody reads this answer, but the handler still returns one.
+_GONE = Outcome(False, status=499, message="the client closed the connection")
 
 
 _POOLS: dict[tuple[int, float], Pool] = {}
