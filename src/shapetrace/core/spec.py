@@ -412,7 +412,8 @@ class _Flow:
         self.leaf(Row(
             name=qual, kind=n.type, depth=depth, input_shapes=[shape], output_shapes=[r.output_shape],
             params=r.params, trainable_params=r.params, macs=r.macs,
-            output_bytes=_numel(r.output_shape) * self.elem, param_bytes=r.params * 4,
+            # weights are stored in the spec's dtype, as its activations (a float16 spec: 2 bytes each)
+            output_bytes=_numel(r.output_shape) * self.elem, param_bytes=r.params * self.elem,
             receptive_field=out_rf, formulas=list(r.formulas), notes=list(r.notes),
             kwargs=dict(r.kwargs)))
         return r.output_shape, out_rf
