@@ -1,47 +1,56 @@
-"""The ``shapetrace`` command. Each command lives in its own module and imports
-its heavy dependencies (torch, matplotlib, fastapi) inside the command function,
-so that ``shapetrace layer`` starts fast.
+"""The ``shapetrace`` command. Each command lives in its own module as a plain function and
+imports its heavy dependencies (torch, matplotlib, fastapi) inside that function, so that
+``shapetrace layer`` starts fast. typer's app is built in ``application.py``; the commands
+are registered on it here, in one place (no command module imports this package's app).
 
-Exit codes (ARCHITECTURE.md): 0 success, 1 shape error (diagnosis printed),
-2 bad usage or unreadable input.
+Exit codes (ARCHITECTURE.md, README "Errors and exit codes"): 0 success, 1 the model, spec
+or run failed (diagnosis printed), 2 bad usage or unreadable input, 130 interrupted.
 """
 
 from __future__ import annotations
 
 import sys
+from typing import Optional
 
 import typer
 from typer.exceptions import TyperException
 
 from ..core.errors import ShapetraceError
+from . import experiment_cmd, layer_cmd, serve_cmd, sizes_cmd, summary_cmd, train_cmd
+from .application import app
 
-app = typer.Typer(
-    name="shapetrace",
-    help="Exact layer shapes for PyTorch: formulas, flow tables, diagnosis, training, a web calculator.",
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
 
+def _version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        typer.echo(f"shapetrace {__version__}")
+        raise typer.Exit(0)
 
 
 @app.callback()
-def _root() -> None:
+def _root(version: Optional[bool] = typer.Option(
+        None, "--version", callback=_version, is_eager=True, help="Print the version and exit.")) -> None:
     """Exact layer shapes for PyTorch."""
 
 
-# Command modules register themselves on ``app`` when imported.
-from . import layer_cmd  # noqa: E402,F401
-from . import summary_cmd  # noqa: E402,F401
-from . import train_cmd  # noqa: E402,F401
-from . import experiment_cmd  # noqa: E402,F401
-from . import serve_cmd  # noqa: E402,F401
-from . import sizes_cmd  # noqa: E402,F401
+# Every command, registered once (tests/test_hostile_walk.py walks this app, so a command
+# added here is walked with hostile values automatically).
+app.command("layer", context_settings={"allow_extra_args": False})(layer_cmd.layer_command)
+app.command("summary")(summary_cmd.summary_command)
+app.command("sizes")(sizes_cmd.sizes_command)
+app.command("train")(train_cmd.train_command)
+app.command("eval")(train_cmd.eval_command)
+app.command("predict")(train_cmd.predict_command)
+app.add_typer(experiment_cmd.experiment_app, name="experiment")
+app.command("serve")(serve_cmd.serve)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turning every user error into one line on stderr."""
+    from ._common import safe_streams
+
+    safe_streams()
     try:
         rv = app(args=argv, prog_name="shapetrace", standalone_mode=False)
     except typer.Exit as e:
@@ -64,4 +73,3 @@ def main(argv: list[str] | None = None) -> None:
         print("error: interrupted", file=sys.stderr)
         sys.exit(130)
     sys.exit(rv if isinstance(rv, int) else 0)
-

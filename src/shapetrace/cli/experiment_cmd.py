@@ -13,7 +13,6 @@ from typing import Any, Optional
 
 import typer
 
-from . import app
 from .. import devices
 from ..devices import Device
 from ._common import guard
@@ -25,7 +24,6 @@ experiment_app = typer.Typer(
     help="Experiments that show with numbers why the seed's design choices matter.",
     no_args_is_help=True,
 )
-app.add_typer(experiment_app, name="experiment")
 
 
 @experiment_app.command("depth")

@@ -7,12 +7,10 @@ from typing import List, Optional
 
 import typer
 
-from . import app
 from ..core.errors import ShapetraceError
 from ._common import ascii_text, guard, parse_pairs, parse_shape
 
 
-@app.command("layer", context_settings={"allow_extra_args": False})
 @guard
 def layer_command(
     layer: str = typer.Argument(..., help="A torch.nn class name: Conv2d, MaxPool2d, Linear, ..."),

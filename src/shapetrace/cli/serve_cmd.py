@@ -13,7 +13,6 @@ import sys
 import typer
 
 from ..core.errors import ShapetraceError
-from . import app
 from ._common import guard
 
 
@@ -52,7 +51,6 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-@app.command("serve")
 @guard
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on. The default serves "

@@ -15,7 +15,6 @@ from typing import Optional
 import typer
 
 from ..core.errors import ShapetraceError
-from . import app
 from ._common import guard, parse_shape
 
 
@@ -25,7 +24,6 @@ class SizesFormat(str, Enum):
     JSON = "json"
 
 
-@app.command("sizes")
 @guard
 def sizes_command(
     target: Optional[str] = typer.Argument(

@@ -18,14 +18,12 @@ from typing import Any, List, Optional
 import typer
 
 from ..core.errors import ShapetraceError
-from . import app
 from ._common import ascii_text, guard, parse_pairs, parse_shape, write_output
 
 # Warnings that mean the model computes the wrong thing although nothing raised.
 _FAILING_WARNINGS = frozenset({"batch_changed"})
 
 
-@app.command("summary")
 @guard
 def summary_command(
     target: Optional[str] = typer.Argument(

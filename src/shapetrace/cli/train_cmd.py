@@ -15,7 +15,6 @@ from typing import List, Optional
 
 import typer
 
-from . import app
 from ..devices import Device
 from ..train.config import SAMPLE_XOR_DATA, Optimizer, Schedule
 from ._common import guard
@@ -24,7 +23,6 @@ _DATA_HELP = "Folder with the four MNIST files (default: $SHAPETRACE_DATA, then 
 _MODEL_HELP = "A run folder (its model.safetensors or checkpoint.pt), a .safetensors file or a checkpoint."
 
 
-@app.command("train")
 @guard
 def train_command(
     data: Optional[Path] = typer.Option(None, "--data", help=_DATA_HELP),
@@ -144,7 +142,6 @@ def _eval_data(data: Optional[Path], sample: bool, test_subset: Optional[int], n
     return np.ascontiguousarray(images), np.ascontiguousarray(labels), source
 
 
-@app.command("eval")
 @guard
 def eval_command(
     model: Path = typer.Option(Path("runs/mnist"), "--model", "-m", help=_MODEL_HELP),
@@ -202,7 +199,6 @@ def _render_eval(result: dict) -> str:
     return buf.getvalue().rstrip()
 
 
-@app.command("predict")
 @guard
 def predict_command(
     images: List[Path] = typer.Argument(..., help="PNG or JPEG images of single digits, any size."),
