@@ -197,6 +197,16 @@ def _yaml_text(data: dict[str, Any]) -> str:
     return yaml.dump(data, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=120)
 
 
+def preload() -> None:
+    """Import what every task needs, in a worker before its first task: the import is the
+    start-up's cost, not the first request's (its deadline starts once the worker is ready)."""
+    from .. import render  # noqa: F401
+    from ..core import explain, spec  # noqa: F401
+    from ..render import graph, graph_svg, view  # noqa: F401
+
+    import yaml  # noqa: F401  (spec files, /api/spec/parse and /export)
+
+
 TASKS: dict[str, Callable[..., Any]] = {
     "flow": flow_json,
     "view": view_json,

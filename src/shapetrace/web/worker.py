@@ -26,6 +26,10 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 MEMORY_LIMIT = 2 << 30  # bytes of address space per child
+# A fresh interpreter importing the core takes 0.3 s on a quiet machine and several seconds
+# on a loaded one; that start-up is not the request's computation, so it has its own bound.
+START_SECONDS = 60.0
+READY = ("ready",)
 
 
 def _child_main(read_fd: int, write_fd: int, memory_limit: int) -> None:
@@ -36,10 +40,15 @@ def _child_main(read_fd: int, write_fd: int, memory_limit: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
     except (ImportError, ValueError, OSError):  # not Linux, or a lower hard limit: keep it
         pass
-    from .tasks import run
+    from .tasks import preload, run
 
     inbox = Connection(read_fd, writable=False)
     outbox = Connection(write_fd, readable=False)
+    preload()
+    try:
+        outbox.send(READY)  # the parent's deadline for a task starts after this, not at exec
+    except (BrokenPipeError, OSError):
+        return
     while True:
         try:
             msg = inbox.recv()
@@ -78,12 +87,19 @@ class _Worker:
         self.outbox = Connection(to_child_w, readable=False)
         self.inbox = Connection(from_child_r, writable=False)
 
-    def call(self, msg, timeout: float):
-        """The task's answer; None when it did not come in time."""
-        self.outbox.send(msg)
-        if self.inbox.poll(timeout):
-            return self.inbox.recv()
-        return None
+    def wait_ready(self, timeout: float, cancel: threading.Event | None = None) -> bool:
+        """Wait for the child's READY (sent once its imports are done); False when it died,
+        did not come within ``timeout``, or ``cancel`` was set meanwhile."""
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0 or (cancel is not None and cancel.is_set()):
+                    return False
+                if self.inbox.poll(min(left, _SLICE)):
+                    return self.inbox.recv() == READY
+        except (EOFError, OSError):
+            return False
 
     def alive(self) -> bool:
         return self.proc.poll() is None and not self.inbox.closed
@@ -192,6 +208,15 @@ class Pool:
                 self._count -= 1
                 self._cond.notify()
             raise
+        if not w.wait_ready(START_SECONDS, cancel):
+            with self._cond:
+                self._forget(w)
+                if self._closed:
+                    return _STOPPING
+            if cancel is not None and cancel.is_set():
+                return _GONE
+            return Outcome(False, status=503, message=(
+                "the server could not start a worker process; try again"))
         with self._cond:
             if self._closed:
                 self._count -= 1
