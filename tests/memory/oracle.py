@@ -11,11 +11,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 
 import torch
 from torch.distributed._tools.mem_tracker import MemTracker
 from torch.utils.flop_counter import FlopCounterMode
+
+
+def _forward(model, inputs, amp):
+    """The forward, under autocast when ``amp`` is a dtype (the backward runs outside it, as
+    the AMP recipe in the PyTorch docs does)."""
+    ctx = torch.autocast("cpu", dtype=amp) if amp is not None else contextlib.nullcontext()
+    with ctx:
+        return model(*inputs)
 
 
 def _loss(out):
@@ -27,7 +36,7 @@ def _loss(out):
     return loss
 
 
-def real_saved(model, inputs):
+def real_saved(model, inputs, amp=None):
     """(total bytes, [(row name, bytes)] in call order) of a real forward."""
     model = copy.deepcopy(model).train()
     excluded = {t.untyped_storage()._cdata for t in list(model.parameters()) + list(model.buffers())}
@@ -39,8 +48,11 @@ def real_saved(model, inputs):
             rows.append([names[id(mod)], 0])
             stack.append(rows[-1])
 
+        def post(mod, args, out):
+            stack.pop()  # a forward hook's return value replaces the output: return None
+
         handles.append(m.register_forward_pre_hook(pre))
-        handles.append(m.register_forward_hook(lambda *a: stack.pop(), always_call=True))
+        handles.append(m.register_forward_hook(post, always_call=True))
 
     def pack(t):
         s = t.untyped_storage()
@@ -51,10 +63,10 @@ def real_saved(model, inputs):
         return t
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        out = model(*inputs)
-    _loss(out).backward()  # the graph is sound (the saved tensors can be used)
-    for h in handles:
+        out = _forward(model, inputs, amp)
+    for h in handles:  # a checkpoint's recompute in the backward makes no rows
         h.remove()
+    _loss(out).backward()  # the graph is sound (the saved tensors can be used)
     return sum(seen.values()), [(n, b) for n, b in rows]
 
 
@@ -68,25 +80,25 @@ def make_optimizer(kind, params):
     return torch.optim.AdamW(params, lr=1e-3, foreach=False)
 
 
-def memtracker_peak(model, inputs, optimizer="adamw"):
+def memtracker_peak(model, inputs, optimizer="adamw", amp=None):
     model = copy.deepcopy(model).train()
     opt = make_optimizer(optimizer, list(model.parameters()))
-    _loss(model(*inputs)).backward()  # warm-up: the optimizer's state exists
+    _loss(_forward(model, inputs, amp)).backward()  # warm-up: the optimizer's state exists
     opt.step()
     opt.zero_grad(set_to_none=True)
     mt = MemTracker()
     mt.track_external(model, opt, *inputs)
     with mt:
-        _loss(model(*inputs)).backward()
+        _loss(_forward(model, inputs, amp)).backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
     return mt.get_tracker_snapshot("peak")[torch.device("cpu")]["Total"]
 
 
-def real_flops(model, inputs):
+def real_flops(model, inputs, amp=None):
     """(total, {leaf module name: forward+backward}) of a real forward+backward."""
     model = copy.deepcopy(model).train()
     with FlopCounterMode(display=False) as fc:
-        _loss(model(*inputs)).backward()
+        _loss(_forward(model, inputs, amp)).backward()
     per = fc.get_flop_counts()
     return fc.get_total_flops(), {k: sum(v.values()) for k, v in per.items()}

@@ -53,7 +53,8 @@ def _probe(key) -> int:
     from torch._subclasses.fake_tensor import unset_fake_temporarily
     from torch.utils._python_dispatch import _disable_current_modes
 
-    with unset_fake_temporarily(), _disable_current_modes(), torch.no_grad():
+    # not under no_grad: the kernel returns no workspace (None) when grad mode is off
+    with unset_fake_temporarily(), _disable_current_modes():
         real = [torch.zeros(k[0], dtype=k[1]) if isinstance(k, tuple) and len(k) == 2
                 and isinstance(k[1], torch.dtype) else (list(k) if isinstance(k, tuple) else k)
                 for k in key]

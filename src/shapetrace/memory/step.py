@@ -1,8 +1,8 @@
 """One training step simulated on fake tensors: what is alive when, and its peak.
 
 The step runs for real, in torch, but on ``FakeTensorMode`` tensors (shapes, dtypes, devices
-and storages; no memory, no arithmetic): the user's model through ``torch.func.functional_call``
-with fake parameters, ``sum(outputs).backward()``, then torch.optim's ``step()`` and
+and storages; no memory, no arithmetic): the user's model with fake parameters swapped in
+(``torch.nn.utils.stateless``, as ``torch.func.functional_call`` does), ``sum(outputs).backward()``, then torch.optim's ``step()`` and
 ``zero_grad(set_to_none=True)``, in the steady state (the optimizer's state already exists).
 A dispatch mode sees every storage each op allocates and a weak reference sees it freed,
 so the peak is that of the step's real allocation order, with what Python frees when
@@ -227,7 +227,7 @@ def simulate(model, cfg: StepConfig, batch: int) -> StepMemory:
     """Simulate one steady-state training step at batch size ``batch``."""
     import torch
     from torch._subclasses.fake_tensor import DataDependentOutputException, FakeTensorMode
-    from torch.func import functional_call
+    from torch.nn.utils.stateless import _reparametrize_module
     from torch.nn import RNNBase
 
     if batch < 1:
@@ -307,14 +307,18 @@ def simulate(model, cfg: StepConfig, batch: int) -> StepMemory:
             with recorder, torch.autograd.graph.saved_tensors_hooks(counter.pack, counter.unpack):
                 for t in params + buffers + state_tensors + inputs:
                     recorder.track(t)
-                state.phase = "forward"
-                with marks, autocast:
-                    out = functional_call(model, tensors, tuple(inputs))
-                loss = _loss(out)
-                del out
-                state.phase = "backward"
-                loss.backward()
-                del loss
+                # The fake parameters stay in the model through the backward too: a reentrant
+                # checkpoint's recompute runs the module again there (functional_call would have
+                # put the user's real parameters back, and their grads would be set).
+                with _reparametrize_module(model, tensors, tie_weights=True):
+                    state.phase = "forward"
+                    with marks, autocast:
+                        out = model(*inputs)
+                    loss = _loss(out)
+                    del out
+                    state.phase = "backward"
+                    loss.backward()
+                    del loss
                 grads = _storage_bytes([p.grad for p in trainable if p.grad is not None])
                 state.phase = "optimizer"
                 opt.step()
