@@ -66,3 +66,42 @@ def test_blank_and_unreadable(tmp_path):
     (tmp_path / "cut.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)
     with pytest.raises(DataError, match="cut.png"):
         load_digit(tmp_path / "cut.png")
+
+
+def _png_header_only(path, width: int, height: int, bit_depth: int = 16, color_type: int = 6) -> None:
+    """A PNG whose IHDR declares ``width`` x ``height`` (16-bit RGBA by default) with a token IDAT:
+    a few hundred bytes that would make a decoder allocate width * height * 8 bytes."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(bytes(4096)))
+                     + chunk(b"IEND", b""))
+
+
+def test_a_huge_image_is_refused_from_its_header(tmp_path, recwarn):
+    """Issue 14 item 9: 13000x13000 16-bit RGBA (under Pillow's error limit, 5.7 GB to decode) is
+    refused from the size in its header, before decoding, without Pillow's warning."""
+    path = tmp_path / "bomb.png"
+    _png_header_only(path, 13000, 13000)
+    with pytest.raises(DataError) as info:
+        load_digit(path)
+    assert str(info.value) == (f"{path}: the image is 13000x13000 pixels (169,000,000); a digit image may have "
+                               f"at most 16,777,216 (4096x4096): shrink it first")
+    assert not [w for w in recwarn if "DecompressionBomb" in type(w.message).__name__]
+
+
+def test_the_size_limit_is_on_pixels_not_sides(tmp_path):
+    """A long thin strip of more than 4096 columns is read (its header passes; its token data
+    fails later as unreadable, not as too large); 4097x4096 is refused."""
+    strip = tmp_path / "strip.png"
+    _png_header_only(strip, 8000, 20, bit_depth=8, color_type=0)
+    with pytest.raises(DataError, match="cannot read the image"):
+        load_digit(strip)
+    big = tmp_path / "big.png"
+    _png_header_only(big, 4097, 4096, bit_depth=8, color_type=0)
+    with pytest.raises(DataError, match="4097x4096 pixels"):
+        load_digit(big)

@@ -147,3 +147,47 @@ def test_reader_does_not_import_torch():
             "s = load_sample(); print(len(s.train_labels) + len(s.test_labels))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "1000"
+
+
+def _bomb(path, declared: tuple[int, ...], inflated: int) -> None:
+    """A gzipped IDX whose header declares ``declared`` uint8 dimensions and whose stream then
+    inflates to ``inflated`` data bytes of zeros (written in chunks: the file stays small)."""
+    import zlib
+
+    comp = zlib.compressobj(9, zlib.DEFLATED, 31)  # wbits 31: a gzip wrapper
+    parts = [comp.compress(_idx(0x08, declared, b""))]
+    chunk = bytes(2 ** 20)
+    for _ in range(inflated // len(chunk)):
+        parts.append(comp.compress(chunk))
+    parts.append(comp.flush())
+    path.write_bytes(b"".join(parts))
+
+
+def test_a_gzip_bomb_is_refused_at_the_declared_size(tmp_path):
+    """Issue 14 item 9: a 10x28x28 header followed by 200 MiB of inflated zeros (a 200 KB file):
+    refused after the declared 7,840 bytes plus a 64 KiB look-ahead, never inflating the rest
+    (the peak memory of the read stays far below the 200 MiB it would take)."""
+    import tracemalloc
+
+    path = tmp_path / "t10k-images-idx3-ubyte.gz"
+    _bomb(path, (10, 28, 28), 200 * 2 ** 20)
+    assert path.stat().st_size < 2 ** 20
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError) as info:
+            read_images(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(info.value) == (f"{path}: more than 65536 unexpected bytes after the data of dimensions "
+                               f"10x28x28 (the header declares 7,840); not read further")
+    assert peak < 8 * 2 ** 20
+
+
+def test_a_header_declaring_too_much_is_refused_before_reading(tmp_path):
+    """A header declaring 2**32 - 1 images (3.4 TB) is refused from the header alone."""
+    path = tmp_path / "huge.gz"
+    path.write_bytes(gzip.compress(_idx(0x08, (2 ** 32 - 1, 28, 28), bytes(100))))
+    with pytest.raises(DataError, match=r"declares dimensions 4294967295x28x28, 3,367,254,359,280 data bytes, "
+                                        r"more than the 268,435,456"):
+        read_idx(path)

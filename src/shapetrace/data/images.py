@@ -16,6 +16,7 @@ at (14, 14).
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,12 @@ SIZE = 28
 CENTER = 14.0  # where MNIST digits have their centre of mass (rows and columns)
 INK_THRESHOLD = 0.1  # a pixel is ink when brighter than this fraction of the brightest one
 MIN_CONTRAST = 16.0  # of 255: below this the image is treated as blank
+# The most pixels a digit image may have, checked in the header before anything is decoded: a
+# digit is shrunk to 20x20 anyway, and a phone photo has about 12 million. Pillow's own limit
+# (89 million, warning up to 179 million) let a 1.3 MB PNG of 13000x13000 16-bit RGBA take
+# 5.7 GB and 24 s to decode.
+MAX_SIDE = 4096
+MAX_PIXELS = MAX_SIDE * MAX_SIDE
 
 
 def load_digit(path: str | os.PathLike) -> np.ndarray:
@@ -35,7 +42,11 @@ def load_digit(path: str | os.PathLike) -> np.ndarray:
 
     p = Path(path)
     try:
-        with Image.open(p) as img:
+        with warnings.catch_warnings():  # the size is checked below, with a clearer word
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(p)
+        with img:
+            _check_size(img, p)  # the header's size: nothing is decoded yet
             img.load()
             img = ImageOps.exif_transpose(img)
             gray = _to_gray(img)
@@ -48,6 +59,13 @@ def load_digit(path: str | os.PathLike) -> np.ndarray:
     except (OSError, ValueError, Image.DecompressionBombError) as e:
         raise DataError(f"{p}: cannot read the image ({' '.join(str(e).split())})") from None
     return prepare_digit(gray, name=str(p))
+
+
+def _check_size(img, p: Path) -> None:
+    w, h = img.size
+    if w * h > MAX_PIXELS:
+        raise DataError(f"{p}: the image is {w}x{h} pixels ({w * h:,}); a digit image may have at most "
+                        f"{MAX_PIXELS:,} ({MAX_SIDE}x{MAX_SIDE}): shrink it first")
 
 
 def _to_gray(img) -> np.ndarray:

@@ -109,28 +109,68 @@ class MNIST:
 
 # ----------------------------------------------------------------------------- reader
 
-def read_idx(path: str | os.PathLike) -> np.ndarray:
+def read_idx(path: str | os.PathLike, *, max_bytes: int | None = None) -> np.ndarray:
     """Read one IDX file (gzip-compressed or raw, told apart by content, not by name).
 
     Every check raises ``DataError`` naming the file: unreadable, corrupt gzip, bad
     magic, unknown type code, too short for its header, or data size not matching the
     dimensions (truncated or with trailing bytes).
+
+    The header is read first and says how many bytes follow; never more than that (and a
+    few bytes to tell that there is more) is read or inflated, so a small gzip that inflates
+    to gigabytes is refused at the declared size. A header that declares more than
+    ``max_bytes`` (default ``MAX_IDX_BYTES``) is refused before any data is read.
     """
     p = Path(path)
+    limit = MAX_IDX_BYTES if max_bytes is None else max_bytes
     try:
-        raw = p.read_bytes()
+        with open(p, "rb") as f:
+            if f.read(2) == _GZIP_MAGIC:
+                f.seek(0)
+                with gzip.GzipFile(fileobj=f, mode="rb") as z:
+                    return _read_stream(z, p, limit)
+            f.seek(0)
+            return _read_stream(f, p, limit)
     except FileNotFoundError:
         raise DataError(f"{p}: no such file") from None
     except IsADirectoryError:
         raise DataError(f"{p}: is a directory, expected an IDX file") from None
+    except (EOFError, zlib.error, gzip.BadGzipFile) as e:
+        raise DataError(f"{p}: corrupt or truncated gzip data ({' '.join(str(e).split())})") from None
     except OSError as e:
         raise DataError(f"{p}: cannot read ({e.strerror or e})") from None
-    if raw[:2] == _GZIP_MAGIC:
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as e:
-            raise DataError(f"{p}: corrupt or truncated gzip data ({' '.join(str(e).split())})") from None
-    return parse_idx(raw, name=str(p))
+
+
+# The most data one IDX file may declare: MNIST's largest file (the training images) holds
+# 60,000 x 28 x 28 = 47 MB; this leaves room for larger MNIST-like sets and refuses a header
+# that would make the reader allocate gigabytes.
+MAX_IDX_BYTES = 256 * 2 ** 20
+# How far past the declared data the reader looks to report trailing bytes exactly.
+_TAIL = 2 ** 16
+
+
+def _read_stream(f, p: Path, limit: int) -> np.ndarray:
+    """The header, then exactly the bytes it declares plus at most ``_TAIL`` (see ``read_idx``)."""
+    head = f.read(4)
+    if len(head) == 4 and head[:2] == b"\0\0":
+        head += f.read(4 * head[3])
+    if len(head) < 4 or head[:2] != b"\0\0" or head[2] not in _IDX_DTYPES or len(head) < 4 + 4 * head[3]:
+        return parse_idx(head, name=str(p))  # says what is wrong with the header
+    ndim = head[3]
+    dims = [int.from_bytes(head[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    expected = _IDX_DTYPES[head[2]].itemsize
+    for d in dims:
+        expected *= d  # Python ints: no overflow however large the header's numbers
+    if expected > limit:
+        raise DataError(f"{p}: its header declares dimensions {'x'.join(map(str, dims))}, {expected:,} data "
+                        f"bytes, more than the {limit:,} an IDX file may hold here")
+    data = f.read(expected + _TAIL)
+    if len(data) > expected:
+        more = len(data) - expected
+        beyond = f"more than {more}" if more == _TAIL else str(more)
+        raise DataError(f"{p}: {beyond} unexpected bytes after the data of dimensions "
+                        f"{'x'.join(map(str, dims))} (the header declares {expected:,}); not read further")
+    return parse_idx(head + data, name=str(p))
 
 
 def parse_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
