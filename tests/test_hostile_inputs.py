@@ -14,6 +14,7 @@ from hypothesis import given, settings, strategies as st
 
 import shapetrace
 from shapetrace.core.errors import ArgumentError, ShapeError, SpecError
+from shapetrace.core.spec import parse_spec
 from shapetrace.core.loading import MAX_DEPTH, TooDeep, json_depth_ok, load_json, load_yaml
 from tests.cli_run import one_line_error, run
 
@@ -143,7 +144,7 @@ def test_huge_input_size_is_refused_everywhere(v):
     with pytest.raises(ArgumentError, match="int64"):
         shapetrace.output_shape("ReLU", (v, 1))
     with pytest.raises(SpecError, match="int64"):
-        shapetrace.core.spec.parse_spec({"input": [v, 1], "layers": []})
+        parse_spec({"input": [v, 1], "layers": []})
 
 
 def test_huge_integers_on_the_command_line(capsys):
@@ -239,3 +240,25 @@ def test_nul_byte_and_non_utf8_in_options(capsys):
     code, _, err = run(["summary", "examples/seed.yaml", "--lang", b"\xff".decode("utf-8", "surrogateescape")],
                        capsys)
     one_line_error(code, err, "not valid UTF-8")
+
+
+# --------------------------------------------------------------------------- Python API: huge inputs
+
+
+@settings(max_examples=25, deadline=None)
+@given(dims=st.lists(st.integers(1, 2**70), min_size=2, max_size=4).filter(
+    lambda d: math.prod(d) * 4 > 2**63 - 1))
+def test_an_input_size_torch_cannot_address_is_one_argument_error(dims):
+    model = torch.nn.Linear(4, 2)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    for device in ("meta", "cpu", "auto"):
+        with pytest.raises(ArgumentError) as e:
+            shapetrace.summary(model, input_size=tuple(dims), device=device)
+        assert "\n" not in str(e.value) and "2**63 - 1" in str(e.value)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_an_input_the_cpu_cannot_allocate_is_one_argument_error():
+    with pytest.raises(ArgumentError) as e:
+        shapetrace.summary(torch.nn.Linear(4, 2), input_size=(2**40, 1, 28, 28), device="cpu")
+    assert "cannot be allocated on cpu" in str(e.value) and e.value.fix and "meta" in e.value.fix

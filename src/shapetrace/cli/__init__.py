@@ -9,6 +9,7 @@ or run failed (diagnosis printed), 2 bad usage or unreadable input, 130 interrup
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Optional
 
@@ -47,29 +48,61 @@ app.command("serve")(serve_cmd.serve)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the app, turning every user error into one line on stderr."""
-    from ._common import safe_streams
+    """Entry point: run the app, turning every user error into one line on stderr, and exit.
+    ``argv=None`` (the installed command, ``python -m shapetrace``): the process ends here
+    without waiting for threads the model's code started (trace/usercode.py)."""
+    code = run(argv)
+    if argv is None:
+        _end_process(code)
+    sys.exit(code)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """The command's exit code: 0 ok, 1 the model/spec/run failed, 2 bad input, 130 interrupted."""
+    from ._common import error_line, safe_streams
 
     safe_streams()
     try:
         rv = app(args=argv, prog_name="shapetrace", standalone_mode=False)
     except typer.Exit as e:
-        sys.exit(e.exit_code)
+        return e.exit_code
     except typer.Abort:
         print("error: aborted", file=sys.stderr)
-        sys.exit(130)
+        return 130
     except TyperException as e:  # usage errors: bad option, missing argument, bad value
         text = " ".join((e.format_message() if hasattr(e, "format_message") else str(e)).split())
         if not text:  # bare `shapetrace`: the help was printed, nothing went wrong
-            sys.exit(0)
+            return 0
         print("error: " + text, file=sys.stderr)
-        sys.exit(getattr(e, "exit_code", 2) or 2)
+        return getattr(e, "exit_code", 2) or 2
     except ShapetraceError as e:
-        from ._common import error_line
-
         print(error_line(e), file=sys.stderr)
-        sys.exit(e.exit_code)
+        return e.exit_code
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
-        sys.exit(130)
-    sys.exit(rv if isinstance(rv, int) else 0)
+        return 130
+    return rv if isinstance(rv, int) else 0
+
+
+def _end_process(code: int) -> None:
+    """Exit now when the model's code left non-daemon threads running: Python would join them
+    at exit and ``summary`` would hang after its table. Otherwise a normal exit."""
+    from ..trace.usercode import unjoined_threads
+
+    left = unjoined_threads()
+    if not left:
+        sys.exit(code)
+    names = ", ".join(t.name for t in left[:3]) + (" ..." if len(left) > 3 else "")
+    print(f"warning: the model's code left {len(left)} thread(s) running ({names}); shapetrace "
+          f"exits without waiting for them", file=sys.stderr)
+    import atexit
+
+    try:
+        atexit._run_exitfuncs()  # what a normal exit runs after joining threads
+    finally:
+        for s in (sys.stdout, sys.stderr):
+            try:
+                s.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)

@@ -64,7 +64,10 @@ def sizes_command(
         kw = _kwargs(kwargs)
     if tgt.kind is TargetKind.SPEC and (kw or dtype):
         raise ShapetraceError("--kwargs and --dtype apply to model targets, not to spec files")
-    res = accepted_sizes(target or "seed", shape, axes, mx, kwargs=kw, dtype=dtype)
+    from ..trace.usercode import user_code
+
+    with user_code():  # a model target's forward is the user's code (trace/usercode.py)
+        res = accepted_sizes(target or "seed", shape, axes, mx, kwargs=kw, dtype=dtype)
     point = tuple(res.input_shape[d] for d in res.dims)
     title = target or "seed"
     if f is SizesFormat.JSON:

@@ -176,6 +176,7 @@ def _spec_report(path: str, shapes):
 
 def _model_report(tgt, shapes, dtype: Optional[str], kwargs: dict[str, Any], device: str):
     from ..trace.targets import load_model
+    from ..trace.usercode import user_code
     from ..trace.tracer import summary
 
     if shapes is None:
@@ -184,5 +185,6 @@ def _model_report(tgt, shapes, dtype: Optional[str], kwargs: dict[str, Any], dev
         raise ShapetraceError("give the model's input shape with --input, e.g. --input 1,3,224,224")
     dtypes = [d.strip() for d in dtype.split(";")] if dtype else None
     model = load_model(tgt, kwargs)
-    return summary(model, input_size=shapes if len(shapes) > 1 else shapes[0], dtypes=dtypes,
-                   device=device)
+    with user_code():  # the model's forward is the user's code too (trace/usercode.py)
+        return summary(model, input_size=shapes if len(shapes) > 1 else shapes[0], dtypes=dtypes,
+                       device=device)

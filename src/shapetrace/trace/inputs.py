@@ -55,7 +55,7 @@ class Inputs:
         """The forward's ``(args, kwargs)`` on ``dev``; never the caller's own tensors."""
         if self.shapes is not None:
             make = torch.empty if dev.type == "meta" else torch.zeros  # meta: no fill, no kernel
-            args = tuple(make(s, dtype=dt or default, device=dev) for s, dt in zip(self.shapes, self.dtypes))
+            args = tuple(_make(make, s, dt or default, dev) for s, dt in zip(self.shapes, self.dtypes))
             return args, {}
         moved = map_tensors(self.data, lambda t: _to_device(t, dev))
         if isinstance(moved, dict):
@@ -63,6 +63,24 @@ class Inputs:
         if isinstance(moved, torch.Tensor):
             return (moved,), {}
         return tuple(moved), {}
+
+
+INT64_MAX = 2**63 - 1
+
+
+def _make(make: Callable[..., torch.Tensor], shape: Shape, dtype: torch.dtype, dev: torch.device) -> torch.Tensor:
+    """One made input. A storage beyond int64 bytes (torch: "Storage size calculation
+    overflowed") or one the device cannot hold is bad input, not a crash of the trace."""
+    nbytes = math.prod(shape) * torch.empty((), dtype=dtype).element_size()
+    if nbytes > INT64_MAX:
+        raise ArgumentError(f"input_size {tuple(shape)} of {dtype} is {nbytes:.3g} bytes, beyond what "
+                            f"torch can address (2**63 - 1 bytes)")
+    try:
+        return make(shape, dtype=dtype, device=dev)
+    except (RuntimeError, MemoryError) as e:  # torch.OutOfMemoryError is a RuntimeError
+        raise ArgumentError(f"input_size {tuple(shape)} of {dtype} ({nbytes:.3g} bytes) cannot be "
+                            f"allocated on {dev}: {' '.join(str(e).split())[:160]}",
+                            fix="device='meta' traces without allocating") from None
 
 
 def _shapes(input_size: Any) -> list[Shape]:
@@ -75,6 +93,9 @@ def _shapes(input_size: Any) -> list[Shape]:
                                 f"got {input_size!r}")
         if any(d < 0 for d in s):
             raise ArgumentError(f"input_size has a negative size: {tuple(s)}")
+        if any(d > INT64_MAX for d in s) or math.prod(s) > INT64_MAX:
+            raise ArgumentError(f"input_size {tuple(s)} has more than 2**63 - 1 elements (torch sizes "
+                                f"are int64)")
         return tuple(s)
 
     if isinstance(input_size, (list, tuple)) and input_size and all(

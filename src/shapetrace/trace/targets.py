@@ -19,6 +19,7 @@ from typing import Any
 
 from ..core.errors import ShapetraceError, one_line
 from ..core.records import Shape
+from .usercode import user_code
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -85,28 +86,35 @@ def parse_target(text: str | None) -> Target:
 
 
 def load_model(target: Target, kwargs: dict[str, Any] | None = None):
-    """Build the nn.Module a target names (imports torch)."""
+    """Build the nn.Module a target names (imports torch). The target's code runs inside
+    ``user_code``: what it prints goes to stderr, ``sys.exit``/``os._exit`` is an error."""
+    with user_code():
+        return _load_model(target, kwargs)
+
+
+def _load_model(target: Target, kwargs: dict[str, Any] | None):
     from torch import nn
 
     kwargs = dict(kwargs or {})
     if target.kind is TargetKind.BUILTIN:
         b = BUILTINS[target.location]
         obj = getattr(importlib.import_module(b.module), b.attr)
-        where = target.location
+        where, home = target.location, b.module
     elif target.kind is TargetKind.FILE:
-        obj = getattr(_import_file(target.location), target.attr or "", _NONE)
-        where = f"{target.location}:{target.attr}"
+        mod = _import_file(target.location)
+        obj = getattr(mod, target.attr or "", _NONE)
+        where, home = f"{target.location}:{target.attr}", mod.__name__
         if obj is _NONE:
             raise TargetError(f"{target.location} has no {target.attr!r}")
     elif target.kind is TargetKind.MODULE:
         try:
-            mod = importlib.import_module(target.location)
+            importlib.import_module(target.location)
         except ImportError as e:
             raise TargetError(f"cannot import module {target.location!r}: {e}") from None
         except Exception as e:  # noqa: BLE001 - the user's module failed while importing
             raise TargetError(f"importing {target.location!r} raised {type(e).__name__}: {_line(e)}") from None
-        obj = getattr(mod, target.attr or "", _NONE)
-        where = f"{target.location}:{target.attr}"
+        obj = getattr(sys.modules[target.location], target.attr or "", _NONE)
+        where, home = f"{target.location}:{target.attr}", target.location
         if obj is _NONE:
             raise TargetError(f"module {target.location!r} has no {target.attr!r}")
     else:
@@ -116,14 +124,13 @@ def load_model(target: Target, kwargs: dict[str, Any] | None = None):
         if kwargs:
             raise TargetError(f"{where} is a module instance; --kwargs applies to a class or factory")
         return obj
-    if not callable(obj):
-        raise TargetError(f"{where} is a {type(obj).__name__}, not an nn.Module class or factory")
+    check_buildable(obj, where, home)
     try:
         inspect.signature(obj).bind(**kwargs)
     except TypeError as e:
         raise TargetError(f"{where}: bad --kwargs: {e}") from None
     except ValueError:
-        pass  # no signature (builtins): let the call decide
+        pass  # no signature: let the call decide
     try:
         model = obj(**kwargs)
     except ShapetraceError:
@@ -133,6 +140,66 @@ def load_model(target: Target, kwargs: dict[str, Any] | None = None):
     if not isinstance(model, nn.Module):
         raise TargetError(f"{where} returned a {type(model).__name__}, not an nn.Module")
     return model
+
+
+# What a target may name, decided before anything is called (issue 14 item 10: `shutil:rmtree
+# --kwargs path=...` deleted a folder and then said "returned a NoneType").
+CALLABLE_RULE = ("an nn.Module instance, an nn.Module subclass, or a Python function defined in the "
+                 "target's own module or package or annotated to return an nn.Module (never a builtin "
+                 "or C function, a function of the standard library, or one annotated to return "
+                 "something else)")
+
+
+def check_buildable(obj: Any, where: str, home: str) -> None:
+    """Refuse ``obj`` unless calling it is building a model as far as can be told before the
+    call (``CALLABLE_RULE``); ``home`` is the module the target named."""
+    from torch import nn
+
+    def refuse(what: str) -> None:
+        raise TargetError(f"{where} is {what}; a target must be {CALLABLE_RULE}")
+
+    if inspect.isclass(obj):
+        if not issubclass(obj, nn.Module):
+            refuse(f"the class {obj.__module__}.{obj.__qualname__}, not an nn.Module subclass")
+        return
+    if not inspect.isfunction(obj):  # builtins, C functions, partials, objects with __call__
+        refuse(f"a {type(obj).__name__}, not an nn.Module, a class or a Python function")
+    module = getattr(obj, "__module__", None) or ""
+    top = module.partition(".")[0]
+    if top in sys.stdlib_module_names or top == "builtins":
+        refuse(f"{module}.{obj.__qualname__}, a function of Python's standard library")
+    returns = _returns_module(obj)
+    if returns is False:
+        refuse(f"a function annotated to return {_annotation_text(obj)}")
+    if returns is None and top != home.partition(".")[0]:
+        refuse(f"{module}.{obj.__qualname__}, a function from another package that does not say it "
+               f"returns an nn.Module")
+
+
+def _returns_module(fn: Any) -> bool | None:
+    """True: ``fn`` is annotated to return an nn.Module (sub)class; False: annotated to return
+    something else (``None``, ``Any``, ``str``...); None: no annotation, or one that cannot be
+    resolved or is a typing construct (Optional[...], a TypeVar): cannot tell."""
+    import typing
+
+    from torch import nn
+
+    try:
+        ann = typing.get_type_hints(fn).get("return", inspect.Signature.empty)
+    except Exception:  # noqa: BLE001 - a string annotation naming what the module lacks
+        return None
+    if ann is inspect.Signature.empty:
+        return None
+    if ann is type(None) or ann is typing.Any:
+        return False
+    if inspect.isclass(ann):
+        return issubclass(ann, nn.Module)
+    return None
+
+
+def _annotation_text(fn: Any) -> str:
+    ann = getattr(fn, "__annotations__", {}).get("return")
+    return ann if isinstance(ann, str) else getattr(ann, "__qualname__", None) or repr(ann)
 
 
 _NONE = object()
