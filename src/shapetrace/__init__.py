@@ -19,12 +19,13 @@ from .core.records import Report
 
 if TYPE_CHECKING:  # for IDEs and type checkers: the real functions and their signatures
     from .core.spec import flow, load_spec
+    from .memory.api import train_memory
     from .trace.tracer import summary
 
 __version__ = "0.1.0"
 
 __all__ = ["Report", "ShapeError", "ShapetraceError", "compute", "explain", "flow", "load_spec",
-           "output_shape", "summary", "__version__"]
+           "output_shape", "summary", "train_memory", "__version__"]
 
 
 def __getattr__(name: str) -> Any:
@@ -33,6 +34,8 @@ def __getattr__(name: str) -> Any:
     # spec tools likewise, so that a plain import stays as fast as before.
     if name == "summary":
         from .trace.tracer import summary as value
+    elif name == "train_memory":  # torch on first use, as summary
+        from .memory.api import train_memory as value
     elif name == "accepted_sizes":  # torch only for model targets
         from .sizes import accepted_sizes as value
     elif name in ("flow", "load_spec"):

@@ -17,7 +17,7 @@ import typer
 from typer.exceptions import TyperException
 
 from ..core.errors import ShapetraceError
-from . import experiment_cmd, layer_cmd, serve_cmd, sizes_cmd, summary_cmd, train_cmd
+from . import experiment_cmd, layer_cmd, memory_cmd, serve_cmd, sizes_cmd, summary_cmd, train_cmd
 from .application import app
 
 
@@ -40,6 +40,7 @@ def _root(version: Optional[bool] = typer.Option(
 app.command("layer", context_settings={"allow_extra_args": False})(layer_cmd.layer_command)
 app.command("summary")(summary_cmd.summary_command)
 app.command("sizes")(sizes_cmd.sizes_command)
+app.command("memory")(memory_cmd.memory_command)
 app.command("train")(train_cmd.train_command)
 app.command("eval")(train_cmd.eval_command)
 app.command("predict")(train_cmd.predict_command)

@@ -6,16 +6,18 @@ meta kernel is wrong about memory: ``aten.mkldnn_rnn_layer`` returns an empty wo
 oneDNN's real one is about 180 KB for a 4 x 10 x 64 LSTM layer and grows with the sizes (it
 holds every gate of every time step for the backward). Its size is read off the real kernel,
 run once on zeros of the same shapes (cached by shapes), when that is small enough to run;
-otherwise the row is marked as a lower bound.
+otherwise the row is marked as a lower bound (``PROBE_FLOPS``).
 """
 
 from __future__ import annotations
 
 import functools
 
-# Run the real oneDNN layer to size its workspace only up to this many bytes of inputs,
-# weights and outputs (a few ms of CPU); above it the row is a lower bound.
-PROBE_LIMIT = 256 * 2**20
+# Run the real oneDNN layer to size its workspace only up to this many FLOPs (about 0.3 s of
+# one CPU core; the time grows with the work, not the bytes); above it the row is a lower
+# bound. The workspace is not a formula of the sizes that could be written down: oneDNN
+# rounds it to pages (10 x 4 x 16 -> 32: 90112 bytes; twice the steps: 176128).
+PROBE_FLOPS = 2 * 10**9
 
 
 def cuda_fake_ok() -> bool:
@@ -36,11 +38,9 @@ def rnn_workspace_bytes(args) -> int | None:
     """The real oneDNN workspace size (bytes) for these arguments, or None if too big to probe."""
     import torch
 
-    tensors = [a for a in args if isinstance(a, torch.Tensor)]
-    size = sum(t.numel() * t.element_size() for t in tensors)
-    x = args[0]
-    size += x.numel() // max(1, x.shape[-1]) * int(args[10]) * x.element_size()  # the output
-    if size > PROBE_LIMIT:
+    x, w_ih, w_hh = args[0], args[1], args[2]
+    steps = x.numel() // max(1, x.shape[-1])  # time steps x batch
+    if 2 * steps * (w_ih.numel() + w_hh.numel()) > PROBE_FLOPS:  # a multiply-add per weight and step
         return None
     key = tuple((tuple(a.shape), a.dtype) if isinstance(a, torch.Tensor) else
                 (tuple(a) if isinstance(a, list) else a) for a in args)

@@ -61,6 +61,13 @@ def as_backend(v) -> Backend:
     return _enum(Backend, v, "device")
 
 
+def check_batch_size(b) -> int:
+    """A batch size: an int >= 1 (True is not a batch size)."""
+    if isinstance(b, bool) or not isinstance(b, int) or b < 1:
+        raise MemoryUsageError(f"batch size must be a positive integer, got {b!r}")
+    return b
+
+
 # Binary units only: "16GB" is ambiguous (10**9 or 2**30), so it is refused with a hint.
 _UNITS = {"": 1, "b": 1, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40, "pib": 2**50}
 _BUDGET = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")

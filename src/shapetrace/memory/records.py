@@ -1,5 +1,5 @@
 """The numbers of a training step's memory and FLOPs (bytes and counts only; the text is
-made by ``shapetrace.memory.render``)."""
+made by ``shapetrace.render.memory``)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ class MemoryRow:
     flops_forward: int = 0
     flops_backward: int = 0
     bound: Bound = Bound.EXACT
-    note: str = ""
+    note: str = ""  # a note code (the renderer words it): why the figure is a bound
 
     def to_dict(self) -> dict:
         d = asdict(self)

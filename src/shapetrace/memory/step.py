@@ -29,7 +29,7 @@ PHASES = ("forward", "backward", "optimizer")
 @dataclass
 class StepConfig:
     shapes: list[tuple[int, ...]]  # the inputs' shapes, batch first
-    input_dtypes: list[str] | None
+    input_dtypes: list  # per input: a torch.dtype, or None for the training dtype
     optimizer: Optimizer
     dtype: DType
     amp: bool
@@ -139,7 +139,7 @@ def _recorder_class():
             if size is None:
                 if row is not None:
                     row.bound = Bound.LOWER
-                    row.note = "oneDNN's RNN workspace is not counted (too large to size)"
+                    row.note = "rnn_workspace_unsized"
                 return out
             ws = torch.empty(size, dtype=torch.uint8, device=out[3].device)
             return (*out[:3], ws)
@@ -164,9 +164,13 @@ def _marks_class():
         def __torch_function__(self, func, types, args=(), kwargs=None):
             out = func(*args, **(kwargs or {}))
             row = self.state.current_row()
-            if self.meta and func is F.scaled_dot_product_attention and row is not None:
+            # a mode does not see the calls inside the function it handles: MultiheadAttention's
+            # sdpa (need_weights=False) is seen as multi_head_attention_forward
+            sdpa = func is F.scaled_dot_product_attention or (
+                func is F.multi_head_attention_forward and not (kwargs or {}).get("need_weights", True))
+            if self.meta and sdpa and row is not None:
                 row.bound = Bound.UPPER
-                row.note = "attention by the math path on meta; a fused CUDA kernel saves less"
+                row.note = "attention_math_path"
             for t in tree_leaves(out):
                 if isinstance(t, torch.Tensor) and t.grad_fn is not None:
                     self.nodes.mark(t.grad_fn._sequence_nr(), row)
@@ -203,26 +207,6 @@ def _model_as_is(model):
         torch.set_grad_enabled(grad)
 
 
-def _input_dtypes(cfg: StepConfig):
-    import torch
-
-    n = len(cfg.shapes)
-    names = cfg.input_dtypes or []
-    if names and len(names) not in (1, n):
-        raise MemoryUsageError(f"{len(names)} input dtypes for {n} inputs")
-    out = []
-    for i in range(n):
-        name = names[i] if len(names) == n else (names[0] if names else None)
-        if name is None:
-            out.append(None)  # floating: the training dtype
-            continue
-        dt = getattr(torch, str(name).strip(), None)
-        if not isinstance(dt, torch.dtype):
-            raise MemoryUsageError(f"unknown input dtype {name!r} (e.g. float32, int64)")
-        out.append(dt)
-    return out
-
-
 def simulate(model, cfg: StepConfig, batch: int) -> StepMemory:
     """Simulate one steady-state training step at batch size ``batch``."""
     import torch
@@ -238,7 +222,7 @@ def simulate(model, cfg: StepConfig, batch: int) -> StepMemory:
         raise MemoryUsageError("--amp --device cuda needs a torch built with CUDA (this one is "
                                "CPU-only: autocast does not run on meta tensors)")
     train_dtype = torch.float32 if cfg.amp else cfg.dtype.torch()
-    in_dtypes = _input_dtypes(cfg)
+    in_dtypes = cfg.input_dtypes or [None] * len(cfg.shapes)
 
     state = _State()
     nodes = flops.NodeRows()
@@ -287,7 +271,7 @@ def simulate(model, cfg: StepConfig, batch: int) -> StepMemory:
                             depth=0 if not name else name.count(".") + 1)
             if meta and isinstance(mod, RNNBase):
                 row.bound = Bound.LOWER
-                row.note = "computed on meta: cuDNN's reserve space is not counted"
+                row.note = "cudnn_reserve_unsized"
             state.rows.append(row)
             state.stack.append(row)
 
