@@ -37,11 +37,21 @@ class CoreRejected(RuntimeError, ValueError):
     RuntimeError like torch's own, so a model that catches torch's error catches this."""
 
 
+@dataclass(frozen=True)
+class WrongDtype:
+    """An embedding lookup got indices of a dtype it cannot take (float token ids: the input
+    was made as floats because no ``dtypes`` / ``--dtype`` was given)."""
+
+    dtype: torch.dtype  # the indices' dtype
+    source: int | str | None  # the endpoint that made them ("input:K": the model's K-th input)
+
+
 @dataclass
 class Failed:
     failure: Failure
     exc: BaseException  # the exception the failing call raised (kept alive: matched by identity)
     append: bool  # the failing row is not in the rows yet (a functional op's)
+    wrong_dtype: WrongDtype | None = None
 
 
 class Failures:
@@ -53,8 +63,9 @@ class Failures:
     def noted(self, exc: BaseException) -> bool:
         return self.last is not None and self.last.exc is exc
 
-    def note(self, failure: Failure, exc: BaseException, *, append: bool) -> None:
-        self.last = Failed(failure, exc, append)
+    def note(self, failure: Failure, exc: BaseException, *, append: bool,
+             wrong_dtype: WrongDtype | None = None) -> None:
+        self.last = Failed(failure, exc, append, wrong_dtype)
 
     def match(self, e: BaseException) -> Failed | None:
         """The noted failure ``e`` comes from: ``e`` itself, its cause or its context."""
@@ -66,11 +77,13 @@ class Failures:
 
 def error_from(e: Exception, failures: Failures, *, rows: list[Row], frame_row: Row | None,
                frame_name: str, model_name: str, meta: bool,
-               context: Callable[[], Context]) -> Diagnosis:
+               context: Callable[[], Context], input_dtypes: tuple[torch.dtype, ...] = ()) -> Diagnosis:
     """The forward raised ``e``: its diagnosis, or ``ModelError`` when it is no shape error."""
     f = failures.match(e)
     if f is not None:
         root = f.exc
+        if f.wrong_dtype is not None:
+            raise ModelError(dtype_message(model_name, f.failure.row, f.wrong_dtype, input_dtypes)) from None
         if isinstance(root, NotImplementedError) and meta:
             row = f.failure.row
             raise ModelError(f"{model_name}: `{row.name}` ({row.kind}) cannot run on the meta "
@@ -87,6 +100,50 @@ def error_from(e: Exception, failures: Failures, *, rows: list[Row], frame_row: 
     hint = ("; the meta device holds no values, so data-dependent code (.item(), "
             "if x.sum() > 0) needs device='cpu'") if meta else ""
     raise ModelError(f"{model_name}.forward raised {type(e).__name__}: {first_line(e)}{hint}") from None
+
+
+# The functional embedding lookups and the position of their indices argument
+# (``F.embedding(input, weight)``; ``torch.embedding(weight, indices)``).
+_EMBEDDING_INDICES = {f: i for names, i in (((torch.nn.functional, ("embedding", "embedding_bag")), 0),
+                                            ((torch, ("embedding", "embedding_bag")), 1))
+                      for f in ops._resolve(*names)}
+_INDEX_DTYPES = (torch.int64, torch.int32)  # what torch's embedding kernels take (at::embedding)
+
+
+def wrong_index_dtype(base: type | None, func: Any, ins: list[torch.Tensor]) -> torch.Tensor | None:
+    """The indices tensor of a failed embedding lookup (``nn.Embedding``/``nn.EmbeddingBag``
+    or the functional call itself) when its dtype is one an embedding cannot take."""
+    if base is not None and not issubclass(base, (nn.Embedding, nn.EmbeddingBag)):
+        return None
+    i = _EMBEDDING_INDICES.get(func)
+    if i is None or len(ins) <= i:
+        return None
+    return ins[i] if ins[i].dtype not in _INDEX_DTYPES else None
+
+
+def _dtype_names(dtypes: list[torch.dtype]) -> tuple[str, str]:
+    """(the CLI's ``--dtype`` value, the API's ``dtypes=[...]``) for these input dtypes."""
+    cli = ";".join(str(d).removeprefix("torch.") for d in dtypes)
+    api = ", ".join("torch.long" if d is torch.int64 else str(d) for d in dtypes)
+    return (cli if len(dtypes) == 1 else f'"{cli}"'), f"dtypes=[{api}]"
+
+
+def dtype_message(model_name: str, row: Row, wrong: WrongDtype, input_dtypes: tuple[torch.dtype, ...]) -> str:
+    """What to do when an embedding got float (or bool) indices: in the CLI's words and the API's."""
+    got = str(wrong.dtype).removeprefix("torch.")
+    head = (f"{model_name}: `{row.name}` ({row.kind}) looks up token ids, which must be integers "
+            f"(int64 or int32), but ")
+    src = wrong.source
+    if isinstance(src, str) and src.startswith("input:") and int(src[6:]) < len(input_dtypes) \
+            and input_dtypes[int(src[6:])] == wrong.dtype:
+        k = int(src[6:])
+        wanted = list(input_dtypes)
+        wanted[k] = torch.int64
+        cli, api = _dtype_names(wanted)
+        which = "the input" if len(input_dtypes) == 1 else f"input {k}"
+        return (head + f"{which} is {got}; pass --dtype {cli} (CLI), or {api} with input_size or "
+                       f"an integer tensor as input_data (Python)")
+    return head + f"they are {got}; make them integers (.long()) before the lookup"
 
 
 def module_failure(row: Row, module: nn.Module, base: type | None, message: str,

@@ -10,7 +10,7 @@ a meta trace rejects what the CPU rejects; a failing call is noted in ``Failures
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -24,7 +24,8 @@ from ..core.records import (Diagnosis, Edge, LayerResult, ReceptiveField, Report
                             mark_leaves, note)
 from . import adapters, ops
 from .classify import Role, classify, recorded
-from .failures import CoreRejected, Failures, error_from, first_line, module_failure, op_failure
+from .failures import (CoreRejected, Failures, WrongDtype, error_from, first_line, module_failure, op_failure,
+                       wrong_index_dtype)
 from .flow import FlowTensors
 from .inputs import tensors, uninitialized
 from .params import ParamCounter
@@ -82,6 +83,10 @@ def _shapes(ts: list[torch.Tensor]) -> list[tuple[int, ...]]:
     return [tuple(t.shape) for t in ts]
 
 
+def _call(func: Any, args: tuple, kwargs: dict) -> Any:
+    return func(*args, **kwargs)
+
+
 class _Watcher(TorchFunctionMode):
     """Sees every torch function call while the forward runs."""
 
@@ -92,13 +97,15 @@ class _Watcher(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         rec = self.recorder
-        if rec.busy or not recorded(func):
+        if rec.busy:
             return func(*args, **kwargs)
+        if not recorded(func):
+            return rec.call(func, args, kwargs)
         frame = rec.stack[-1] if rec.stack else None
         try:
             out = ops.meta_fast(func, args, kwargs) if (rec.fast and func in ops.META_FAST) else NotImplemented
             if out is NotImplemented:
-                out = func(*args, **kwargs)
+                out = rec.call(func, args, kwargs)
         except Exception as e:
             rec.op_failed(func, args, kwargs, e, frame)
             raise
@@ -112,8 +119,10 @@ class _Watcher(TorchFunctionMode):
 
 
 class Recorder:
-    def __init__(self, model: nn.Module, dev: torch.device, core_checks: bool, model_name: str):
+    def __init__(self, model: nn.Module, dev: torch.device, core_checks: bool, model_name: str,
+                 call: Callable[[Any, tuple, dict], Any] = _call):
         self.model = model
+        self.call = call  # runs each torch call of the forward (on meta: ``values.MetaCalls``)
         self.dev = dev
         self.meta = dev.type == "meta"
         self.core_checks = core_checks
@@ -141,6 +150,7 @@ class Recorder:
 
     def run(self, args: tuple, kwargs: dict) -> Report:
         inputs = tensors((args, kwargs))
+        self.input_dtypes = tuple(t.dtype for t in inputs)
         input_bytes = sum(t.numel() * t.element_size() for t in inputs)
         if inputs and inputs[0].dim() >= 2:
             self.batch = inputs[0].shape[0]
@@ -168,7 +178,7 @@ class Recorder:
             frame = self.stack[-1] if self.stack else None
             error = error_from(e, self.failures, rows=self.rows, frame_row=frame.row if frame else None,
                                frame_name=frame.name if frame else "", model_name=self.model_name,
-                               meta=self.meta, context=self._context)
+                               meta=self.meta, context=self._context, input_dtypes=self.input_dtypes)
             failed_frame = frame
         finally:
             for h in handles:
@@ -203,6 +213,19 @@ class Recorder:
                 if src is not None and src != last:
                     self.edges.append(Edge(src, last, shape))
         return [src for src, _ in sources if src is not None]
+
+    def _origin(self, src: int | str | None) -> int | str | None:
+        """The model input a tensor made by ``src`` comes from through rows of one input each
+        (GPT-2's ``input_ids.view(-1, n)``), else ``src`` itself."""
+        seen = set()
+        node = src
+        while isinstance(node, int) and node not in seen:
+            seen.add(node)
+            feeds = {e.src for e in self.edges if e.dst == node}
+            if len(feeds) != 1:
+                return src
+            node = feeds.pop()
+        return node if isinstance(node, str) else src
 
     def _unreached(self, error: Diagnosis) -> list[Unreached]:
         """Modules that never ran: the flow stopped first. Only modules with no children
@@ -466,15 +489,17 @@ class Recorder:
         try:
             if frame is None:
                 return
+            ins = tensors((args, kwargs))
+            indices = wrong_index_dtype(frame.base, func, ins)
+            wrong = WrongDtype(indices.dtype, self._origin(self.flow.src(indices))) if indices is not None else None
             if frame.internal:  # torch rejected the layer's own implementation: the layer's failure
                 msg = str(frame.core_error) if frame.core_error else first_line(exc)
-                self.failures.note(self._module_failure(frame, msg), exc, append=False)
+                self.failures.note(self._module_failure(frame, msg), exc, append=False, wrong_dtype=wrong)
                 return
-            ins = tensors((args, kwargs))
             kind = ops.op_kind(func)
             row = Row(name=f"{frame.name}.{kind}" if frame.name else kind, kind=kind, depth=frame.depth + 1,
                       input_shapes=_shapes(ins), output_shapes=[], is_op=True)
             self.failed_sources = (row.name, [(self.flow.src(t), tuple(t.shape)) for t in ins])
-            self.failures.note(op_failure(row, func, args, kwargs, ins, exc), exc, append=True)
+            self.failures.note(op_failure(row, func, args, kwargs, ins, exc), exc, append=True, wrong_dtype=wrong)
         finally:
             self.busy = was
