@@ -185,9 +185,13 @@ def test_other_forward_failures_are_model_errors_exit_2() -> None:
 
 
 def test_data_dependent_code_needs_cpu() -> None:
-    class DataDependent(nn.Module):
+    class DataDependent(nn.Module):  # reads a value computed from its weights: none on meta
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 3)
+
         def forward(self, x):
-            return x * 2 if x.sum().item() > 0 else x
+            return x * 2 if self.fc(x).sum().item() > 0 else x
 
     with pytest.raises(ModelError, match="meta device"):
         shapetrace.summary(DataDependent(), (1, 3), device="meta")

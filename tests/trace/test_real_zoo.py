@@ -18,19 +18,9 @@ from .test_zoo import module_rows, oracle
 
 DEVICES = ["meta", "cpu", "auto", None]  # None: summary's default
 
-# Issue 11's open failure classes, reproduced here (strict: a fix turns these into XPASS
-# failures, and then the entry must go): 3 = an attention mask's .all()/.item() on meta,
-# 2 = torch._grouped_mm's meta kernel demands bf16 (MoE).
-OPEN = {**{(n, d): "issue 11 class 3: attention mask needs values on meta"
-           for n in ("bert", "distilbert", "mobilebert", "t5") for d in ("meta", None)},
-        **{(n, d): "issue 11 class 2: _grouped_mm meta kernel wants bf16"
-           for n in ("mixtral", "qwen2_moe") for d in ("meta", None)}}
-
 
 def _params():
-    return [pytest.param(n, d, id=f"{n}-{d or 'default'}",
-                         marks=[pytest.mark.xfail(strict=True, reason=OPEN[n, d])] if (n, d) in OPEN else [])
-            for n in sorted(CASES) for d in DEVICES]
+    return [pytest.param(n, d, id=f"{n}-{d or 'default'}") for n in sorted(CASES) for d in DEVICES]
 
 
 @functools.lru_cache(maxsize=None)

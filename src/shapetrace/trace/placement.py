@@ -3,17 +3,20 @@
 Owns the device choice (``pick_device``: the ``devices.Device`` choices, plus "meta",
 the tracer's own: shapes without values) and the module the forward runs on
 (``prepared``): the user's model itself when it already lives there, the model with meta
-tensors swapped in and everything put back (``swapped``), or a copy (``copy_to``). The
-user's model and torch's global state (threads, the garbage collector) are exactly as
-before when the ``with`` block ends.
+tensors swapped in and everything put back (``swapped``), or a copy (``copy_to``). On its
+own device the model runs on copies of its buffers, so a forward's in-place updates
+(BatchNorm's statistics in train mode, counters) stay off it. The user's model, the
+thread count and the garbage collector are exactly as before when the ``with`` block
+ends; torch's other global state is ``state.kept``'s.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import gc
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import torch
 from torch import nn
@@ -107,24 +110,23 @@ def threads(n: int | None) -> Iterator[None]:
 
 @contextlib.contextmanager
 def prepared(model: nn.Module, dev: torch.device, train: bool) -> Iterator[nn.Module]:
-    """The module to trace: the model itself when it already lives on ``dev`` (its modes are
-    restored afterwards); for meta, the model itself with meta tensors swapped in and
-    everything put back afterwards (``swapped``); else a copy on ``dev``."""
+    """The module to trace: the model itself when it already lives on ``dev``, with copies of
+    its buffers swapped in; for meta, the model itself with meta tensors swapped in; in both
+    cases every module's attributes are put back afterwards (``swapped``). Else a copy on
+    ``dev``."""
     tensors = tensors_of(model)
     devices = {(t.device.type, t.device.index) for t in tensors if not uninitialized(t)}
     # "cuda" without an index means the current device: any one cuda device will do
     here = all(kind == dev.type and (dev.index is None or index == dev.index) for kind, index in devices)
     if here and not any(uninitialized(t) for t in tensors):
-        modes = [(m, m.training) for m in model.modules()]
-        model.train(train)
-        try:
-            yield model
-        finally:
-            for m, flag in modes:
-                m.training = flag
+        # The forward runs for real on the user's own weights; its buffers (BatchNorm's
+        # running statistics in train mode, counters it updates in place) are copies.
+        with swapped(model, _buffer_copy) as same:
+            same.train(train)
+            yield same
         return
     if dev.type == META and not any(isinstance(m, nn.modules.lazy.LazyModuleMixin) for m in model.modules()):
-        with swapped(model, dev) as same:
+        with swapped(model, functools.partial(_moved, dev=dev)) as same:
             same.train(train)
             yield same
         return
@@ -146,8 +148,20 @@ def _moved(t: torch.Tensor, dev: torch.device) -> torch.Tensor:
     return new
 
 
-def _moved_tensors(model: nn.Module, dev: torch.device) -> dict[int, torch.Tensor]:
-    """id -> the moved tensor, for every parameter, buffer and tensor attribute of every module;
+def _buffer_copy(t: torch.Tensor) -> torch.Tensor:
+    """A parameter itself; a copy of a buffer or tensor attribute (which a forward may update
+    in place). Parameters are shared, not copied: a copy would double the model's memory,
+    and a forward changes its buffers, not its weights."""
+    if isinstance(t, nn.Parameter) or uninitialized(t):
+        return t
+    return t.detach().clone().requires_grad_(t.requires_grad)
+
+
+Move = Callable[[torch.Tensor], torch.Tensor]
+
+
+def _moved_tensors(model: nn.Module, move: Move) -> dict[int, torch.Tensor]:
+    """id -> ``move(t)``, for every parameter, buffer and tensor attribute of every module;
     a tensor shared by two modules (tied weights) is moved once and stays shared."""
     memo: dict[int, torch.Tensor] = {}
     with torch.no_grad():
@@ -156,14 +170,14 @@ def _moved_tensors(model: nn.Module, dev: torch.device) -> dict[int, torch.Tenso
             found += [v for v in vars(m).values() if isinstance(v, torch.Tensor)]
             for t in found:
                 if t is not None and id(t) not in memo:
-                    memo[id(t)] = _moved(t, dev)
+                    memo[id(t)] = move(t)
     return memo
 
 
 @contextlib.contextmanager
-def swapped(model: nn.Module, dev: torch.device) -> Iterator[nn.Module]:
-    """The model itself, its parameters, buffers and tensor attributes swapped for ``dev``
-    tensors for the duration, then put back.
+def swapped(model: nn.Module, move: Move) -> Iterator[nn.Module]:
+    """The model itself, its parameters, buffers and tensor attributes swapped for ``move``'s
+    tensors (meta ones, or copies of the buffers) for the duration, then put back.
 
     Every module's attribute dict is saved first and restored afterwards (the original
     ``_parameters`` and ``_buffers`` dicts are replaced, never changed), so nothing the
@@ -173,7 +187,8 @@ def swapped(model: nn.Module, dev: torch.device) -> Iterator[nn.Module]:
     which change their own class when they materialise (those get ``copy_to``). While the
     trace runs, another thread using the same model would see the swapped tensors.
     """
-    memo = _moved_tensors(model, dev)
+    memo = _moved_tensors(model, move)
+    new_weights = any(memo[id(p)] is not p for p in model.parameters())
     saved = [(m, dict(vars(m))) for m in model.modules()]
     try:
         for m, attrs in saved:
@@ -184,7 +199,8 @@ def swapped(model: nn.Module, dev: torch.device) -> Iterator[nn.Module]:
             for k, v in attrs.items():
                 if isinstance(v, torch.Tensor):
                     d[k] = memo[id(v)]
-        _refresh_rnns(model)
+        if new_weights:
+            _refresh_rnns(model)  # only when weights were swapped: on CUDA it re-flattens them
         yield model
     finally:
         for m, attrs in saved:
@@ -199,7 +215,7 @@ def copy_to(model: nn.Module, dev: torch.device) -> nn.Module:
     The memo of ``copy.deepcopy`` is seeded with the new tensors, so the weights are never
     copied (meta tensors have no data) and a tensor shared by two modules stays shared.
     """
-    memo: dict[int, Any] = dict(_moved_tensors(model, dev))
+    memo: dict[int, Any] = dict(_moved_tensors(model, functools.partial(_moved, dev=dev)))
     memo[id(memo)] = [model]  # deepcopy's convention: keep the originals (the model holds them) alive
     try:
         clone = copy.deepcopy(model, memo)

@@ -12,7 +12,11 @@
 5. ``fold``: rows deeper than ``depth`` fold into their ancestor.
 
 By default the forward runs on the meta device: shapes only, no compute, no weight
-memory, and the user's model is exactly as before afterwards.
+memory. On every device and in both modes the user's model (``placement``) and torch's
+global state (``state.kept``: RNG, default dtype/device, grad mode, threads, flags) are
+exactly as before afterwards, also when the forward raises. On meta the input keeps its
+values (``values``): code that reads them (an attention mask's ``.all()``) works, the
+weights stay on meta, and the report says so.
 """
 
 from __future__ import annotations
@@ -28,9 +32,11 @@ from ..devices import Device
 from .failures import ModelError
 from .fold import fold
 from .inputs import Inputs, default_dtype
-from .placement import (AUTO_MAX_INPUT, AUTO_MAX_PARAMS, input_device, is_auto, no_gc, pick_device, prepared,
+from . import values
+from .placement import (AUTO_MAX_INPUT, AUTO_MAX_PARAMS, META, input_device, is_auto, no_gc, pick_device, prepared,
                         threads)
 from .recorder import Recorder
+from .state import kept
 
 __all__ = ["summary", "ModelError", "Device", "pick_device", "AUTO_MAX_PARAMS", "AUTO_MAX_INPUT"]
 
@@ -63,9 +69,14 @@ def summary(model: nn.Module, input_size: Any = None, input_data: Any = None, *,
         raise ArgumentError(f"mode must be 'eval' or 'train', got {mode!r}")
     inputs = Inputs.parse(input_size, input_data, dtypes)
     dev = pick_device(device, model, inputs.numel)
-    with no_gc(), prepared(model, dev, mode == "train") as target, threads(1 if is_auto(device) else None):
-        args, kwargs = inputs.build(input_device(target, dev), default_dtype(model))
-        report = Recorder(target, dev, core_checks, type(model).__name__).run(args, kwargs)
+    with kept(), no_gc(), prepared(model, dev, mode == "train") as target, threads(1 if is_auto(device) else None):
+        keep = dev.type == META and values.keeps(inputs)
+        args, kwargs = inputs.build(values.CPU if keep else input_device(target, dev), default_dtype(model))
+        calls = values.MetaCalls(keep) if dev.type == META else None
+        recorder = Recorder(target, dev, core_checks, type(model).__name__, **({"call": calls} if calls else {}))
+        report = recorder.run(args, kwargs)
+    if calls is not None and calls.reads:
+        report.warnings.append(values.used_values(calls))
     if depth is not None:
         report = fold(report, depth)
     return report

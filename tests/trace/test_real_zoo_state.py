@@ -1,7 +1,4 @@
-"""NOT COLLECTED YET (issue 11 class 1 is open: these fail now and leak global state, e.g. the
-default device, into later tests): rename to test_real_zoo_state.py once placement restores state.
-
-A trace leaves the user's model and torch's global state exactly as they were, on every
+"""A trace leaves the user's model and torch's global state exactly as they were, on every
 device and in both modes: BatchNorm's running statistics in train mode, buffers a forward
 updates in place, the RNG dropout draws from, and global settings a forward changes."""
 

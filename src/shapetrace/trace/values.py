@@ -1,0 +1,201 @@
+"""How a meta trace runs each torch call: weights without values, the input's values kept.
+
+The meta device holds shapes, no values, so a forward that reads a value fails there:
+transformers' mask code asks ``attention_mask.all()`` (to skip an all-ones mask), T5
+buckets relative positions, a model checks ``if x.sum() > 0``. What such code reads is
+computed from the input alone (the mask, positions, ``torch.arange``), never from the
+weights. So a meta trace keeps the input's tensors real on the CPU (when the input is
+small: ``MAX_VALUES`` elements) and lets every tensor made from them alone stay real,
+while the weights and everything computed from them stay on meta:
+
+* a call on real tensors only runs on the CPU for real (the input is small, and these
+  calls are few: mask and position bookkeeping);
+* a call that mixes real and meta tensors gets meta copies of the real ones (torch
+  refuses most mixed calls, and computes some, like ``cpu.add_(meta)``, silently wrong);
+  a real tensor changed in place by such a call has lost its values and counts as meta
+  from then on (``stale``);
+* a factory asked for the meta device (``torch.arange(n, device=x.device)`` with ``x``
+  on meta) and ``t.to(x.device)`` of a real tensor stay on the CPU when small: they carry
+  values that depend on no weight (and a meta tensor moved to a real one's device stays
+  on meta);
+* reading a value (``.item()``, ``bool()``, ``.tolist()``) works on a real tensor and is
+  counted (``reads``): the report says the trace used the input's values.
+
+Memory stays that of the input and what the forward computes from it alone, whatever
+the model's size. ``MetaCalls`` also answers the ops whose torch meta kernel follows
+another device's rules (``meta_ops``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import torch
+
+from ..core.records import Warning_
+from . import meta_ops, ops
+from .inputs import tensors
+
+Tensor = torch.Tensor
+META = torch.device("meta")
+CPU = torch.device("cpu")
+
+# Inputs up to this many elements keep their values on a meta trace, and a factory call
+# of at most this many elements asked for meta is made on the CPU (4 MiB of float32).
+MAX_VALUES = 1 << 20
+
+# Factories of defined values. Not ``empty`` (no values: a lazy layer materialises its
+# meta weight with it) nor the random ones (values no shape depends on).
+_FACTORIES: frozenset = frozenset(ops._resolve(torch, (
+    "arange", "range", "zeros", "ones", "full", "eye", "linspace", "logspace", "tensor", "as_tensor",
+    "scalar_tensor", "tril_indices", "triu_indices")))
+_TO: frozenset = frozenset(ops._resolve(Tensor, ("to",)))
+_SETITEM: frozenset = frozenset(ops._resolve(Tensor, ("__setitem__",)))
+# Calls that read a tensor's values into Python.
+_READS: frozenset = frozenset(ops._resolve(Tensor, (
+    "item", "tolist", "__bool__", "__int__", "__float__", "__index__", "numpy", "__array__")))
+
+
+def _is_meta_device(d: Any) -> bool:
+    if isinstance(d, torch.device):
+        return d.type == "meta"
+    return isinstance(d, str) and d.strip().lower() == "meta"
+
+
+class MetaCalls:
+    """Runs a meta trace's torch calls (``Recorder.call``); see the module docstring."""
+
+    def __init__(self, keep_values: bool) -> None:
+        self.keep_values = keep_values
+        self.reads: Counter = Counter()  # op kind ("item", "__bool__" ...) -> times a real value was read
+        self.real_calls = 0  # calls computed for real on the CPU
+        self.stale: dict[int, Tensor] = {}  # id -> real tensor whose values a mixed in-place call lost
+
+    def __call__(self, func: Any, args: tuple, kwargs: dict) -> Any:
+        if not self.keep_values or getattr(func, "__name__", "") in ("__get__", "__set__"):
+            return _run(func, args, kwargs)  # property reads (x.shape, x.device) carry no values
+        if func in _READS:
+            return self._read(func, args, kwargs)
+        if func in _FACTORIES and _is_meta_device(kwargs.get("device")):
+            return self._factory(func, args, kwargs)
+        if func in _TO and args:
+            return self._to(func, args, kwargs)
+        return self._op(func, args, kwargs)
+
+    # ------------------------------------------------------------------ kinds of calls
+
+    def _real(self, t: Any) -> bool:
+        return isinstance(t, Tensor) and not t.is_meta and id(t) not in self.stale
+
+    def _read(self, func: Any, args: tuple, kwargs: dict) -> Any:
+        t = args[0] if args else None
+        if isinstance(t, Tensor) and id(t) in self.stale:
+            t = torch.empty_like(t, device=META)  # torch's own "cannot be called on meta tensors"
+            return func(t, *args[1:], **kwargs)
+        if self._real(t):
+            self.reads[ops.op_kind(func)] += 1
+        return func(*args, **kwargs)
+
+    def _factory(self, func: Any, args: tuple, kwargs: dict) -> Any:
+        out = func(*args, **kwargs)  # on meta first: the size, without memory
+        if out.numel() > MAX_VALUES:
+            return out
+        self.real_calls += 1
+        return func(*args, **{**kwargs, "device": CPU})
+
+    def _to(self, func: Any, args: tuple, kwargs: dict) -> Any:
+        """``t.to(x.device)``: a real tensor stays real when ``x`` is on meta (if small), and
+        a meta one stays on meta when ``x`` is real (meta has no data to copy out)."""
+        t = args[0]
+        device, dtype, _, memory_format = torch._C._nn._parse_to(*args[1:], **kwargs)
+        if device is None or not isinstance(t, Tensor):
+            return self._op(func, args, kwargs)
+        to_meta = _is_meta_device(device)
+        if to_meta == t.is_meta or (to_meta and (id(t) in self.stale or t.numel() > MAX_VALUES)):
+            return self._op(func, args, kwargs)
+        extra: dict[str, Any] = {"copy": bool(kwargs.get("copy", False))}
+        if memory_format is not None:
+            extra["memory_format"] = memory_format
+        return func(t, dtype=dtype if dtype is not None else t.dtype, **extra)
+
+    def _op(self, func: Any, args: tuple, kwargs: dict) -> Any:
+        real = meta = stale = False
+        for t in _tensors(args, kwargs):
+            if t.is_meta:
+                meta = True
+            elif id(t) in self.stale:
+                stale = True
+            else:
+                real = True
+        if not (real or stale):
+            return _run(func, args, kwargs)
+        if not (meta or stale):
+            self.real_calls += 1
+            return func(*args, **kwargs)
+        # Mixed (or values lost): the real tensors take part as meta copies.
+        copies: dict[int, Tensor] = {}
+
+        def as_meta(x: Any) -> Any:
+            if isinstance(x, Tensor) and not x.is_meta:
+                c = copies.get(id(x))
+                if c is None:
+                    c = copies[id(x)] = torch.empty_like(x, device=META).requires_grad_(x.requires_grad)
+                return c
+            if isinstance(x, (list, tuple)) and not hasattr(x, "_fields"):
+                return type(x)(as_meta(v) for v in x)
+            return x
+
+        new_args = tuple(as_meta(a) for a in args)
+        new_kwargs = {k: as_meta(v) for k, v in kwargs.items()}
+        out = _run(func, new_args, new_kwargs)
+        first = args[0] if args else None
+        if isinstance(first, Tensor) and not first.is_meta and (
+                func in _SETITEM or (isinstance(out, Tensor) and out is new_args[0])):
+            self._lose(first)  # changed in place by a call with no values: its values are gone
+        return out
+
+    def _lose(self, t: Tensor) -> None:
+        self.stale[id(t)] = t
+        if t._base is not None:
+            self.stale[id(t._base)] = t._base
+
+
+def _run(func: Any, args: tuple, kwargs: dict) -> Any:
+    """``func`` on its arguments: by our meta kernel where ``meta_ops`` has one."""
+    if func in meta_ops.KERNELS:
+        out = meta_ops.run(func, args, kwargs)
+        if out is not NotImplemented:
+            return out
+    return func(*args, **kwargs)
+
+
+def keeps(inputs: Any) -> bool:
+    """Whether a meta trace keeps this input's values: small, and not on meta already."""
+    data = tensors(inputs.data) if inputs.data is not None else []
+    return inputs.numel <= MAX_VALUES and not any(t.is_meta for t in data)
+
+
+def used_values(calls: MetaCalls) -> Warning_:
+    """What the report says when a meta trace read values."""
+    kinds = ", ".join(f"{_READ_WORDS.get(k, k)} x{n}" for k, n in sorted(calls.reads.items()))
+    return Warning_(code="input_values", row="",
+                    message=f"traced on meta, but the forward reads tensor values ({kinds}): the "
+                            f"tensors made from the input alone (masks, positions; {calls.real_calls} "
+                            f"calls) were computed on the CPU from the input's values, the weights "
+                            f"stayed on meta")
+
+
+_READ_WORDS = {"__bool__": "bool()", "__int__": "int()", "__float__": "float()", "__index__": "index",
+               "item": ".item()", "tolist": ".tolist()", "numpy": ".numpy()", "__array__": "numpy"}
+
+
+def _tensors(args: tuple, kwargs: dict) -> list[Tensor]:
+    """The tensors a call takes: arguments, and tensors in list/tuple arguments (torch.cat)."""
+    out: list[Tensor] = []
+    for a in (*args, *kwargs.values()):
+        if isinstance(a, Tensor):
+            out.append(a)
+        elif isinstance(a, (list, tuple)):
+            out.extend(v for v in a if isinstance(v, Tensor))
+    return out

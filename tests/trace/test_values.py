@@ -1,0 +1,126 @@
+"""A meta trace keeps the input's values (trace/values.py): code that reads values computed
+from the input alone (an attention mask's ``.all()``, lengths) runs, the weights stay on
+meta whatever their size, and the report says what was done. Real torch on the CPU is the
+oracle for shapes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import shapetrace
+from shapetrace import render
+from shapetrace.trace.failures import ModelError
+
+from .real_state import differences, global_state, model_state
+from .real_zoo import CASES, built
+from .test_zoo import module_rows, oracle
+
+
+class MaskReader(nn.Module):
+    """Reads its mask like transformers' mask code: skips an all-ones mask, slices to the
+    longest sequence (``.item()``), builds positions with ``arange(device=x.device)``."""
+
+    def __init__(self, vocab: int = 50, dim: int = 8, device: str | None = None) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(vocab, dim, device=device)
+        self.pos = nn.Embedding(16, dim, device=device)
+        self.out = nn.Linear(dim, dim, device=device)
+
+    def forward(self, input_ids, attention_mask):
+        h = self.emb(input_ids)
+        longest = int(attention_mask.sum(1).max().item())
+        h, attention_mask = h[:, :longest], attention_mask[:, :longest]
+        positions = torch.arange(longest, device=h.device)  # meta, like the weights' output
+        h = h + self.pos(positions)
+        if not attention_mask.to(h.device).bool().all():
+            h = h.masked_fill(~attention_mask.to(h.device).bool()[..., None], 0.0)
+        return self.out(h)
+
+
+def _mask_input() -> dict[str, torch.Tensor]:
+    ids = torch.arange(12).reshape(2, 6) % 50
+    mask = torch.ones(2, 6, dtype=torch.long)
+    mask[0, 4:] = 0
+    mask[1, 5:] = 0  # the longest sequence is 5 of 6
+    return {"input_ids": ids, "attention_mask": mask}
+
+
+def test_values_of_the_input_are_read_on_meta() -> None:
+    model, data = MaskReader().eval(), _mask_input()
+    calls = oracle(model, (), data)
+    report = shapetrace.summary(model, input_data=data, device="meta")
+    assert report.ok, report.error
+    assert report.device == "meta"
+    assert module_rows(report) == calls
+    assert [r.output_shapes for r in report.rows if r.name == "out"] == [[(2, 5, 8)]]  # sliced by .item()
+    said = [w for w in report.warnings if w.code == "input_values"]
+    assert len(said) == 1 and ".item()" in said[0].message and "bool()" in said[0].message
+    assert "weights stayed on meta" in render.table(report)
+
+
+def test_a_huge_model_on_meta_reads_its_input_values() -> None:
+    """Ten billion weights never materialise: they are meta, the mask is real."""
+    model = MaskReader(vocab=10**9, dim=10, device="meta").eval()
+    report = shapetrace.summary(model, input_data=_mask_input())
+    assert report.ok, report.error
+    assert report.totals.params == 10**10 + 16 * 10 + 110
+    assert [w.code for w in report.warnings] == ["input_values"]
+
+
+def test_no_word_about_values_when_none_is_read() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.LazyLinear(2))
+    report = shapetrace.summary(model, (2, 3, 8, 8))
+    assert report.ok and report.warnings == []
+
+
+class LosesValues(nn.Module):
+    """A tensor made from no weight, then changed in place by a weight's output: on meta
+    its values are gone, and reading them must fail as on meta, not read stale zeros."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+
+    def forward(self, x):
+        acc = torch.zeros(x.shape, device=x.device)
+        acc.add_(self.fc(x))
+        return x * 2 if acc.sum().item() > 0 else x
+
+
+def test_a_value_changed_by_weights_is_no_value_any_more() -> None:
+    model = LosesValues()
+    assert shapetrace.summary(model, (2, 3), device="cpu").ok
+    with pytest.raises(ModelError, match="meta"):
+        shapetrace.summary(model, (2, 3), device="meta")
+
+
+class MovesToInput(nn.Module):
+    """Moves a weight's output onto the input's device (real in a meta trace)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(10, 4)
+
+    def forward(self, ids):
+        pos = self.emb(torch.arange(ids.shape[1], device=ids.device)).to(ids.device)
+        return self.emb(ids) + pos
+
+
+def test_a_weights_output_moved_to_the_inputs_device_stays_on_meta() -> None:
+    model, ids = MovesToInput(), torch.tensor([[1, 2, 3]])
+    report = shapetrace.summary(model, input_data=ids, device="meta")
+    assert report.ok, report.error
+    assert module_rows(report) == oracle(model, (ids,), {})
+
+
+@pytest.mark.parametrize("name", ["bert", "t5", "llama"])
+def test_transformers_with_an_attention_mask_on_meta(name: str, one_torch_thread) -> None:
+    model = built(name)
+    before_model, before_global = model_state(model), global_state()
+    report = shapetrace.summary(model, input_data=CASES[name].input_data())
+    assert differences(before_model, model_state(model)) == []
+    assert differences(before_global, global_state()) == []
+    assert report.ok, report.error
+    assert all(p.is_meta is False for p in model.parameters())  # the user's weights are untouched
