@@ -17,6 +17,7 @@ from ..cli_run import run, one_line_error
 TINY = ["--width", "2", "--steps", "6", "--batch-size", "16", "--train-subset", "64", "--test-subset", "32",
         "--grad-every", "2", "--probe-size", "16", "--threads", "1", "--quiet"]
 OUTPUTS = {"results.json", "report.md", "loss_curves.png", "grad_norms_init.png", "grad_norms_train.png"}
+MARKER = ".shapetrace-run"  # the run folder's marker (train/run_folder.py), as `train` writes it
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,7 @@ def test_help(capsys):
 
 
 def test_tiny_run_writes_every_output(tiny_run):
-    assert {p.name for p in tiny_run.iterdir()} == OUTPUTS  # no temp files left
+    assert {p.name for p in tiny_run.iterdir()} == OUTPUTS | {MARKER}  # no temp files left
     results = json.loads((tiny_run / "results.json").read_text())
     assert results["schema"] == "shapetrace.experiment.depth/1"
     assert results["config"]["depths"] == [8, 14] and results["config"]["steps"] == 6
@@ -97,7 +98,12 @@ def test_bundled_sample_runs_offline(tmp_path, capsys):
     (["--depths", "8,8"], ["lists a depth twice"]),
     (["--width", "0"], ["--width must be a positive integer"]),
     (["--lr", "-1"], ["--lr must be a positive number"]),
-    (["--threads", "-2"], ["--threads must be 0"]),
+    (["--threads", "-2"], ["--threads must be an integer from 1 to"]),
+    (["--threads", "100000"], ["--threads must be an integer from 1 to"]),
+    (["--threads", "5000"], ["--threads must be an integer from 1 to"]),
+    (["--depths", "6000000002"], ["--depths: depth 6000000002 is deeper than the 1202 layers"]),
+    (["--depths", "8," + "9" * 5000], ["--depths: depth 999999999999... is deeper than the 1202 layers"]),
+    (["--steps", "99999999999"], ["--steps must be at most 10,000,000"]),
     (["--train-subset", "10", "--batch-size", "16"], ["--batch-size 16 is larger than --train-subset 10"]),
     (["--preset", "tpu"], ["tpu"]),
     (["--init", "xavier"], ["xavier"]),
@@ -130,9 +136,9 @@ def test_unwritable_out(tmp_path, capsys):
     a_file = tmp_path / "file.txt"
     a_file.write_text("keep me")
     code, _, err = run(["experiment", "depth", "--sample", "--out", a_file, *TINY], capsys)
-    one_line_error(code, err, "is a file, not a folder")
+    one_line_error(code, err, "exists and is not a folder")
     code, _, err = run(["experiment", "depth", "--sample", "--out", a_file / "sub", *TINY], capsys)
-    one_line_error(code, err, "cannot be written to")
+    one_line_error(code, err, "cannot write there")
     assert a_file.read_text() == "keep me"
 
 
@@ -146,13 +152,14 @@ def test_cuda_requested_without_cuda(tmp_path, capsys, monkeypatch):
     assert not (tmp_path / "o").exists()
 
 
-def test_a_failed_run_keeps_the_previous_outputs(tiny_run, tmp_path, capsys, monkeypatch):
-    """Outputs are replaced only by complete files: a failure while writing leaves the old ones."""
+def test_a_failed_overwrite_leaves_no_mixed_folder(tiny_run, tmp_path, capsys, monkeypatch):
+    """--overwrite deletes the earlier run's outputs before it writes (results first); a failure
+    while writing then leaves only complete files of the new run, never old plots or an old
+    report beside new results."""
     import shutil
 
     out = tmp_path / "run"
     shutil.copytree(tiny_run, out)
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
     from shapetrace.experiments import depth_plots
 
     def broken(*a, **k):
@@ -160,12 +167,55 @@ def test_a_failed_run_keeps_the_previous_outputs(tiny_run, tmp_path, capsys, mon
 
     monkeypatch.setattr(depth_plots, "plot_loss_curves", broken)
     code, _, err = run(["experiment", "depth", "--depths", "8", "--sample", "--bn", "without", "--out", out,
-                        *TINY], capsys)
+                        "--overwrite", *TINY], capsys)
     one_line_error(code, err, f"could not write the outputs to {out}", "No space left on device")
-    after = {p.name: p.read_bytes() for p in out.iterdir()}
-    assert set(after) == OUTPUTS  # no temp files left behind
-    assert after["report.md"] == before["report.md"] and after["loss_curves.png"] == before["loss_curves.png"]
-    json.loads(after["results.json"])  # whichever results.json is there is complete
+    assert {p.name for p in out.iterdir()} == {MARKER, "results.json"}  # no temp files, nothing old
+    assert json.loads((out / "results.json").read_text())["config"]["depths"] == [8]  # the new run's
+
+
+def test_earlier_results_are_not_overwritten(tiny_run, capsys):
+    """Issue 14 item 6: as `train` does, a folder with an earlier run is refused without --overwrite."""
+    before = {p.name: p.read_bytes() for p in tiny_run.iterdir()}
+    code, _, err = run(["experiment", "depth", "--depths", "8", "--sample", "--out", tiny_run, *TINY], capsys)
+    one_line_error(code, err, "already holds a run", "--overwrite")
+    assert {p.name: p.read_bytes() for p in tiny_run.iterdir()} == before
+
+
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
+def test_a_users_report_is_left_alone(tmp_path, capsys, overwrite):
+    """A folder with the user's own report.md (no run marker) is refused even with --overwrite."""
+    (tmp_path / "report.md").write_text("# my notes\n")
+    code, _, err = run(["experiment", "depth", "--depths", "8", "--sample", "--out", tmp_path, *overwrite,
+                        *TINY], capsys)
+    one_line_error(code, err, "holds files that no shapetrace run wrote there (report.md)")
+    assert [p.name for p in tmp_path.iterdir()] == ["report.md"]
+    assert (tmp_path / "report.md").read_text() == "# my notes\n"
+
+
+def test_a_busy_folder_is_refused(tmp_path, capsys):
+    """The folder is locked while a run uses it (the lock `train` takes, here held by a claim)."""
+    from shapetrace.experiments.depth_run import OUTPUTS as RUN_OUTPUTS, RUN_KIND
+    from shapetrace.train import run_folder
+
+    held = run_folder.claim(tmp_path / "out", RUN_KIND, RUN_OUTPUTS)
+    try:
+        held.start()
+        code, _, err = run(["experiment", "depth", "--depths", "8", "--sample", "--out", tmp_path / "out",
+                            "--overwrite", *TINY], capsys)
+        one_line_error(code, err, "is in use by another shapetrace run")
+    finally:
+        held.release()
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [MARKER]
+
+
+def test_a_train_run_folder_is_not_an_experiment(tmp_path, capsys):
+    from shapetrace.train import run_folder
+
+    earlier = run_folder.claim(tmp_path, "train", ("checkpoint.pt",))
+    earlier.start()
+    earlier.release()
+    code, _, err = run(["experiment", "depth", "--depths", "8", "--sample", "--out", tmp_path, *TINY], capsys)
+    one_line_error(code, err, "holds a run of `shapetrace train`")
 
 
 def test_gpu_preset_falls_back_to_cpu_with_auto(tmp_path, capsys, monkeypatch):

@@ -58,8 +58,12 @@ def test_parse_depths_returns_ints_or_raises_argument_error(text):
     (dict(lr=math.nan), "--lr must be a positive number"),
     (dict(warmup=1.0), "--warmup must be a fraction in [0, 1)"),
     (dict(batch_size=128, train_subset=64), "--batch-size 128 is larger than --train-subset 64"),
-    (dict(threads=0), "--threads must be a positive integer"),
-    (dict(seed=-1), "--seed must be a non-negative integer"),
+    (dict(threads=0), "--threads must be an integer from 1 to"),
+    (dict(threads=100_000), "--threads must be an integer from 1 to"),
+    (dict(depths=(8, 6_000_000_002)), "--depths: depth 6000000002 is deeper than the 1202 layers"),
+    (dict(width=100_000_000), "--width must be at most 1,024, got 100,000,000"),
+    (dict(seed=-1), "--seed must be a non-negative 64-bit integer"),
+    (dict(seed=2 ** 64), "--seed must be a non-negative 64-bit integer"),
 ])
 def test_config_validation_names_the_bad_option(changes, needle):
     import dataclasses
@@ -213,7 +217,7 @@ def test_a_diverging_net_is_recorded_and_reported(tmp_path):
 
     threads = torch.get_num_threads()
     config = E.DepthConfig(depths=(8,), width=2, steps=8, batch_size=16, train_subset=64, test_subset=32,
-                           grad_every=3, probe_size=16, optimizer=E.Optimizer.SGD, lr=1e30, warmup=0.0,
+                           grad_every=3, probe_size=16, optimizer=E.Optimizer.sgd, lr=1e30, warmup=0.0,
                            batchnorm=E.BatchNormChoice.WITHOUT)
     results = E.run(config, load_sample())
     assert torch.get_num_threads() == threads  # restored after the run

@@ -4,20 +4,17 @@ networks of growing depth (issue 5). torch is imported inside the command."""
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
-from .. import devices
-from ..devices import Device
+from ..devices import Device, check_threads
 from ._common import guard
-from ..experiments.depth import (PRESETS, BatchNormChoice, InitChoice, Optimizer,
-                                 Preset, parse_depths)
+from ..experiments.depth import PRESETS, BatchNormChoice, Preset, parse_depths
+from ..models.depth_init import Init
+from ..train.config import Optimizer
 
 experiment_app = typer.Typer(
     name="experiment",
@@ -31,7 +28,7 @@ experiment_app = typer.Typer(
 def depth_command(
     out: Path = typer.Option(..., "--out", "-o", help="Folder for results.json, report.md and the plots."),
     depths: Optional[str] = typer.Option(None, "--depths",
-                                         help="Depths 6n+2, comma-separated (default: 8,20,56)."),
+                                         help="Depths 6n+2 up to 1202, comma-separated (default: 8,20,56)."),
     data: Optional[Path] = typer.Option(None, "--data",
                                         help="MNIST folder (else $SHAPETRACE_DATA, else the cache)."),
     sample: bool = typer.Option(False, "--sample",
@@ -43,9 +40,9 @@ def depth_command(
     stem_stride: Optional[int] = typer.Option(None, "--stem-stride", help="1 or 2 (default: cpu 2, gpu 1)."),
     bn: BatchNormChoice = typer.Option(BatchNormChoice.BOTH, "--bn",
                                        help="Train with/without BatchNorm or both."),
-    init: InitChoice = typer.Option(InitChoice.DEFAULT, "--init",
-                                    help="Weight init: PyTorch's default or He's."),
-    optimizer: Optimizer = typer.Option(Optimizer.ADAM, "--optimizer", help="adam, or sgd (momentum 0.9)."),
+    init: Init = typer.Option(Init.DEFAULT, "--init", help="Weight init: PyTorch's default or He's."),
+    optimizer: Optimizer = typer.Option(Optimizer.adam, "--optimizer",
+                                        help="adam, adamw (no weight decay: as adam) or sgd (momentum 0.9)."),
     lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default: 1e-3)."),
     warmup: Optional[float] = typer.Option(None, "--warmup",
                                            help="Warm-up fraction of the steps (default: 0.1)."),
@@ -66,7 +63,9 @@ def depth_command(
     device: Optional[Device] = typer.Option(None, "--device",
                                                   help="Where to train: auto = cuda if available (default: cpu preset cpu, gpu preset auto)."),
     threads: Optional[int] = typer.Option(None, "--threads",
-                                          help="CPU threads, 0 = torch's default (default: cpu preset 1, gpu preset 0)."),
+                                          help="CPU threads, 1 to the cores available; 0 = torch's default (default: cpu preset 1, gpu preset 0)."),
+    overwrite: bool = typer.Option(False, "--overwrite",
+                                   help="Replace the results of an earlier `experiment depth` run in --out."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines."),
 ) -> None:
     """Train plain and residual nets of each depth (with and without BatchNorm) under the same
@@ -82,8 +81,8 @@ def depth_command(
     if depths is not None:
         overrides["depths"] = parse_depths(depths)
     if threads is not None:
-        if threads < 0:
-            raise ArgumentError(f"--threads must be 0 (torch's default) or a positive integer, got {threads}")
+        if threads != 0:
+            check_threads(threads)
         overrides["threads"] = threads or None
     if sample and data is not None:
         raise ArgumentError("give either --data DIR or --sample, not both")
@@ -93,13 +92,8 @@ def depth_command(
     config = dataclasses.replace(PRESETS[preset], batchnorm=bn, init=init, optimizer=optimizer,
                                  **overrides).validate()
 
-    from ..experiments import depth as experiment
-
-    devices.resolve(config.device)  # --device cuda without CUDA: fail before any work
-    out_dir = prepare_out_dir(out)
-    from ..data.mnist import load_source
-
-    mnist = load_source(data, sample, download=download)
+    from ..experiments.depth_report import findings_text, results_table
+    from ..experiments.depth_run import run_experiment
 
     def progress(i: int, n: int, r: dict[str, Any]) -> None:
         if quiet:
@@ -109,16 +103,8 @@ def depth_command(
         print(f"[{i:>2}/{n}] {r['name']:<16} train loss {loss:>8}  test acc {100 * f['test_accuracy']:5.1f}%  "
               f"{r['wall_time_s']:6.1f} s", file=sys.stderr, flush=True)
 
-    results = experiment.run(config, mnist, progress=progress)
-    try:
-        paths = write_outputs(results, out_dir)
-    except OSError as e:  # each file is replaced whole or not at all (temp file + rename)
-        from ..core.errors import ShapetraceError
-
-        raise ShapetraceError(f"could not write the outputs to {out_dir}: {e.strerror or e}") from None
-
-    from ..experiments.depth_report import findings_text, results_table
-
+    results, paths = run_experiment(config, out, data=data, sample=sample, download=download,
+                                    overwrite=overwrite, progress=progress)
     typer.echo(results_table(results))
     typer.echo("")
     for line in findings_text(results):
@@ -126,34 +112,3 @@ def depth_command(
     typer.echo("")
     typer.echo(f"total wall time {results['wall_time_s']:.1f} s; wrote " + ", ".join(
         str(p) for p in paths.values()))
-
-
-def prepare_out_dir(out: Path) -> Path:
-    """Create ``out`` if needed and check that it can be written to, before any training."""
-    from ..core.errors import ArgumentError
-
-    if out.exists() and not out.is_dir():
-        raise ArgumentError(f"--out {out} is a file, not a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-check-"):
-            pass
-    except OSError as e:
-        raise ArgumentError(f"--out {out} cannot be written to: {e.strerror or e}") from None
-    return out
-
-
-def write_outputs(results: dict[str, Any], out_dir: Path) -> dict[str, Path]:
-    """results.json, the plots and report.md, each written atomically (temp file + rename)."""
-    from ..experiments.depth_plots import write_all
-    from ..experiments.depth_report import render
-    from ..atomic import atomic_write_text
-
-    paths: dict[str, Path] = {}
-    paths["results"] = atomic_write_text(out_dir / "results.json",
-                                         json.dumps(results, indent=1, allow_nan=False) + "\n")
-    images = write_all(results, out_dir)
-    paths.update(images)
-    report = render(results, {name: os.path.basename(p) for name, p in images.items()})
-    paths["report"] = atomic_write_text(out_dir / "report.md", report)
-    return paths

@@ -30,7 +30,23 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
 from ..core.errors import ArgumentError
-from ..devices import Device, resolve
+from ..devices import Device, check_threads, resolve
+from ..models.depth_init import Init
+from ..train.config import Optimizer
+
+# The deepest net accepted: He et al. trained 1202 layers (CIFAR-10, section 4.2, "Exploring
+# over 1000 layers"); far deeper nets only build for minutes and fill the memory
+# (``--depths 6000000002`` hung). The other counts are bounded for the same reason.
+MAX_DEPTH = 1202
+INT_RANGES: dict[str, tuple[int, int]] = {
+    "width": (1, 1024),
+    "steps": (1, 10_000_000),
+    "batch_size": (1, 1_000_000),
+    "train_subset": (1, 1_000_000_000),
+    "test_subset": (1, 1_000_000_000),
+    "grad_every": (1, 10_000_000),
+    "probe_size": (1, 1_000_000),
+}
 
 SCHEMA = "shapetrace.experiment.depth/1"
 
@@ -48,16 +64,6 @@ class BatchNormChoice(str, enum.Enum):
     def settings(self) -> tuple[bool, ...]:
         """The ``batchnorm`` flags to train, without first (where the gradients vanish)."""
         return {"both": (False, True), "with": (True,), "without": (False,)}[self.value]
-
-
-class Optimizer(str, enum.Enum):
-    ADAM = "adam"
-    SGD = "sgd"  # momentum 0.9, as He et al.
-
-
-class InitChoice(str, enum.Enum):  # mirrors models.depth.Init without importing torch
-    DEFAULT = "default"
-    KAIMING = "kaiming"
 
 
 class Preset(str, enum.Enum):
@@ -78,8 +84,8 @@ class DepthConfig:
     width: int = 8  # channels of the first stage; the others have 2x and 4x
     stem_stride: int = 2  # 2: stages on 14x14, 7x7, 4x4 (a quarter of the compute of 1)
     batchnorm: BatchNormChoice = BatchNormChoice.BOTH
-    init: InitChoice = InitChoice.DEFAULT
-    optimizer: Optimizer = Optimizer.ADAM
+    init: Init = Init.DEFAULT
+    optimizer: Optimizer = Optimizer.adam  # sgd: momentum 0.9, as He et al.
     lr: float = 1e-3
     warmup: float = 0.1  # fraction of the steps over which the learning rate rises linearly
     steps: int = 200
@@ -103,27 +109,32 @@ class DepthConfig:
                 blocks_per_stage(d)
             except ArgumentError as e:
                 raise ArgumentError(f"--depths: {e}", argument="depths") from None
+            if d > MAX_DEPTH:
+                raise ArgumentError(f"--depths: depth {d} is deeper than the {MAX_DEPTH} layers this experiment "
+                                    f"trains at most", argument="depths")
         if len(set(self.depths)) != len(self.depths):
             raise ArgumentError(f"--depths lists a depth twice: {','.join(map(str, self.depths))}")
-        positive = {"--width": self.width, "--steps": self.steps, "--batch-size": self.batch_size,
-                    "--train-subset": self.train_subset, "--test-subset": self.test_subset,
-                    "--grad-every": self.grad_every, "--probe-size": self.probe_size}
-        for name, value in positive.items():
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ArgumentError(f"{name} must be a positive integer, got {value!r}")
+        for field, (lo, hi) in INT_RANGES.items():
+            value, name = getattr(self, field), "--" + field.replace("_", "-")
+            if isinstance(value, bool) or not isinstance(value, int) or value < lo:
+                raise ArgumentError(f"{name} must be a positive integer, got {value!r}", argument=field)
+            if value > hi:
+                raise ArgumentError(f"{name} must be at most {hi:,}, got {value:,}", argument=field)
         if self.stem_stride not in (1, 2):
             raise ArgumentError(f"--stem-stride must be 1 or 2, got {self.stem_stride!r}")
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise ArgumentError(f"--lr must be a positive number, got {self.lr!r}")
+        if not (isinstance(self.warmup, (int, float)) and math.isfinite(self.warmup)):
+            raise ArgumentError(f"--warmup must be a fraction in [0, 1), got {self.warmup!r}")
         if not (0 <= self.warmup < 1):
             raise ArgumentError(f"--warmup must be a fraction in [0, 1), got {self.warmup!r}")
         if self.batch_size > self.train_subset:
             raise ArgumentError(f"--batch-size {self.batch_size} is larger than --train-subset "
                                 f"{self.train_subset}")
-        if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
-            raise ArgumentError(f"--threads must be a positive integer, got {self.threads!r}")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise ArgumentError(f"--seed must be a non-negative integer, got {self.seed!r}")
+        if self.threads is not None:
+            check_threads(self.threads)  # more than the cores: libgomp crashed, hung or exited 1
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2 ** 63:
+            raise ArgumentError(f"--seed must be a non-negative 64-bit integer, got {self.seed!r}")
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -154,6 +165,10 @@ def parse_depths(text: str) -> tuple[int, ...]:
         if not (p.isascii() and p.isdigit()):  # rejects "8.5", "-8", "8;20", "eight", "²"
             raise ArgumentError(f"--depths must be integers separated by commas, like 8,20,56; "
                                 f"{p!r} in {text!r} is not")
+        if len(p) > len(str(MAX_DEPTH)):  # int() of a 5,000-digit string raises; and it is too deep anyway
+            shown = p if len(p) <= 12 else p[:12] + "..."
+            raise ArgumentError(f"--depths: depth {shown} is deeper than the {MAX_DEPTH} layers this "
+                                f"experiment trains at most", argument="depths")
         depths.append(int(p))
     return tuple(depths)
 
@@ -167,7 +182,7 @@ def run_name(kind: Kind | str, depth: int, batchnorm: bool) -> str:
 
 @dataclass(frozen=True)
 class _Data:
-    """Normalised tensors on the device: the training subset, the test subset, the probe batch."""
+    """On the device: the training and test subsets (uint8 images), the probe batch (normalised)."""
 
     train_x: Any
     train_y: Any
@@ -178,13 +193,14 @@ class _Data:
 
 
 def prepare_data(config: DepthConfig, mnist: Any, device: str) -> _Data:
-    """The seeded training subset, the first ``test_subset`` test digits, scaled to
-    (x/255 - mean) / std with MNIST's training-set statistics."""
+    """The seeded training subset and the first ``test_subset`` test digits, uint8 on the device
+    (normalised batch by batch by ``train.batches.normalize``, as ``train`` does), and the probe
+    batch for the gradient norms at initialisation, normalised."""
     import numpy as np
     import torch
 
     from ..core.errors import DataError
-    from ..data.mnist import PIXEL_MEAN, PIXEL_STD
+    from ..train.batches import normalize
 
     n_train, n_test = len(mnist.train_labels), len(mnist.test_labels)
     if config.train_subset > n_train:
@@ -198,16 +214,15 @@ def prepare_data(config: DepthConfig, mnist: Any, device: str) -> _Data:
     rng = np.random.default_rng(config.seed)
     idx = np.sort(rng.permutation(n_train)[: config.train_subset])
 
-    def tensor(images: Any) -> Any:
-        x = torch.from_numpy(np.ascontiguousarray(images)).to(device=device, dtype=torch.float32)
-        return ((x / 255.0 - PIXEL_MEAN) / PIXEL_STD).unsqueeze(1)  # (N, 1, 28, 28)
+    def tensor(array: Any) -> Any:
+        return torch.from_numpy(np.ascontiguousarray(array)).to(device)
 
-    train_x = tensor(mnist.train_images[idx])
-    train_y = torch.from_numpy(mnist.train_labels[idx]).to(device)
+    train_x = tensor(mnist.train_images[idx])  # (N, 28, 28) uint8
+    train_y = tensor(mnist.train_labels[idx])
     test_x = tensor(mnist.test_images[: config.test_subset])
-    test_y = torch.from_numpy(mnist.test_labels[: config.test_subset]).to(device)
+    test_y = tensor(mnist.test_labels[: config.test_subset])
     probe = min(config.probe_size, config.train_subset)
-    return _Data(train_x, train_y, test_x, test_y, train_x[:probe], train_y[:probe])
+    return _Data(train_x, train_y, test_x, test_y, normalize(train_x[:probe]), train_y[:probe])
 
 
 def batch_order(config: DepthConfig) -> Any:
@@ -229,19 +244,11 @@ def build_model(config: DepthConfig, kind: Kind, depth: int, batchnorm: bool) ->
     order and the residual shortcut has no parameters)."""
     import torch
 
-    from ..models.depth import Init, PlainNet, ResNet
+    from ..models.depth import PlainNet, ResNet
 
     torch.manual_seed(config.seed)
     cls = ResNet if kind is Kind.RESIDUAL else PlainNet
-    return cls(depth, config.width, batchnorm, init=Init(config.init.value), stem_stride=config.stem_stride)
-
-
-def _optimizer(config: DepthConfig, params: Any) -> Any:
-    import torch
-
-    if config.optimizer is Optimizer.SGD:
-        return torch.optim.SGD(params, lr=config.lr, momentum=0.9)
-    return torch.optim.Adam(params, lr=config.lr)
+    return cls(depth, config.width, batchnorm, init=config.init, stem_stride=config.stem_stride)
 
 
 def _lr_at(config: DepthConfig, step: int) -> float:
@@ -258,15 +265,18 @@ def train_one(config: DepthConfig, kind: Kind, depth: int, batchnorm: bool, data
               order: Any, device: str) -> dict[str, Any]:
     """Train one net; return its record (plain numbers, JSON-ready)."""
     import torch
-    import torch.nn.functional as F
 
     from ..models.depth import count_parameters, weighted_layers
+    from ..train.batches import normalize
+    from ..train.optim import build_optimizer
+    from ..train.step import forward_backward
     from . import gradnorm
 
     t0 = time.perf_counter()
     model = build_model(config, kind, depth, batchnorm).to(device)
     grad_init = [_finite_or_none(v) for v in gradnorm.at_init(model, data.probe_x, data.probe_y)]
-    opt = _optimizer(config, model.parameters())
+    # classical momentum 0.9 for SGD (He et al.), Adam's default betas (0.9, 0.999); no weight decay
+    opt = build_optimizer(config.optimizer, model.parameters(), lr=config.lr, momentum=0.9)
 
     losses, correct = [], []
     grad_steps: list[int] = []
@@ -278,13 +288,11 @@ def train_one(config: DepthConfig, kind: Kind, depth: int, batchnorm: bool, data
         for group in opt.param_groups:
             group["lr"] = _lr_at(config, step)
         idx = order[step]
-        x, y = data.train_x[idx], data.train_y[idx]  # (B, 1, 28, 28), (B,)
-        logits = model(x)  # (B, 10)
-        loss = F.cross_entropy(logits, y)
+        x, y = normalize(data.train_x[idx]), data.train_y[idx]  # (B, 1, 28, 28), (B,)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        losses.append(loss.detach())
-        correct.append((logits.detach().argmax(1) == y).float().mean())
+        loss, logits = forward_backward(model, x, y)
+        losses.append(loss)
+        correct.append((logits.argmax(1) == y).float().mean())
         if step % config.grad_every == 0 or step == config.steps - 1:
             grad_steps.append(step)
             grad_train.append(gradnorm.current(model))  # syncs: a good place to check the loss
@@ -329,19 +337,12 @@ def train_one(config: DepthConfig, kind: Kind, depth: int, batchnorm: bool, data
 
 
 def evaluate(model: Any, x: Any, y: Any, batch: int = 250) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy in eval mode (BatchNorm uses its running statistics)."""
-    import torch
-    import torch.nn.functional as F
+    """Mean cross-entropy and accuracy in eval mode (BatchNorm uses its running statistics), by
+    the one evaluation pass of ``train.infer.evaluate``."""
+    from ..train.infer import evaluate as evaluate_pass
 
-    model.eval()
-    total_loss, total_correct = 0.0, 0
-    with torch.no_grad():
-        for i in range(0, len(y), batch):
-            logits = model(x[i:i + batch])
-            total_loss += F.cross_entropy(logits, y[i:i + batch], reduction="sum").item()
-            total_correct += int((logits.argmax(1) == y[i:i + batch]).sum().item())
-    model.train()
-    return total_loss / len(y), total_correct / len(y)
+    loss_sum, confusion = evaluate_pass(model, x, y, batch_size=batch)
+    return float(loss_sum) / len(y), int(confusion.trace()) / len(y)
 
 
 def plan(config: DepthConfig) -> list[tuple[Kind, int, bool]]:

@@ -35,23 +35,15 @@ none, since BatchNorm's own shift makes a bias before it redundant (as torchvisi
 
 from __future__ import annotations
 
-import enum
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from ..core.errors import ArgumentError
+from .depth_init import Init  # noqa: F401 (defined there, torch-free; used and re-exported here)
 
 IN_CHANNELS = 1  # MNIST: 28x28 grey images
 NUM_CLASSES = 10
-
-
-class Init(str, enum.Enum):
-    """How the conv and linear weights start."""
-
-    DEFAULT = "default"  # PyTorch's own (kaiming_uniform_ with a=sqrt(5)), as the seed's layers
-    KAIMING = "kaiming"  # He et al. 2015: N(0, 2/fan_out) for convs, zero biases
 
 
 def blocks_per_stage(depth: int) -> int:

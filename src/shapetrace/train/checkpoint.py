@@ -20,8 +20,9 @@ from typing import Any, Callable, Mapping
 
 import torch
 
-from ..core.errors import CheckpointError
+from ..core.errors import ArgumentError, CheckpointError
 from ..atomic import atomic_path, atomic_write_bytes
+from .config import TrainConfig
 
 FORMAT = "shapetrace-checkpoint"
 WEIGHTS_FORMAT = "shapetrace-weights"
@@ -134,9 +135,10 @@ class Checkpoint:
                    history, last_eval, world_size, rng, batchnorm)
 
     def restore(self, model: torch.nn.Module, opt: torch.optim.Optimizer, sched: Any,
-                device: torch.device) -> None:
+                device: torch.device) -> tuple[list[dict[str, Any]], dict[str, Any] | None, int]:
         """Load the weights, optimizer, scheduler and RNG state into freshly built objects of the
-        same config; anything that does not fit them is a ``CheckpointError``."""
+        same config; anything that does not fit them is a ``CheckpointError``. Returns what the
+        resumed loop continues from: the history, the last evaluation and the next epoch."""
         fresh_sched = sched.state_dict()
         for k, v in self.scheduler_state.items():
             if k not in fresh_sched or not _same_kind(v, fresh_sched[k]):
@@ -165,6 +167,36 @@ class Checkpoint:
                 torch.cuda.set_rng_state_all(list(self.rng["cuda"]))
         except (RuntimeError, TypeError, ValueError) as e:
             raise CheckpointError(f"{self.path}: damaged checkpoint: rng ({' '.join(str(e).split())[:200]})") from None
+        return list(self.history), self.last_eval, self.epoch + 1
+
+
+# Fields that describe where and how a run executes rather than what it computes: a resumed run
+# may change them (another machine, another data folder); every other field must match.
+RUN_FIELDS = frozenset({"data", "out", "device", "threads", "compile", "bf16", "channels_last",
+                        "eval_batch_size"})
+
+
+def load_for_resume(path: Path, new: TrainConfig, given: set[str]) -> tuple[Checkpoint, TrainConfig]:
+    """The checkpoint at ``path`` and the config the resumed run continues with: the saved one,
+    with the run fields the user gave now (``merge_resume_config``)."""
+    checkpoint = load_checkpoint(path)
+    try:
+        saved = TrainConfig.from_dict(checkpoint.config)
+    except (ArgumentError, TypeError) as e:
+        raise CheckpointError(f"{path}: its config is not valid here ({e})") from None
+    return checkpoint, merge_resume_config(saved, new, given)
+
+
+def merge_resume_config(saved: TrainConfig, new: TrainConfig, given: set[str]) -> TrainConfig:
+    """The saved run's config, with the run fields the user gave now. A recipe option given now
+    that differs from the saved one is an error: it would not continue the same run."""
+    for name in sorted(given - RUN_FIELDS):
+        a, b = getattr(saved, name), getattr(new, name)
+        if a != b:
+            shown = getattr(a, "value", a)
+            raise ArgumentError(f"--resume continues the saved run, whose --{name.replace('_', '-')} is "
+                                f"{shown!r}, not {getattr(b, 'value', b)!r}; start a new run with another --out")
+    return saved.replace(**{name: getattr(new, name) for name in RUN_FIELDS if name in given or name == "out"})
 
 
 def _same_kind(saved: Any, fresh: Any) -> bool:

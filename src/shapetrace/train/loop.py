@@ -29,19 +29,19 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from ..core.errors import ArgumentError, CheckpointError, ShapetraceError
+from ..core.errors import ArgumentError, ShapetraceError
 from .. import devices
 from ..data.mnist import MNIST, PIXEL_MEAN, PIXEL_STD, load_source
 from . import distributed, faults, run_folder
 from ..atomic import atomic_write_text, remove_stale_temps
 from .batches import Split, draw_offsets, epoch_generator, normalize, shard_of_batch, shift_by, to_device
 from .checkpoint import (CHECKPOINT_NAME, HISTORY_FIELDS, WEIGHTS_NAME, Checkpoint, export_weights,
-                         load_checkpoint, save_checkpoint)
+                         load_for_resume, save_checkpoint)
 from .config import Device, Optimizer, Schedule, TrainConfig
-from .infer import autocast, evaluate, summarize
+from .infer import evaluate, summarize
 from .optim import build_optimizer
+from .step import forward_backward
 
 METRICS_NAME = "metrics.json"
 LOG_NAME = "log.csv"
@@ -58,12 +58,6 @@ class TrainingDiverged(ShapetraceError):
 
     exit_code = 1
 
-# Fields that describe where and how a run executes rather than what it computes: a resumed run
-# may change them (another machine, another data folder); every other field must match.
-RUN_FIELDS = frozenset({"data", "out", "device", "threads", "compile", "bf16", "channels_last",
-                        "eval_batch_size"})
-
-
 # ----------------------------------------------------------------------------- setup helpers
 
 def pick_device(choice: Device, dinfo: distributed.Dist) -> torch.device:
@@ -79,18 +73,6 @@ def prepare_out(out: Path, *, resume: bool, overwrite: bool) -> run_folder.RunFo
     there is continued (``resume``), replaced (``overwrite``) or refused; a user's files are refused."""
     return run_folder.claim(out, RUN_KIND, OUTPUTS, resume=resume, overwrite=overwrite,
                             run_file=CHECKPOINT_NAME)
-
-
-def merge_resume_config(saved: TrainConfig, new: TrainConfig, given: set[str]) -> TrainConfig:
-    """The saved run's config, with the run fields the user gave now. A recipe option given now
-    that differs from the saved one is an error: it would not continue the same run."""
-    for name in sorted(given - RUN_FIELDS):
-        a, b = getattr(saved, name), getattr(new, name)
-        if a != b:
-            shown = getattr(a, "value", a)
-            raise ArgumentError(f"--resume continues the saved run, whose --{name.replace('_', '-')} is "
-                                f"{shown!r}, not {getattr(b, 'value', b)!r}; start a new run with another --out")
-    return saved.replace(**{name: getattr(new, name) for name in RUN_FIELDS if name in given or name == "out"})
 
 
 def load_data(cfg: TrainConfig, *, download: bool = True) -> MNIST:
@@ -199,12 +181,7 @@ def run(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, give
     try:
         checkpoint = None
         if resume:
-            checkpoint = load_checkpoint(out / CHECKPOINT_NAME)
-            try:
-                saved = TrainConfig.from_dict(checkpoint.config)
-            except (ArgumentError, TypeError) as e:
-                raise CheckpointError(f"{out / CHECKPOINT_NAME}: its config is not valid here ({e})") from None
-            cfg = merge_resume_config(saved, cfg, set(given or ()))
+            checkpoint, cfg = load_for_resume(out / CHECKPOINT_NAME, cfg, set(given or ()))
         cfg = cfg.replace(shards=cfg.shards or dinfo.world_size)
         if dinfo.enabled and cfg.shards != dinfo.world_size:
             raise ArgumentError(f"--shards {cfg.shards} under torchrun must equal the {dinfo.world_size} "
@@ -257,10 +234,7 @@ def _run(cfg: TrainConfig, dinfo: distributed.Dist, device: torch.device, mnist:
     last_eval: dict[str, Any] | None = None
     start_epoch = 1
     if checkpoint is not None:
-        checkpoint.restore(model, opt, sched, device)
-        history = list(checkpoint.history)
-        last_eval = checkpoint.last_eval
-        start_epoch = checkpoint.epoch + 1
+        history, last_eval, start_epoch = checkpoint.restore(model, opt, sched, device)
         if start_epoch <= cfg.epochs:
             say(f"resuming {out} after epoch {start_epoch - 1}/{cfg.epochs}")
         else:
@@ -393,14 +367,13 @@ def _train_epoch(cfg: TrainConfig, dinfo: distributed.Dist, device: torch.device
                     x = shift_by(x, cfg.shift, offsets[:, s::cfg.shards])
                 x = normalize(x, cfg.channels_last)  # (b, 1, 28, 28)
                 y = train.labels[idx]
-                with autocast(device, cfg.bf16):
-                    logits = step_model(x)  # (b, 10)
-                loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
-                loss.backward()  # accumulates: shard 0's gradient, + shard 1's, + ...
+                # accumulates: shard 0's gradient, + shard 1's, + ...
+                loss, logits = forward_backward(step_model, x, y, label_smoothing=cfg.label_smoothing,
+                                                bf16=cfg.bf16)
                 if k == 0:
                     after_first = [b.clone() for b in buffers]
-                parts[k, 0] += loss.detach().double() * y.shape[0]
-                parts[k, 1] += (logits.detach().argmax(1) == y).sum()
+                parts[k, 0] += loss.double() * y.shape[0]
+                parts[k, 1] += (logits.argmax(1) == y).sum()
             for b, v in zip(buffers, after_first):
                 b.copy_(v)
             if len(mine) > 1:
