@@ -96,9 +96,15 @@ def memtracker_peak(model, inputs, optimizer="adamw", amp=None):
 
 
 def real_flops(model, inputs, amp=None):
-    """(total, {leaf module name: forward+backward}) of a real forward+backward."""
+    """FlopCounterMode on a real step: (forward+backward total, forward total,
+    {module name: forward+backward}, {module name: forward}), module names as it keys them
+    ("Root.a.b", inclusive of submodules)."""
     model = copy.deepcopy(model).train()
     with FlopCounterMode(display=False) as fc:
+        out = _forward(model, inputs, amp)
+    forward, per_forward = fc.get_total_flops(), {k: sum(v.values()) for k, v in fc.get_flop_counts().items()}
+    with FlopCounterMode(display=False) as fc:
         _loss(_forward(model, inputs, amp)).backward()
-    per = fc.get_flop_counts()
-    return fc.get_total_flops(), {k: sum(v.values()) for k, v in per.items()}
+    per = {k: sum(v.values()) for k, v in fc.get_flop_counts().items()}
+    del out
+    return fc.get_total_flops(), forward, per, per_forward

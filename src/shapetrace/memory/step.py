@@ -129,6 +129,9 @@ def _recorder_class():
         def _row_now(self):
             if self.state.phase == "forward":
                 return self.state.current_row()
+            recompute = [r for r in self.state.stack if r is not None]
+            if recompute:  # a checkpointed module runs again in the backward
+                return recompute[-1]
             node = torch._C._current_autograd_node()
             row = self.nodes.row_of(node._sequence_nr()) if node is not None else None
             return row if row is not None else (self.state.rows[0] if self.state.rows else None)
@@ -262,9 +265,11 @@ def simulate(model, cfg: StepConfig, batch: int) -> StepMemory:
         recorder = _recorder_class()(state, nodes, fix_rnn=device.type == "cpu")
         marks = _marks_class()(state, nodes, meta)
 
+        calls: dict[int, MemoryRow] = {}  # module -> its last row (a recompute counts there)
+
         def pre(mod, args):
-            if state.phase != "forward":
-                state.stack.append(None)  # a checkpoint's recompute: no new row
+            if state.phase != "forward":  # a checkpoint's recompute: no new row; FLOPs to the call's
+                state.stack.append(calls.get(id(mod)))
                 return
             name = names.get(id(mod), "")
             row = MemoryRow(name=name, kind=type(mod).__name__,
@@ -274,6 +279,7 @@ def simulate(model, cfg: StepConfig, batch: int) -> StepMemory:
                 row.note = "cudnn_reserve_unsized"
             state.rows.append(row)
             state.stack.append(row)
+            calls[id(mod)] = row
 
         def post(mod, args, out):
             if state.stack:
