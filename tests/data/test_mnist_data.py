@@ -235,3 +235,46 @@ def test_dataclass_is_frozen_and_checked():
         M.MNIST(s.test_images, s.test_labels.astype(np.uint8), s.test_images, s.test_labels)
     with pytest.raises(DataError, match=r"images must be uint8 \(N, 28, 28\)"):
         M.MNIST(s.test_images[:, :27], s.test_labels, s.test_images, s.test_labels)
+
+
+# ---------------------------------------------------------------- the verified cache (tests' MNIST)
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {key: M.content_sha256(folder / name) for key, (name, _md5) in M.FILES.items()}
+
+
+def test_ensure_mnist_refetches_a_corrupted_cached_file(no_env, published):
+    """Issue 13 item 8: the cache is checked file by file against the content's sha256; a corrupted
+    file is refused and fetched again, the good ones are left as they are."""
+    blobs, arrays = published
+    digests = _digests(no_env / "published")
+    with _Mirror(blobs) as mirror:
+        cache = M.ensure_mnist(mirrors=[mirror.url], digests=digests)
+        assert cache == M.default_cache_dir() and len(mirror.requests) == 4
+        broken = cache / "t10k-images-idx3-ubyte.gz"
+        data = bytearray(broken.read_bytes())
+        data[-12] ^= 0xFF  # one flipped bit in the compressed data
+        broken.write_bytes(bytes(data))
+        M.ensure_mnist(mirrors=[mirror.url], digests=digests)
+        assert mirror.requests[4:] == ["/mnist/t10k-images-idx3-ubyte.gz"]  # only the broken one again
+        M.ensure_mnist(mirrors=[mirror.url], digests=digests)
+        assert len(mirror.requests) == 5  # all four verified: nothing fetched
+    np.testing.assert_array_equal(M.load_mnist(cache, download=False).test_images, arrays["test_images"])
+
+
+def test_ensure_mnist_refuses_a_mirror_with_other_content(no_env, published):
+    """A mirror whose file matches the published md5 but not MNIST's content is refused."""
+    blobs, _ = published
+    digests = {**_digests(no_env / "published"), "train_labels": "0" * 64}
+    with _Mirror(blobs) as mirror:
+        with pytest.raises(DataError, match=r"train-labels-idx1-ubyte.gz.*the content's sha256 [0-9a-f]{64} is not "
+                                            r"MNIST's 0{64}"):
+            M.ensure_mnist(no_env / "dl", mirrors=[mirror.url], digests=digests)
+    assert not (no_env / "dl" / "train-labels-idx1-ubyte.gz").exists()
+
+
+def test_the_pinned_digests_are_the_shared_files(shared_mnist):
+    """The sha256 pinned in the package are those of the real MNIST content (here: the shared copy,
+    recompressed: its .gz md5 differs from the mirrors', its content does not)."""
+    assert _digests(shared_mnist) == M.SHA256
+    assert M.ensure_mnist(shared_mnist, mirrors=[]) == shared_mnist  # verified: nothing to fetch

