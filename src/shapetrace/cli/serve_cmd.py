@@ -25,6 +25,9 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+SEND_BUFFER = 128 << 10
+
+
 def bind_socket(host: str, port: int) -> socket.socket:
     """A listening socket, so that a busy port or a bad host is a one-line error here
     (and ``--port 0`` picks a free port we can print)."""
@@ -38,6 +41,9 @@ def bind_socket(host: str, port: int) -> socket.socket:
     # Accepted connections inherit this. Without it a response written in two parts (headers,
     # body) waits for the client's delayed ACK: 40 ms on every request (measured).
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    # And this: the kernel holds at most this much of an answer per connection (Linux doubles
+    # it), instead of autotuning up to 4 MiB each for clients that never read (issue 12).
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
     try:
         sock.bind(addr)
     except OSError as e:
@@ -60,15 +66,24 @@ def serve(
 ) -> None:
     """Serve the web calculator: build a model layer by layer and see every shape, formula,
     parameter count, MACs and receptive field as you type."""
+    run_server(host, port, open_browser=open_browser)
+
+
+def run_server(host: str, port: int, *, limits=None, workers: int | None = None,
+               open_browser: bool = False) -> None:
+    """What ``shapetrace serve`` runs, until Ctrl+C or SIGTERM. ``limits`` (default
+    ``web.limits.DEFAULT_LIMITS``) and ``workers`` are the knobs the server tests shrink."""
     try:
         import uvicorn
 
         from ..web.app import create_app
+        from ..web.limits import DEFAULT_LIMITS
         from ..web.protocol import HeadTimeoutH11Protocol
     except ImportError as e:
         raise ShapetraceError(f"the web calculator needs the [web] extra ({e.name} is missing): "
                               "pip install 'shapetrace[web]'") from None
 
+    limits = limits or DEFAULT_LIMITS
     sock = bind_socket(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
@@ -77,15 +92,20 @@ def serve(
         print(f"warning: listening on {host}, reachable from other machines on the network; "
               f"use --host 127.0.0.1 to serve this machine only", file=sys.stderr)
     print(f"shapetrace calculator at {url}  (Ctrl+C stops it)", flush=True)
-    web_app = create_app(hosts=[host])
+    web_app = create_app(limits, hosts=[host], workers=workers)
     pool = web_app.state.pool
     _raise_open_files_limit()
+
+    class Protocol(HeadTimeoutH11Protocol):
+        head_seconds = limits.read_seconds
+        send_seconds = limits.send_seconds
+
     # No limit_concurrency: uvicorn answers past it with a plain-text 503 and counts idle
     # connections against it. The app admits work itself (JSON 429/503, web/app.py); idle
-    # connections are closed after timeout_keep_alive, or after HEAD_SECONDS when they never
-    # send a request head (HeadTimeoutH11Protocol).
+    # connections are closed after timeout_keep_alive, or after read_seconds when they never
+    # send a complete request head (HeadTimeoutH11Protocol).
     config = uvicorn.Config(web_app, log_level="warning", timeout_keep_alive=5, access_log=False,
-                            http=HeadTimeoutH11Protocol, timeout_graceful_shutdown=3)
+                            http=Protocol, timeout_graceful_shutdown=3)
     import threading
 
     # The first worker process starts while the browser loads the page.

@@ -99,10 +99,12 @@ def _ok(name_or_schema: str | dict[str, Any], description: str,
     return {200: {"description": description, "content": {m: {"schema": s} for m in types}}}
 
 
-def create_app(limits: Limits = DEFAULT_LIMITS, *, hosts: Iterable[str] | None = None) -> FastAPI:
+def create_app(limits: Limits = DEFAULT_LIMITS, *, hosts: Iterable[str] | None = None,
+               workers: int | None = None) -> FastAPI:
     """A new app; ``limits`` bounds what one request may ask (tests shrink them). ``hosts``:
     the Host names served besides the loopback ones (``guard.HostGuard``); None, for an app
-    driven in-process (tests, an embedder's own server), checks no Host."""
+    driven in-process (tests, an embedder's own server), checks no Host. ``workers``: how many
+    worker processes compute at once (default: the CPUs, at most 4)."""
     app = FastAPI(
         title="shapetrace calculator API",
         version=__version__,
@@ -138,7 +140,7 @@ def create_app(limits: Limits = DEFAULT_LIMITS, *, hosts: Iterable[str] | None =
                             headers=getattr(e, "headers", None))
 
     # ------------------------------------------------------------------ work
-    pool = shared_pool(limits.max_seconds)
+    pool = shared_pool(limits.max_seconds, workers, limits.max_wait_seconds)
     app.state.pool = pool  # `shapetrace serve` warms it up before the first request
 
     pending = [0]  # bytes of answers not yet taken by their clients (slow readers)

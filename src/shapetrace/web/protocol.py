@@ -7,6 +7,11 @@ out. Here each connection must deliver a complete request head within ``head_sec
 opening (and of its previous response); otherwise it is closed. The body has its own
 deadline (``limits.BodyLimit``).
 
+A client that stops reading its answer is the same attack the other way round: the
+transport's buffer fills, writing pauses, and a plain ``close()`` waits for the buffer to
+drain, which it never does. So a connection whose writing stays paused for ``send_seconds``
+is aborted (its buffer dropped at once).
+
 Imports uvicorn: used by ``shapetrace serve`` only.
 """
 
@@ -18,10 +23,12 @@ import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 HEAD_SECONDS = 10.0
+SEND_SECONDS = 10.0
 
 
 class HeadTimeoutH11Protocol(H11Protocol):
     head_seconds = HEAD_SECONDS
+    send_seconds = SEND_SECONDS
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -34,7 +41,27 @@ class HeadTimeoutH11Protocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_head_timer()
+        self._disarm_send_timer()
         super().connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self._disarm_send_timer()
+        self._send_timer = self.loop.call_later(self.send_seconds, self._send_timeout)
+
+    def resume_writing(self) -> None:
+        self._disarm_send_timer()
+        super().resume_writing()
+
+    def _disarm_send_timer(self) -> None:
+        timer = getattr(self, "_send_timer", None)
+        if timer is not None:
+            timer.cancel()
+            self._send_timer = None
+
+    def _send_timeout(self) -> None:
+        self._send_timer = None
+        self.transport.abort()  # close() would wait for a buffer the client never takes
 
     def _arm_head_timer(self) -> None:
         self._disarm_head_timer()

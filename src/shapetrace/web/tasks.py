@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from ..core.errors import ShapetraceError, one_line
 from .limits import (Limits, RequestError, check_data, check_layer_args, check_text_depth,
-                     decode_json)
+                     check_unicode, decode_json)
 
 log = logging.getLogger("shapetrace.web")
 
@@ -27,6 +27,7 @@ def parse_bounded(data: Any, limits: Limits):
     from ..core.spec import parse_spec
 
     check_data(data, limits)
+    check_unicode(data, "spec")  # a spec file's own escapes ("\ud800" in YAML or JSON text)
     try:
         spec = parse_spec(data, source="spec")
     except (ShapetraceError, MemoryError, RecursionError):
@@ -220,9 +221,9 @@ if os.environ.get("SHAPETRACE_WEB_TEST_TASKS") == "1":
     # more, but the deadline and the memory cap stay as the last line of defence.
     TASKS["sleep"] = time.sleep
     TASKS["allocate"] = lambda nbytes: len(bytearray(nbytes))
-    # A request whose body holds "test-sleep-<seconds>" (a spec's name) is slow on purpose:
-    # the server tests need requests that keep a worker busy for a known time.
-    _TEST_SLEEP = re.compile(rb'"test-sleep-([0-9.]+)"')
+    # A request whose body holds "test-sleep-<N>ms" (a spec's name) is slow on purpose: the
+    # server tests need requests that keep a worker busy for a known time.
+    _TEST_SLEEP = re.compile(rb'"test-sleep-([0-9]+)ms"')
 else:
     _TEST_SLEEP = None
 
@@ -241,7 +242,7 @@ def run(name: str, args: tuple) -> tuple:
         if _TEST_SLEEP is not None and args and isinstance(args[0], bytes):
             m = _TEST_SLEEP.search(args[0])
             if m:
-                time.sleep(float(m.group(1)))
+                time.sleep(int(m.group(1)) / 1000)
         value = TASKS[name](*args)
         limits = next((a for a in args if isinstance(a, Limits)), None)
         size = _answer_size(value)

@@ -87,14 +87,14 @@ class _Worker:
         self.outbox = Connection(to_child_w, readable=False)
         self.inbox = Connection(from_child_r, writable=False)
 
-    def wait_ready(self, timeout: float, cancel: threading.Event | None = None) -> bool:
+    def wait_ready(self, timeout: float, give_up) -> bool:
         """Wait for the child's READY (sent once its imports are done); False when it died,
-        did not come within ``timeout``, or ``cancel`` was set meanwhile."""
+        did not come within ``timeout``, or ``give_up()`` became true meanwhile."""
         deadline = time.monotonic() + timeout
         try:
             while True:
                 left = deadline - time.monotonic()
-                if left <= 0 or (cancel is not None and cancel.is_set()):
+                if left <= 0 or give_up():
                     return False
                 if self.inbox.poll(min(left, _SLICE)):
                     return self.inbox.recv() == READY
@@ -180,6 +180,40 @@ class Pool:
     # ------------------------------------------------------------------ children
     def _acquire(self, cancel: threading.Event | None) -> _Worker | Outcome:
         deadline = time.monotonic() + self.max_wait
+
+        def give_up() -> bool:
+            return self._closed or (cancel is not None and cancel.is_set())
+
+        while True:
+            got = self._take_or_reserve(cancel, deadline)
+            if got is not None:
+                return got
+            try:
+                w = _Worker(self.memory_limit)  # outside the lock: others may go on meanwhile
+            except BaseException:
+                with self._cond:
+                    self._count -= 1
+                    self._cond.notify()
+                raise
+            ready = w.wait_ready(START_SECONDS, give_up)
+            with self._cond:
+                if ready and not self._closed:
+                    self._busy.add(w)
+                    return w
+                self._forget(w)
+            if self._closed:
+                return _STOPPING
+            if cancel is not None and cancel.is_set():
+                return _GONE
+            if time.monotonic() >= deadline:
+                return Outcome(False, status=503, message=(
+                    "the server could not start a worker process in time; try again"))
+            # The new child died while starting (killed from outside): start another.
+
+    def _take_or_reserve(self, cancel: threading.Event | None, deadline: float
+                         ) -> _Worker | Outcome | None:
+        """An idle live child, an Outcome (stopping, cancelled, waited too long), or None: a
+        place for a new child is reserved (counted) and the caller starts it."""
         with self._cond:
             while True:
                 if self._closed:
@@ -192,7 +226,7 @@ class Pool:
                     self._forget(w)  # died while idle: never hand it out
                 if self._count < self.size:
                     self._count += 1
-                    break
+                    return None
                 if cancel is not None and cancel.is_set():
                     return _GONE
                 left = deadline - time.monotonic()
@@ -201,29 +235,6 @@ class Pool:
                         f"the server is busy: no worker was free within {self.max_wait:g} s; "
                         f"try again"))
                 self._cond.wait(min(left, _SLICE * 4))
-        try:
-            w = _Worker(self.memory_limit)  # outside the lock: others may go on meanwhile
-        except BaseException:
-            with self._cond:
-                self._count -= 1
-                self._cond.notify()
-            raise
-        if not w.wait_ready(START_SECONDS, cancel):
-            with self._cond:
-                self._forget(w)
-                if self._closed:
-                    return _STOPPING
-            if cancel is not None and cancel.is_set():
-                return _GONE
-            return Outcome(False, status=503, message=(
-                "the server could not start a worker process; try again"))
-        with self._cond:
-            if self._closed:
-                self._count -= 1
-                w.kill()
-                return _STOPPING
-            self._busy.add(w)
-        return w
 
     def _forget(self, w: _Worker) -> None:
         """With the lock held: ``w`` is dead or to be killed; its place is free for a new one."""
@@ -322,17 +333,22 @@ _STOPPING = Outcome(False, status=503, message="the server is stopping")
 _GONE = Outcome(False, status=499, message="the client closed the connection")
 
 
-_POOLS: dict[tuple[int, float], Pool] = {}
+_POOLS: dict[tuple[int, float, float], Pool] = {}
 _POOLS_LOCK = threading.Lock()
 
 
-def shared_pool(timeout: float, size: int | None = None) -> Pool:
-    """One pool per (size, timeout) in this process, shared by every app, closed at exit."""
-    size = size or max(1, min(4, os.cpu_count() or 1))
+def default_size() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def shared_pool(timeout: float, size: int | None = None, max_wait: float = 10.0) -> Pool:
+    """One pool per (size, timeout, max_wait) in this process, shared by every app, closed
+    at exit."""
+    size = size or default_size()
     with _POOLS_LOCK:
-        pool = _POOLS.get((size, timeout))
+        pool = _POOLS.get((size, timeout, max_wait))
         if pool is None:
-            pool = _POOLS[(size, timeout)] = Pool(size, timeout)
+            pool = _POOLS[(size, timeout, max_wait)] = Pool(size, timeout, max_wait=max_wait)
         return pool
 
 
