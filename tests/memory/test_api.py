@@ -1,0 +1,87 @@
+"""``shapetrace.train_memory``: exported lazily (``import shapetrace`` stays torch-free), the
+user's model and torch's state untouched, bad arguments refused where they enter."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import shapetrace
+from shapetrace.core.errors import ShapetraceError
+from shapetrace.memory.options import MemoryUsageError, parse_budget
+
+from .models import CASES
+
+
+def test_import_stays_torch_free():
+    code = "import sys, shapetrace; assert 'torch' not in sys.modules; f = shapetrace.train_memory; " \
+           "assert 'torch' not in sys.modules; print(f.__module__)"  # torch comes with the first call
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "shapetrace.memory.api"
+
+
+@pytest.mark.parametrize("name", ["checkpoint-reentrant", "seed-batchnorm", "lstm", "tied"])
+def test_the_users_model_and_torchs_state_are_unchanged(name):
+    case = CASES[name]
+    model = case.model()
+    model.eval()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    flags = [m.training for m in model.modules()]
+    rng, grad = torch.random.get_rng_state(), torch.is_grad_enabled()
+    shapetrace.train_memory(model, case.shape, budget="1GiB", **case.api_kwargs())
+    after = model.state_dict()
+    assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
+    assert all(type(v) is torch.Tensor and v.device.type == "cpu" for v in after.values())
+    assert all(p.grad is None for p in model.parameters())
+    assert [m.training for m in model.modules()] == flags
+    assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
+    assert torch.equal(torch.random.get_rng_state(), rng) and torch.is_grad_enabled() == grad
+
+
+def test_peak_grows_with_the_batch_and_adam_keeps_two_copies():
+    case = CASES["inplace"]
+    small = shapetrace.train_memory(case.model(), case.shape, optimizer="sgd")
+    big = shapetrace.train_memory(case.model(), case.shape, optimizer="adam", batch_size=64)
+    assert big.batch_size == 64 and big.saved_activations == 16 * small.saved_activations  # 4 -> 64
+    assert small.optimizer_state == 0 and small.grads == small.params
+    # Adam: exp_avg and exp_avg_sq per parameter, and a float32 step count per parameter
+    n = sum(1 for _ in case.model().parameters())
+    assert big.optimizer_state == 2 * big.params + 4 * n
+
+
+@pytest.mark.parametrize("kwargs, needle", [
+    (dict(optimizer="lion"), "unknown optimizer"),
+    (dict(dtype="int8"), "unknown dtype"),
+    (dict(device="xla"), "unknown device"),
+    (dict(batch_size=0), "positive integer"),
+    (dict(batch_size=True), "positive integer"),
+    (dict(amp="yes"), "amp must be True or False"),
+    (dict(budget="12 parsecs"), "unknown unit"),
+    (dict(input_size=()), "batch dimension"),
+])
+def test_bad_arguments(kwargs, needle):
+    args = dict(input_size=(2, 32))
+    args.update(kwargs)
+    with pytest.raises(ShapetraceError, match=needle) as e:
+        shapetrace.train_memory(CASES["inplace"].model(), **args)
+    assert e.value.exit_code == 2
+
+
+def test_not_a_module():
+    with pytest.raises(MemoryUsageError, match="torch.nn.Module"):
+        shapetrace.train_memory(lambda x: x, (1, 2))
+
+
+@pytest.mark.parametrize("text, value", [("16GiB", 16 * 2**30), ("1.5 KiB", 1536), ("512MiB", 2**29),
+                                         ("1000", 1000), (4096, 4096)])
+def test_budget_strings(text, value):
+    assert parse_budget(text) == value
+
+
+@pytest.mark.parametrize("text", ["16GB", "1e3", "-1", "0", "nan", "99999999999PiB", True])
+def test_bad_budget_strings(text):
+    with pytest.raises(MemoryUsageError):
+        parse_budget(text)

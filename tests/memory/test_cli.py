@@ -1,0 +1,72 @@
+"""``shapetrace memory``: the JSON keys, the table, the target as ``summary`` resolves it, and
+bad input as one ``error:`` line with exit code 2."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+import shapetrace
+from shapetrace.models.seed import CNNWithResidual
+
+from ..cli_run import one_line_error, run
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_json_has_the_issues_keys_and_equals_the_api(capsys):
+    code, out, err = run(["memory", "seed", "--input", "2,1,28,28", "--optimizer", "sgd",
+                          "--budget", "64MiB", "--format", "json"], capsys)
+    assert code == 0 and err == ""
+    d = json.loads(out)
+    for key in ("params", "grads", "optimizer_state", "saved_activations", "peak", "max_batch_size"):
+        assert isinstance(d[key], int) and d[key] >= 0, key
+    assert d["optimizer_state"] == 0  # plain SGD keeps nothing
+    assert all(isinstance(r["saved"], int) for r in d["rows"]) and d["rows"][0]["kind"] == "CNNWithResidual"
+    assert set(d["flops"]) == {"forward", "backward", "total"}
+    api = shapetrace.train_memory(CNNWithResidual(), (2, 1, 28, 28), optimizer="sgd", budget="64MiB")
+    assert d == json.loads(json.dumps(api.to_dict()))
+
+
+def test_batch_size_replaces_the_inputs_batch(capsys):
+    code, out, _ = run(["memory", "--batch-size", "3", "--format", "json"], capsys)  # seed, its 1,1,28,28
+    d = json.loads(out)
+    assert code == 0 and d["batch_size"] == 3 and d["input_shapes"] == [[3, 1, 28, 28]]
+    api = shapetrace.train_memory(CNNWithResidual(), (3, 1, 28, 28))
+    assert (d["peak"], d["saved_activations"]) == (api.peak, api.saved_activations)
+
+
+def test_table_markdown_and_korean(capsys, tmp_path):
+    model = tmp_path / "net.py"
+    model.write_text("import torch.nn as nn\n"
+                     "def Net():\n    return nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))\n")
+    code, out, err = run(["memory", f"{model}:Net", "--input", "4,8", "--optimizer", "adam"], capsys)
+    assert code == 0 and err == ""
+    assert out.startswith("Training step of Sequential: batch 4, adam, float32, cpu backend")
+    for text in ("saved activations", "peak", "FLOPs"):
+        assert text in out, text
+    assert re.search(r"^  0 +Linear +128 B +1\.02 K +1\.02 K$", out, re.M), out  # 4x8 inputs saved
+    code, out, _ = run(["memory", f"{model}:Net", "--input", "4,8", "--format", "markdown", "--lang", "ko"], capsys)
+    assert code == 0 and out.startswith("### Sequential의 학습 단계") and "| 역전파용 저장 텐서 |" in out
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--optimizer", "rmsprop"], "unknown optimizer 'rmsprop'"),
+    (["--batch-size", "0"], "batch size must be a positive integer, got 0"),
+    (["--budget", "16GB"], "did you mean 16GiB"),
+    (["--budget", "lots"], "budget must be a size like 16GiB"),
+    (["--budget", "0"], "budget must be positive"),
+    (["--budget", "1KiB"], "smaller than the weights"),
+    (["--dtype", "float64"], "unknown dtype 'float64'"),
+    (["--device", "tpu"], "unknown device 'tpu'"),
+    (["--format", "csv"], "--format must be table, markdown or json"),
+    ([str(ROOT / "examples" / "seed.yaml")], "a spec file has no weights to train"),
+    (["no_such_target"], "unknown target"),
+])
+def test_bad_input_is_one_error_line_exit_2(args, needle, capsys):
+    code, out, err = run(["memory", *args], capsys)
+    one_line_error(code, err, needle)
+    assert out == ""
