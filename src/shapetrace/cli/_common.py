@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -38,12 +39,15 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 def _flag(name: str) -> str:
     """The option's name as the user typed it (``--train-subset``), or the argument's."""
-    import click
+    try:  # typer 0.28 carries its own click; its context is not the click package's
+        from typer._click.globals import get_current_context
+    except ImportError:  # pragma: no cover - an older typer uses click itself
+        from click import get_current_context
 
-    ctx = click.get_current_context(silent=True)
+    ctx = get_current_context(silent=True)
     for p in (ctx.command.params if ctx is not None else ()):
-        if p.name == name:
-            return max(p.opts, key=len) if isinstance(p, click.Option) else (p.human_readable_name or name)
+        if p.name == name:  # typer 0.28 carries its own click: no isinstance on click's classes
+            return max(p.opts, key=len) if p.param_type_name == "option" else (p.human_readable_name or name)
     return "--" + name.replace("_", "-")
 
 
@@ -62,6 +66,8 @@ def check_option(name: str, value: Any) -> None:
             raise ShapetraceError(f"{_flag(name)} must be a finite number, got {v}")
         if isinstance(v, PathLike):
             v = fspath(v)
+            if _is_fifo(v):  # reading one blocks until a writer comes, maybe forever
+                raise ShapetraceError(f"{_flag(name)} {v} is a FIFO (named pipe), not a file or folder")
         if isinstance(v, str):
             if "\x00" in v:
                 raise ShapetraceError(f"{_flag(name)} contains a NUL byte")
@@ -70,6 +76,15 @@ def check_option(name: str, value: Any) -> None:
             except UnicodeEncodeError:
                 raise ShapetraceError(f"{_flag(name)} is not valid UTF-8 text: "
                                       f"{v.encode('utf-8', 'backslashreplace').decode('ascii', 'replace')[:80]!r}") from None
+
+
+def _is_fifo(path: str) -> bool:
+    import stat
+
+    try:
+        return stat.S_ISFIFO(os.stat(path).st_mode)
+    except (OSError, ValueError):  # missing, unreadable, a NUL byte: the command says so
+        return False
 
 
 def error_line(e: ShapetraceError) -> str:

@@ -63,6 +63,7 @@ def summary_command(
     options = dict(layout=layout, lang=lang, explain=explain, flops=flops, seed_table=seed_table,
                    columns=columns)
     Options.make(**options)  # validate before any slow work
+    _check_device(device)  # also for a spec, which never uses it: a typo is not silently ignored
     tgt = parse_target(target)
     shapes = _shapes(input)
     if tgt.kind is TargetKind.SPEC:
@@ -99,6 +100,14 @@ def summary_command(
     if bad:
         print(f"error: {' '.join(bad[0].message.split())}", file=sys.stderr)
         raise typer.Exit(1)
+
+
+def _check_device(text: str) -> None:
+    """auto, meta, cpu or cuda (cuda:N), torch-free (the tracer's pick_device decides the rest)."""
+    base, sep, index = text.strip().lower().partition(":")
+    if base in ("auto", "meta", "cpu", "cuda") and (not sep or (base == "cuda" and index.isdigit())):
+        return
+    raise ShapetraceError(f"--device must be auto, meta, cpu or cuda (or cuda:N), got {text[:40]!r}")
 
 
 def _shapes(items: Optional[List[str]]) -> list[tuple[int, ...]] | None:
