@@ -155,8 +155,11 @@ def apply(layer: str, kwargs: dict[str, Any], shape: Shape, row: str,
             step = Lin(1, 0, 1) if all(core_at(x) == x for x in (BIG, BIG + 1, BIG + 7)) else "bad"
         if step == "bad":
             raise Unmodelled(row, f"{layer} changes dimension {j}")
-        least = _least_valid(layer, kwargs, base, j, row)
-        if least > 1:
+        # the smallest size this input can have (at input size 1, as every map is monotone):
+        # an earlier crop (negative padding) can make it 0, which the next layer may refuse
+        low = min(1, ch(1))
+        least = _least_valid(layer, kwargs, base, j, row, low)
+        if least > low:
             cons_out = None
             if isinstance(step, (Lin, Call1)) and step(least) >= 1 and step(least - 1) < 1:
                 cons_out = d.map(step)
@@ -199,11 +202,11 @@ def _ok(layer, kwargs, base, j, x) -> bool:
         return False
 
 
-def _least_valid(layer, kwargs, base, j, row) -> int:
-    """The smallest size the core accepts on dimension j (the others large)."""
-    if _ok(layer, kwargs, base, j, 1):
-        return 1
-    lo, hi = 1, BIG  # fails at lo, works at hi
+def _least_valid(layer, kwargs, base, j, row, low: int = 1) -> int:
+    """The smallest size >= low the core accepts on dimension j (the others large)."""
+    if _ok(layer, kwargs, base, j, low):
+        return low
+    lo, hi = low, BIG  # fails at lo, works at hi
     while hi - lo > 1:
         mid = (lo + hi) // 2
         if _ok(layer, kwargs, base, j, mid):

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 from .constraints import Constraint, Kind
 from .expr import Chain
 from .flow import SymRow
-from .solve import Box, Group, _value, runs
+from .solve import Box, Group, check, runs, value
 
 
 class Status(str, Enum):
@@ -46,21 +46,35 @@ class AcceptedSizes:
     probed: dict[str, Any] | None = None  # {"op": ..., "sizes": [...]} when not exact
     error: str | None = None  # the model fails at every size for a reason that does not vary
     input_shape: tuple[int, ...] = ()
+    _chain_list: list[Chain] | None = field(default=None, init=False, repr=False, compare=False)
+    _boxes: list[Box] | None = field(default=None, init=False, repr=False, compare=False)
 
     # -- the set
     @property
     def boxes(self) -> list[Box]:
-        """Disjoint boxes, one [lo, hi] per varying axis (in ``dims`` order)."""
-        if any(not g.boxes for g in self.groups):
-            return []
-        out = []
-        for combo in itertools.product(*(g.boxes for g in self.groups)):
-            box: list[tuple[int, int]] = [(0, 0)] * len(self.dims)
-            for g, b in zip(self.groups, combo):
-                for v, iv in zip(g.vars, b):
-                    box[v] = iv
-            out.append(tuple(box))
-        return sorted(out)
+        """Disjoint boxes, one [lo, hi] per varying axis (in ``dims`` order): the product of
+        the groups' boxes (a U-Net's H and W, each a multiple of 4, give 1024 x 1024 boxes
+        at --max 4096, so the list is built once)."""
+        if self._boxes is None:
+            if any(not g.boxes for g in self.groups):
+                self._boxes = []
+            else:
+                flat = [v for g in self.groups for v in g.vars]
+                where = [flat.index(v) for v in range(len(self.dims))]
+                out = []
+                for combo in itertools.product(*(g.boxes for g in self.groups)):
+                    joined = sum(combo, ())
+                    out.append(tuple(joined[i] for i in where))
+                out.sort()
+                self._boxes = out
+        return self._boxes
+
+    @property
+    def n_boxes(self) -> int:
+        n = 1
+        for g in self.groups:
+            n *= len(g.boxes)
+        return n
 
     @property
     def count(self) -> int:
@@ -87,14 +101,14 @@ class AcceptedSizes:
         """Accepted, folds the batch, or raises, with the constraints that fail."""
         if self.error is not None:
             return PointStatus(Status.RAISES, [])
-        vals = _chain_values(self.constraints, sizes)
-        failed = [c for c in self.constraints if not _holds(c, vals)]
+        vals = {ch: ch(sizes[ch.var]) for ch in self._chains()}
+        failed = [c for c in self.constraints if not check(c, vals)]
         hard = [c for c in failed if c.kind is not Kind.BATCH]
         if hard:
             return PointStatus(Status.RAISES, hard)
         if failed:
             c = failed[0]
-            return PointStatus(Status.FOLDS, failed, _value(c.a, vals) / _value(c.b, vals))
+            return PointStatus(Status.FOLDS, failed, Fraction(value(c.a, vals)) / value(c.b, vals))
         if not self.exact:
             return PointStatus(Status.ACCEPTED if self.contains(sizes) else Status.RAISES, [])
         return PointStatus(Status.ACCEPTED, [])
@@ -125,19 +139,33 @@ class AcceptedSizes:
         """Along equal sizes on every varying axis (square inputs): runs of one status."""
         if self.error is not None or not self.exact:
             return []
-        chains = {ch for c in self.constraints for d in (c.a, c.b) if d is not None for ch in d.factors}
-        diag = [Chain(0, ch.steps) for ch in chains]
+        # a one-axis bound changes its answer at one size only: a cut, not runs of its chain
+        bound = (Kind.AT_LEAST, Kind.AT_MOST)
+        diag = {Chain(0, ch.steps) for c in self.constraints if c.kind not in bound
+                for d in (c.a, c.b) if d is not None for ch in d.factors}
+        cuts = []
+        for c in self.constraints:
+            if c.kind in bound and c.a.single is not None:
+                x = Chain(0, c.a.single.steps).least_at_least(c.bound + (c.kind is Kind.AT_MOST), self.max)
+                if x is not None:
+                    cuts.append(x)
         out: list[tuple[int, int, PointStatus]] = []
-        for lo, hi in runs(sorted(set(diag), key=repr), 1, self.max):
+        for lo, hi in runs(sorted(diag, key=repr), 1, self.max, cuts):
             st = self.status((lo,) * len(self.dims))
-            key = (st.status, st.rows_per_sample, [c.text(self.names) for c in st.failed[:1]])
             if out:
                 plo, _, pst = out[-1]
-                if (pst.status, pst.rows_per_sample, [c.text(self.names) for c in pst.failed[:1]]) == key:
+                if (pst.status, pst.rows_per_sample) == (st.status, st.rows_per_sample) and \
+                        [id(c) for c in pst.failed[:1]] == [id(c) for c in st.failed[:1]]:
                     out[-1] = (plo, hi, pst)
                     continue
             out.append((lo, hi, st))
         return out
+
+    def _chains(self) -> list[Chain]:
+        if self._chain_list is None:
+            self._chain_list = sorted({ch for c in self.constraints for d in (c.a, c.b, c.out) if d is not None
+                                       for ch in d.factors}, key=repr)
+        return self._chain_list
 
     def advice(self) -> list[str]:
         """How to make the model take any size, by the kinds of constraint it has."""
@@ -186,19 +214,3 @@ def _row_kind(res: AcceptedSizes, name: str) -> str:
         if r.name == name:
             return r.kind
     return name.rsplit(".", 1)[-1]
-
-
-def _chain_values(constraints: Sequence[Constraint], sizes: Sequence[int]) -> dict[Chain, int]:
-    vals = {}
-    for c in constraints:
-        for d in (c.a, c.b, c.out):
-            if d is not None:
-                for ch in d.factors:
-                    vals[ch] = ch(sizes[ch.var])
-    return vals
-
-
-def _holds(c: Constraint, vals: dict[Chain, int]) -> bool:
-    a = _value(c.a, vals)
-    b = _value(c.b, vals) if c.b is not None else None
-    return c.holds(a, b)

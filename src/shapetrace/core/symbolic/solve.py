@@ -62,9 +62,10 @@ def bounds(n_vars: int, max_size: int, constraints: Sequence[Constraint]) -> lis
     return out
 
 
-def runs(chains: Sequence[Chain], lo: int, hi: int) -> list[tuple[int, int]]:
-    """Maximal intervals of [lo, hi] on which every chain is constant."""
-    cuts = {hi + 1}
+def runs(chains: Sequence[Chain], lo: int, hi: int, starts: Sequence[int] = ()) -> list[tuple[int, int]]:
+    """Maximal intervals of [lo, hi] on which every chain is constant (and none of which
+    contains one of ``starts`` except as its first size)."""
+    cuts = {hi + 1} | {x for x in starts if lo < x <= hi}
     for ch in chains:
         x = lo
         while x <= hi:
@@ -78,16 +79,19 @@ def runs(chains: Sequence[Chain], lo: int, hi: int) -> list[tuple[int, int]]:
     return out
 
 
-def _value(d: Dim, vals: dict[Chain, int]) -> Fraction:
-    v = d.coef
+def value(d: Dim, vals: dict[Chain, int]) -> int | Fraction:
+    """d at the chains' values; an int where the coefficient is whole (Fractions cost
+    about 20x more, and the diagonal and the solver evaluate this many times)."""
+    p = 1
     for c in d.factors:
-        v = v * vals[c]
-    return v
+        p *= vals[c]
+    n, m = d.coef.numerator, d.coef.denominator
+    return p * n if m == 1 else Fraction(p * n, m)
 
 
 def check(c: Constraint, vals: dict[Chain, int]) -> bool:
-    a = _value(c.a, vals)
-    b = _value(c.b, vals) if c.b is not None else None
+    a = value(c.a, vals)
+    b = value(c.b, vals) if c.b is not None else None
     return c.holds(a, b)
 
 
@@ -156,7 +160,7 @@ def _solve_group(vs, lims, cons, notes) -> list[Box]:
         if all(check(c, vals) for c in cons):
             boxes.append(tuple(r for r, _ in combo))
             for c in cons:
-                if c.kind is Kind.BROADCAST and _value(c.a, vals) != _value(c.b, vals):
+                if c.kind is Kind.BROADCAST and value(c.a, vals) != value(c.b, vals):
                     loose = True
     if loose:
         notes.append("a broadcast of two varying sizes where one of them is 1 was assumed to give the other")
