@@ -38,22 +38,39 @@ def lines(res: AcceptedSizes, title: str, point: Sequence[int] | None = None, md
     bullet = "- " if md else "  "
     code = (lambda s: f"`{s}`") if md else (lambda s: s)
     exact = "exact" if res.exact else "NOT exact (probed)"
-    out.append(f"{h}Accepted input sizes of {title}: {', '.join(names)} in 1..{res.max} "
-               f"(input {tuple(res.input_shape)}, axes {list(res.dims)}; {exact})")
+    axes = ", ".join(map(str, res.dims))
+    out.append(f"{h}Accepted sizes of {', '.join(names)} within 1..{res.max} for {title} "
+               f"(input {tuple(res.input_shape)}, varying {'axes' if len(res.dims) > 1 else 'axis'} {axes}; "
+               f"{exact})")
     out.append("")
     if res.error is not None:
         out.append(f"No size is accepted: {res.error}")
         return out
-    boxes = res.boxes
+    nb = res.n_boxes
     n = res.count
-    out.append(f"{sub}Accepted ({', '.join(names)}): {len(boxes)} box{'es' if len(boxes) != 1 else ''}, "
+    out.append(f"{sub}Accepted ({', '.join(names)}): {nb:,} box{'es' if nb != 1 else ''}, "
                f"{n:,} size{'s' if n != 1 else ''}")
-    if not boxes:
-        out.append(f"{bullet}none")
-    for b in boxes[:MAX_BOXES_SHOWN]:
-        out.append(bullet + code(_box(names, b)))
-    if len(boxes) > MAX_BOXES_SHOWN:
-        out.append(f"{bullet}... {len(boxes) - MAX_BOXES_SHOWN:,} more boxes (--format json lists them all)")
+    if nb > MAX_BOXES_SHOWN and len(res.groups) > 1:
+        # independent axes: each group's own list, any combination of them (a U-Net's H and
+        # W, each a multiple of 4, are 1024 x 1024 boxes at --max 4096)
+        out.append(f"{bullet}any combination of:")
+        for g in res.groups:
+            gn = [names[v] for v in g.vars]
+            if len(gn) == 1:
+                shown = f"{gn[0]} in " + ", ".join(_iv(*b[0]) for b in g.boxes[:MAX_BOXES_SHOWN])
+            else:
+                shown = "; ".join(_box(gn, b) for b in g.boxes[:MAX_BOXES_SHOWN])
+            more = f"; ... ({len(g.boxes):,} intervals)" if len(g.boxes) > MAX_BOXES_SHOWN else ""
+            out.append(bullet + "  " + code(shown + more))
+        out.append(f"{bullet}(--format json lists every box)")
+    else:
+        boxes = res.boxes
+        if not boxes:
+            out.append(f"{bullet}none")
+        for b in boxes[:MAX_BOXES_SHOWN]:
+            out.append(bullet + code(_box(names, b)))
+        if len(boxes) > MAX_BOXES_SHOWN:
+            out.append(f"{bullet}... {len(boxes) - MAX_BOXES_SHOWN:,} more boxes (--format json lists them all)")
     if res.probed is not None:
         out.append("")
         out.append(f"Not modelled: {res.probed['op']}; the model was run at sampled sizes only:")
@@ -89,7 +106,7 @@ def lines(res: AcceptedSizes, title: str, point: Sequence[int] | None = None, md
             if near:
                 out.append(f"{bullet}nearest accepted: " + ", ".join("x".join(map(str, p)) for p in near))
     tips = res.advice()
-    if tips and (point is None or res.status(point).status is not Status.ACCEPTED or len(res.boxes) != 1):
+    if tips and (point is None or res.status(point).status is not Status.ACCEPTED or res.n_boxes != 1):
         out.append("")
         out.append(f"{sub}To take any size:")
         for t in tips:
@@ -98,21 +115,14 @@ def lines(res: AcceptedSizes, title: str, point: Sequence[int] | None = None, md
 
 
 def _shown(res: AcceptedSizes) -> list[str]:
-    """Per axis only the AT_LEAST constraint that binds (the largest bound), then the rest."""
-    best: dict[int, tuple[int, str]] = {}
-    other = []
-    for c in res.constraints:
-        if c.kind is Kind.AT_LEAST and c.a.single is not None:
-            ch = c.a.single
-            least = ch.least_at_least(c.bound, res.max)
-            x = least if least is not None else res.max + 1
-            if ch.var not in best or x > best[ch.var][0]:
-                best[ch.var] = (x, c.text(res.names) + f"  ({res.names[ch.var]} >= {x})")
-        else:
-            t = c.text(res.names)
-            if t not in other:
-                other.append(t)
-    return [best[v][1] for v in sorted(best)] + other
+    """The constraints of the JSON (``AcceptedSizes.binding``), a bound with its size."""
+    out = []
+    for c, x in res.binding():
+        t = c.text(res.names)
+        if x is not None:
+            t += f"  ({res.names[c.a.single.var]} {'>=' if c.kind is Kind.AT_LEAST else '<='} {x})"
+        out.append(t)
+    return out
 
 
 def rows_lines(res: AcceptedSizes, md: bool = False) -> list[str]:

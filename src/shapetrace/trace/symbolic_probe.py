@@ -13,6 +13,7 @@ training flag is put back afterwards.
 from __future__ import annotations
 
 import operator
+from collections import Counter
 from typing import Any, Sequence
 
 import torch
@@ -44,6 +45,7 @@ class _Graph:
         self.flow = flow
         self.env: dict[Any, Any] = {}
         self.index_bound: dict[Any, Dim] = {}  # arange(n) outputs: values < n
+        self.names: dict[Any, str] = {}  # node -> row name
 
     def val(self, a: Any) -> Any:
         if isinstance(a, torch.fx.Node):
@@ -64,6 +66,15 @@ class _Graph:
         return a
 
     def run(self) -> None:
+        # a module (or op) called more than once gets the call's number in its row name, so
+        # that "pool (3rd call): ⌊H/8⌋ >= 1" says which of the seed's three pools it is
+        calls = [n for n in self.gm.graph.nodes if n.op.startswith("call_")]
+        names = [self._name(n) for n in calls]
+        total = Counter(names)
+        seen: Counter = Counter()
+        for n, name in zip(calls, names):
+            seen[name] += 1
+            self.names[n] = f"{name} ({_ordinal(seen[name])} call)" if total[name] > 1 else name
         first = True
         for node in self.gm.graph.nodes:
             if node.op == "placeholder":
@@ -78,6 +89,10 @@ class _Graph:
                 self.env[node] = self.call(node)
 
     def row(self, node) -> str:
+        return self.names[node]
+
+    @staticmethod
+    def _name(node) -> str:
         if node.op == "call_module":
             return str(node.target)
         stack = list(node.meta.get("nn_module_stack", {}).keys())
@@ -211,6 +226,11 @@ class _Graph:
         size = size if isinstance(size, tuple) else (size,) * (len(x) - 2)
         return self.flow.record(row, "interpolate", tuple(x[:2]) + tuple(
             s if isinstance(s, Dim) else Dim.const(s) for s in size))
+
+
+def _ordinal(k: int) -> str:
+    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"{k}{suffix}"
 
 
 def _attr(gm, target: str):

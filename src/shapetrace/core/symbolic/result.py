@@ -188,14 +188,42 @@ class AcceptedSizes:
             tips.append("longer inputs need a larger position table (num_embeddings)")
         return tips
 
+    def binding(self) -> list[tuple[Constraint, int | None]]:
+        """The constraints the text and the JSON list: per axis only the one-axis lower
+        (upper) bound that binds, the largest (smallest), as the others follow from it;
+        with it the size it means (``H >= 8``); then every other constraint once."""
+        low: dict[int, tuple[int, Constraint]] = {}
+        high: dict[int, tuple[int, Constraint]] = {}
+        other: list[tuple[Constraint, int | None]] = []
+        texts: set[str] = set()
+        for c in self.constraints:
+            ch = c.a.single
+            if c.kind is Kind.AT_LEAST and ch is not None:
+                x = ch.least_at_least(c.bound, self.max)
+                x = self.max + 1 if x is None else x
+                if ch.var not in low or x > low[ch.var][0]:
+                    low[ch.var] = (x, c)
+            elif c.kind is Kind.AT_MOST and ch is not None:
+                over = ch.least_at_least(c.bound + 1, self.max)
+                x = self.max if over is None else over - 1
+                if ch.var not in high or x < high[ch.var][0]:
+                    high[ch.var] = (x, c)
+            else:
+                t = c.text(self.names)
+                if t not in texts:
+                    texts.add(t)
+                    other.append((c, None))
+        bounds = [(c, x) for v in sorted(low) for x, c in [low[v]]]
+        bounds += [(c, x) for v in sorted(high) for x, c in [high[v]]]
+        return bounds + other
+
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
             "dims": list(self.dims),
             "names": list(self.names),
             "max": self.max,
             "accepted": [[list(iv) for iv in b] for b in self.boxes],
-            "constraints": [{"row": c.row, "kind": c.kind.value, "text": c.text(self.names)}
-                            for c in self.constraints],
+            "constraints": [{"row": c.row, "text": c.text(self.names)} for c, _ in self.binding()],
             "exact": self.exact,
             "rows": [{"name": r.name, "kind": r.kind, "output": [x.text(self.names) for x in r.output]}
                      for r in self.rows],
