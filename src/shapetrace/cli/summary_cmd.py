@@ -81,7 +81,7 @@ def summary_command(
         from rich.console import Console
 
         console = Console(width=width, highlight=False, soft_wrap=False)
-        console.print(render.rich_table(report, width=console.width, **options))
+        _print_fitted(console, report, options)
     else:  # a file or a pipe: plain text, every column at its natural width
         text = render.render(report, f, **options) if f is not Format.TABLE else \
             render.table(report, width=width, **options)
@@ -100,6 +100,39 @@ def summary_command(
     if bad:
         print(f"error: {' '.join(bad[0].message.split())}", file=sys.stderr)
         raise typer.Exit(1)
+
+
+def _print_fitted(console, report, options: dict[str, Any]) -> None:
+    """The table in the terminal's width, never with a cell cut (a 40-column terminal showed
+    ``57,53`` for 57,536): the renderer's droppable columns go first, then MACs and Params;
+    what still does not fit is printed at its natural width, for the terminal to wrap. A
+    note names the columns left out."""
+    import dataclasses
+
+    from .. import render
+    from ..render.options import Column
+    from ..render.text import fit, natural_width, renderable, to_text
+
+    width = console.width
+    full = render.view(report, **options)
+    v = full
+    if options.get("columns") is None:  # columns the user asked for are kept
+        v = fit(full, width)
+        for col in (Column.MACS, Column.PARAMS):
+            if natural_width(v) <= width:
+                break
+            if col in v.columns and len(v.columns) > 2:
+                v = dataclasses.replace(v, columns=tuple(c for c in v.columns if c is not col))
+    if natural_width(v) <= width:
+        console.print(renderable(v))
+    else:  # even the fewest columns are wider: whole lines, wrapped by the terminal, not cut
+        console.file.write(ascii_text(to_text(v, width=None), console.file))
+        console.file.flush()
+    left_out = [full.headers[c] for c in full.columns if c not in v.columns]
+    if left_out:
+        console.print(f"note: {len(left_out)} columns left out to fit {width} columns "
+                      f"({', '.join(left_out)}); --width, --columns or -o FILE shows them", style="dim",
+                      soft_wrap=True)
 
 
 def _check_device(text: str) -> None:
