@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 import shapetrace
-from shapetrace.trace import meta_ops
+from shapetrace.trace import meta_ops, ops
 
 from .test_zoo import module_rows, oracle
 
@@ -65,6 +65,29 @@ def test_grouped_mm_on_meta_follows_the_cpu_kernel(name: str) -> None:
     assert (out.shape, out.dtype, out.device.type) == (real.shape, real.dtype, "meta")
 
 
+@pytest.mark.parametrize("name", ["2d-3d", "3d-3d", "2d-2d", "3d-2d"])
+def test_grouped_mm_macs_are_the_groups_matmuls(name: str) -> None:
+    """The sum over groups of each group's matmul (M_g x N_g x K_g), as torch.mm would count."""
+    args, kwargs = CASES[name]
+    a, b = args
+    offs = kwargs.get("offs")
+    ends = offs.tolist() if offs is not None else None
+    starts = [0] + ends[:-1] if ends else None
+    if a.dim() == 2 and b.dim() == 3:  # rows of a by group
+        expected = sum((e - s) * b.shape[2] * a.shape[1] for s, e in zip(starts, ends))
+        expected += (a.shape[0] - ends[-1]) * b.shape[2] * a.shape[1]  # rows past offs[-1] counted
+    elif a.dim() == 3 and b.dim() == 3:
+        expected = a.shape[0] * a.shape[1] * b.shape[2] * a.shape[2]
+    elif a.dim() == 2 and b.dim() == 2:  # K by group
+        expected = sum(a.shape[0] * b.shape[1] * (e - s) for s, e in zip(starts, ends))
+        expected += a.shape[0] * b.shape[1] * (a.shape[1] - ends[-1])
+    else:  # columns of b by group
+        expected = sum(a.shape[1] * (e - s) * a.shape[2] for s, e in zip(starts, ends))
+        expected += a.shape[1] * (b.shape[1] - ends[-1]) * a.shape[2]
+    out = torch._grouped_mm(*args, **kwargs)
+    assert ops.op_macs(torch._grouped_mm, args, kwargs, [out]) == expected
+
+
 class Experts(nn.Module):
     """Tokens sorted by expert, one grouped GEMM over the experts' weights (as
     transformers 5's MoE experts do, in float32)."""
@@ -84,7 +107,7 @@ def test_a_float32_grouped_gemm_traces_on_meta() -> None:
     report = shapetrace.summary(model, input_data=x, device="meta")
     assert report.ok, report.error
     assert module_rows(report) == oracle(model, (x,), {})
-    assert [r.output_shapes for r in report.rows if r.kind == "_grouped_mm"] == [[(7, 12)]]
+    assert [(r.output_shapes, r.macs) for r in report.rows if r.kind == "_grouped_mm"] == [([(7, 12)], 7 * 12 * 8)]
     # torch's own meta kernel is untouched outside a trace
     with pytest.raises(RuntimeError, match="BF16"):
         torch._grouped_mm(torch.empty(7, 8, device="meta"), torch.empty(4, 8, 12, device="meta"),

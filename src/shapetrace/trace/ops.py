@@ -47,6 +47,7 @@ def _resolve(owner: Any, names: Iterable[str]) -> list[Any]:
 # tracer passes the receptive field of the input on to their output.
 _PASSTHROUGH_TENSOR = (
     "detach", "clone", "contiguous", "to", "type", "type_as", "float", "double", "half", "bfloat16",
+    "int", "long", "short", "bool", "byte", "char",
     "cpu", "cuda", "requires_grad_", "retain_grad", "pin_memory", "share_memory_", "coalesce",
     "detach_", "as_subclass", "__deepcopy__", "__reduce_ex__",
 )
@@ -241,6 +242,20 @@ def _bilinear(args: tuple, kwargs: dict, out: list[Tensor]) -> int | None:
     return _numel(out[0]) * w.shape[1] * w.shape[2]
 
 
+def _grouped_mm(args: tuple, kwargs: dict, out: list[Tensor]) -> int | None:
+    """torch._grouped_mm: one matmul per group. Each output element is a dot product over
+    the contraction dim K; when both operands are 2D, K itself is split into the groups
+    (the output holds one (M, N) result per group, each over its share of K). Rows past
+    ``offs[-1]`` are counted too (their number depends on values)."""
+    a = args[0] if args else kwargs.get("self")
+    b = args[1] if len(args) > 1 else kwargs.get("mat2")
+    if not isinstance(a, Tensor) or not isinstance(b, Tensor) or not out:
+        return None
+    if a.dim() == 2 and b.dim() == 2:
+        return _numel(out[0]) // max(out[0].shape[0], 1) * a.shape[1]
+    return _numel(out[0]) * a.shape[-1]
+
+
 _OP_MACS: dict[Any, Callable[[tuple, dict, list[Tensor]], int | None]] = {}
 for _f in _resolve(torch, ("matmul", "mm", "bmm", "mv", "dot", "inner", "vdot")) + _resolve(
         Tensor, ("matmul", "mm", "bmm", "mv", "dot", "__matmul__", "__rmatmul__")):
@@ -257,6 +272,8 @@ for _f in _resolve(F, ("conv_transpose1d", "conv_transpose2d", "conv_transpose3d
     _OP_MACS[_f] = _conv_transpose
 for _f in _resolve(F, ("scaled_dot_product_attention",)):
     _OP_MACS[_f] = _sdpa
+for _f in _resolve(torch, ("_grouped_mm",)):
+    _OP_MACS[_f] = _grouped_mm
 
 
 def op_macs(func: Any, args: tuple, kwargs: dict, outs: list[Tensor]) -> int | None:

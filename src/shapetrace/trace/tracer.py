@@ -32,7 +32,7 @@ from ..devices import Device
 from .failures import ModelError
 from .fold import fold
 from .inputs import Inputs, default_dtype
-from . import values
+from . import values, wrapped
 from .placement import (AUTO_MAX_INPUT, AUTO_MAX_PARAMS, META, input_device, is_auto, no_gc, pick_device, prepared,
                         threads)
 from .recorder import Recorder
@@ -68,13 +68,18 @@ def summary(model: nn.Module, input_size: Any = None, input_data: Any = None, *,
     if mode not in ("eval", "train"):
         raise ArgumentError(f"mode must be 'eval' or 'train', got {mode!r}")
     inputs = Inputs.parse(input_size, input_data, dtypes)
+    model, said = wrapped.unwrap(model)  # torch.compile: its _orig_mod; TorchScript: an error
     dev = pick_device(device, model, inputs.numel)
-    with kept(), no_gc(), prepared(model, dev, mode == "train") as target, threads(1 if is_auto(device) else None):
-        keep = dev.type == META and values.keeps(inputs)
+    meta = dev.type == META
+    keep = meta and values.keeps(inputs)  # the input's values, for code that reads them
+    calls = values.MetaCalls(keep) if meta else None
+    # one thread: a small model's forward (or a meta trace's few value calls) only contends
+    with kept(), no_gc(), prepared(model, dev, mode == "train") as target, threads(1 if is_auto(device) or meta
+                                                                                 else None):
         args, kwargs = inputs.build(values.CPU if keep else input_device(target, dev), default_dtype(model))
-        calls = values.MetaCalls(keep) if dev.type == META else None
-        recorder = Recorder(target, dev, core_checks, type(model).__name__, **({"call": calls} if calls else {}))
+        recorder = Recorder(target, dev, core_checks, type(model).__name__, **({"call": calls} if meta else {}))
         report = recorder.run(args, kwargs)
+    report.warnings += said
     if calls is not None and calls.reads:
         report.warnings.append(values.used_values(calls))
     if depth is not None:

@@ -4,8 +4,8 @@ The meta device holds shapes, no values, so a forward that reads a value fails t
 transformers' mask code asks ``attention_mask.all()`` (to skip an all-ones mask), T5
 buckets relative positions, a model checks ``if x.sum() > 0``. What such code reads is
 computed from the input alone (the mask, positions, ``torch.arange``), never from the
-weights. So a meta trace keeps the input's tensors real on the CPU (when the input is
-small: ``MAX_VALUES`` elements) and lets every tensor made from them alone stay real,
+weights. So a meta trace keeps the input's tensors real on the CPU (the ``input_data``
+the caller gave, when small: ``MAX_VALUES`` elements) and lets every tensor made from them alone stay real,
 while the weights and everything computed from them stay on meta:
 
 * a call on real tensors only runs on the CPU for real (the input is small, and these
@@ -171,9 +171,11 @@ def _run(func: Any, args: tuple, kwargs: dict) -> Any:
 
 
 def keeps(inputs: Any) -> bool:
-    """Whether a meta trace keeps this input's values: small, and not on meta already."""
-    data = tensors(inputs.data) if inputs.data is not None else []
-    return inputs.numel <= MAX_VALUES and not any(t.is_meta for t in data)
+    """Whether a meta trace keeps this input's values: tensors the caller gave (``input_data``;
+    an ``input_size`` is shapes, its made zeros carry nothing to read), small, not on meta."""
+    if inputs.data is None:
+        return False
+    return inputs.numel <= MAX_VALUES and not any(t.is_meta for t in tensors(inputs.data))
 
 
 def used_values(calls: MetaCalls) -> Warning_:
