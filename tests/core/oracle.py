@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from shapetrace import ShapeError, compute
 from shapetrace.core.layers import lookup
-from shapetrace.core.messages import NOTES
+from shapetrace.core.words import NOTES
 
 
 
@@ -146,10 +146,13 @@ def agree(layer: str, input_shape: Any, kwargs: dict[str, Any]) -> str:
 
 
 def _check_result(r) -> None:
-    """Invariants of every answer: notes have text in both languages, sizes are ints, and
+    """Invariants of every answer: notes have text in both languages and are declared by the
+    layer's rule (``register(notes=...)``), sizes are ints, and
     a layer that changes the shape shows the formula of the change (explain needs it)."""
+    declared = lookup(r.layer).notes
     for n in r.notes:
         assert n.key in NOTES and {"en", "ko"} <= set(NOTES[n.key]), f"note {n.key} lacks en/ko text"
+        assert n.key in declared, f"{r.layer} emits note {n.key}, not in its rule's notes {declared}"
     assert all(isinstance(d, int) and d >= 0 for d in r.output_shape)
     assert r.params >= 0 and r.macs >= 0
     if len(r.input_shapes) == 1 and r.output_shape != r.input_shapes[0]:

@@ -12,7 +12,7 @@ import pytest
 
 import shapetrace
 from shapetrace.core.layers import REGISTRY, known_layers
-from shapetrace.core.messages import NOTES, note_text
+from shapetrace.core.words import NOTES, TEXT, Lang, note_text
 
 from .oracle import INFERRED
 
@@ -57,7 +57,8 @@ def test_every_emitted_key_has_english_and_korean_text():
 
 
 def test_both_languages_use_the_same_numbers():
-    for key, table in NOTES.items():
+    for key, table in TEXT.items():
+        assert set(table) == set(Lang), key
         assert placeholders(table["en"]) == placeholders(table["ko"]), key
 
 

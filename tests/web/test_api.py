@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from shapetrace.core.layers import REGISTRY
-from shapetrace.core.messages import NOTES
+from shapetrace.core.words import NOTES
 from shapetrace.core.spec import flow, load_spec, parse_spec
 from shapetrace.web.app import spec_text
 from shapetrace.web.limits import DEFAULT_LIMITS

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from shapetrace.core.messages import note_text
+from shapetrace.core.words import note_text
 from shapetrace.core.spec import flow, load_spec, parse_spec
 from shapetrace.render.fmt import shape_text
 from shapetrace.render.options import Layout

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Sequence
 
-from .layers.base import fmt_shape
+from .shapes import fmt_shape, mismatched_dims, padded
 from .records import Diagnosis, Row, Shape, Warning_
 
 
@@ -256,9 +256,8 @@ def _add(f: Failure, ctx: Context) -> Diagnosis:
                 fixes.append("padding so both branches keep the same spatial size")
     elif len(a) == len(b) and a[-1] != b[-1]:
         fixes.append(f"a projection nn.Linear({b[-1]}, {a[-1]}) on the second operand")
-    n = max(len(a), len(b))
-    pa, pb = (1,) * (n - len(a)) + tuple(a), (1,) * (n - len(b)) + tuple(b)
-    bad = [i for i in range(n) if pa[i] != pb[i] and 1 not in (pa[i], pb[i])]
+    pa, pb = padded(a, b)
+    bad = mismatched_dims(a, b)
     arithmetic = [f"dim {bad[0]}: {pa[bad[0]]} vs {pb[bad[0]]}"] if bad else []
     return Diagnosis(row=f.row.name, kind=f.row.kind, message=msg, expected=a, actual=b,
                      arithmetic=arithmetic, fixes=fixes or ["make both operands the same shape"])

@@ -1,30 +1,23 @@
 """The worked formula of a layer call as text, in English or Korean.
 
 ``render_layer`` turns a ``LayerResult`` (numbers) into lines such as
-``H_out = floor((28 + 2*1 - 1*(3-1) - 1) / 1) + 1 = 28``.
+``H_out = floor((28 + 2*1 - 1*(3-1) - 1) / 1) + 1 = 28``. The words are in
+``core/words.py`` (``Lang`` is defined there and re-exported here).
 """
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Any
 
-from .errors import ShapetraceError
 from .layers.base import REGISTRY, fmt_shape
-from .messages import note_text, word
 from .records import DimFormula, LayerResult, Note
+from .words import Lang, as_lang, note_text, text
+
+__all__ = ["Lang", "as_lang", "call_text", "formula_lines", "symbolic_lines", "note_lines", "render_layer"]
 
 
-class Lang(str, Enum):
-    EN = "en"
-    KO = "ko"
-
-
-def as_lang(lang: str | Lang) -> Lang:
-    try:
-        return Lang(lang)
-    except ValueError:
-        raise ShapetraceError(f"lang must be 'en' or 'ko', got {lang!r}") from None
+def word(key: str, lang: Lang) -> str:
+    return text(f"explain.{key}", lang)
 
 
 def call_text(layer: str, kwargs: dict[str, Any] | tuple) -> str:
@@ -50,12 +43,12 @@ def symbolic_lines(formulas: list[DimFormula] | tuple[DimFormula, ...]) -> list[
 
 
 def note_lines(notes: list[Note] | tuple[Note, ...], lang: str | Lang = Lang.EN) -> list[str]:
-    lg = as_lang(lang).value
+    lg = as_lang(lang)
     return [note_text(n.key, n.args, lg) for n in notes]
 
 
 def render_layer(r: LayerResult, lang: str | Lang = Lang.EN) -> str:
-    lg = as_lang(lang).value
+    lg = as_lang(lang)
     ins = ", ".join(fmt_shape(s) for s in r.input_shapes)
     lines = [call_text(r.layer, r.kwargs),
              f"  {word('input', lg)}:  {ins}",

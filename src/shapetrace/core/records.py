@@ -70,6 +70,40 @@ class RFMode(str, Enum):
     UNKNOWN = "unknown"  # not one window any more (transposed conv, upsampling, uneven adaptive bins)
 
 
+class Category(str, Enum):
+    """What a row does, as a key: a layer rule carries one (``core/layers``), the kinds
+    without a rule get theirs in ``core/kinds.py``; the words for each are in
+    ``core/words.py``. ``CLASSIFY``, ``SHORTCUT``, ``RESIDUAL`` and ``BLOCK`` are decided
+    from a row's place in the flow (``render/describe.categorize``)."""
+
+    CONV = "conv"
+    CONV_T = "conv_transpose"
+    POOL = "pool"
+    ACT = "activation"
+    NORM = "norm"
+    DROPOUT = "dropout"
+    FLATTEN = "flatten"
+    RESHAPE = "reshape"
+    LINEAR = "linear"
+    CLASSIFY = "classify"
+    ADD = "add"
+    SHORTCUT = "shortcut"  # an add that closes a residual shortcut (render/residual.py)
+    ARITH = "arithmetic"
+    REDUCE = "reduce"
+    RESIDUAL = "residual"
+    CONCAT = "concat"
+    EMBED = "embedding"
+    RNN = "recurrent"
+    ATTN = "attention"
+    UPSAMPLE = "upsample"
+    MATMUL = "matmul"
+    SOFTMAX = "softmax"
+    PAD = "pad"
+    IDENTITY = "identity"
+    BLOCK = "block"
+    OTHER = "other"
+
+
 @dataclass(frozen=True)
 class RFOp:
     """How one layer maps the receptive field, per spatial dimension.

@@ -30,17 +30,18 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass, field
-from typing import Any, Union
+from enum import Enum
+from typing import Any, Iterator, Union
 
 from . import receptive
 from .api import compute
 from .diagnose import Context, Failure, FailOp, diagnose
 from .errors import ArgumentError, ShapeError, SpecError, UnknownLayerError
 from .layers import REGISTRY
-from .layers.base import IGNORED, INT64_MAX, arg_hint, did_you_mean, fmt_shape, is_int, lookup
+from .layers.base import IGNORED, INT64_MAX, arg_hint, did_you_mean, is_int, lookup
 from .records import Diagnosis, Edge, Report, Row, Shape, Unreached, finish_totals, mark_leaves
+from .shapes import as_tuples, broadcast, fmt_shape
 
-BLOCKS = ("Residual", "Concat", "Sequential")
 MAX_NESTING = 64
 MAX_DIMS = 8
 MAX_LAYERS = 100_000
@@ -86,6 +87,64 @@ class SequentialNode:
 Node = Union[LayerNode, ResidualNode, ConcatNode, SequentialNode]
 
 
+class FieldKind(str, Enum):
+    LAYERS = "layers"  # a list of layers
+    BRANCHES = "branches"  # a list of layer lists
+    INT = "int"
+
+
+@dataclass(frozen=True)
+class BlockField:
+    key: str  # the spec's key, also the node's attribute
+    kind: FieldKind
+    required: bool = False
+    min_items: int = 0
+    always: bool = False  # written back by ``to_dict`` even when empty
+    after_op: bool = False  # its rows come after the block's own op row (Residual's post)
+    section: str | None = None  # the rows' name section ("resblock1.body.0"); None: the key
+
+    @property
+    def row_section(self) -> str:
+        return self.key if self.section is None else self.section
+
+
+@dataclass(frozen=True)
+class BlockType:
+    """A spec block, described once: the parser's keys, the tree walk (``walk``),
+    ``Spec.to_dict`` and the web API's schema (web/schema.py) read it."""
+
+    type: str
+    node: type
+    description: str
+    fields: tuple[BlockField, ...]
+    op: str | None = None  # the block's own row after its layers ("add", "cat")
+
+    @property
+    def keys(self) -> set[str]:
+        return {"type", "name", *(f.key for f in self.fields)}
+
+
+BLOCK_TYPES: dict[str, BlockType] = {b.type: b for b in (
+    BlockType("Residual", ResidualNode,
+              "output = body(x) + shortcut(x) (identity when shortcut is omitted), then the post layers",
+              (BlockField("body", FieldKind.LAYERS, required=True, min_items=1, always=True),
+               BlockField("shortcut", FieldKind.LAYERS),
+               BlockField("post", FieldKind.LAYERS, after_op=True)), op="add"),
+    BlockType("Concat", ConcatNode, "torch.cat of the branches' outputs along dim",
+              (BlockField("dim", FieldKind.INT, always=True),
+               BlockField("branches", FieldKind.BRANCHES, required=True, min_items=1, always=True)), op="cat"),
+    BlockType("Sequential", SequentialNode, "layers applied one after the other, as one named block",
+              (BlockField("layers", FieldKind.LAYERS, always=True, section=""),)),  # "stage1.0"
+)}
+BLOCKS = tuple(BLOCK_TYPES)
+_BLOCK_OF_NODE: dict[type, BlockType] = {b.node: b for b in BLOCK_TYPES.values()}
+
+
+def node_kind(n: Node) -> str:
+    """A row's kind for this node: the layer's class, or the block's type."""
+    return n.type if isinstance(n, LayerNode) else _BLOCK_OF_NODE[type(n)].type
+
+
 @dataclass(frozen=True)
 class Spec:
     input: Shape
@@ -110,27 +169,19 @@ def _node_to_dict(n: Node) -> dict[str, Any]:
             d["name"] = n.name
         d.update({k: _plain(v) for k, v in n.kwargs.items()})
         return d
-    if isinstance(n, ResidualNode):
-        d = {"type": "Residual"}
-        if n.name:
-            d["name"] = n.name
-        d["body"] = [_node_to_dict(x) for x in n.body]
-        if n.shortcut is not None:
-            d["shortcut"] = [_node_to_dict(x) for x in n.shortcut]
-        if n.post:
-            d["post"] = [_node_to_dict(x) for x in n.post]
-        return d
-    if isinstance(n, ConcatNode):
-        d = {"type": "Concat"}
-        if n.name:
-            d["name"] = n.name
-        d["dim"] = n.dim
-        d["branches"] = [[_node_to_dict(x) for x in b] for b in n.branches]
-        return d
-    d = {"type": "Sequential"}
+    block = _BLOCK_OF_NODE[type(n)]
+    d = {"type": block.type}
     if n.name:
         d["name"] = n.name
-    d["layers"] = [_node_to_dict(x) for x in n.layers]
+    for f in block.fields:
+        v = getattr(n, f.key)
+        if not f.always and not v:
+            continue
+        if f.kind is FieldKind.LAYERS:
+            v = [_node_to_dict(x) for x in v]
+        elif f.kind is FieldKind.BRANCHES:
+            v = [[_node_to_dict(x) for x in b] for b in v]
+        d[f.key] = v
     return d
 
 
@@ -239,7 +290,7 @@ def _node(item: Any, where: str, nesting: int, counter: list[int]) -> Node:
         raise SpecError(f"{where}: name must be a non-empty string without dots or spaces, got {name!r}")
     label = f"{where} ({typ}{' ' + repr(name) if name else ''})"
     if typ == "Residual":
-        _only(item, {"type", "name", "body", "shortcut", "post"}, label)
+        _only(item, BLOCK_TYPES["Residual"].keys, label)
         if "body" not in item:
             raise SpecError(f"{label}: missing 'body' (the layers of the residual path)")
         body = _layers(item["body"], f"{where}.body", nesting + 1, counter)
@@ -250,7 +301,7 @@ def _node(item: Any, where: str, nesting: int, counter: list[int]) -> Node:
         post = _layers(item.get("post", []), f"{where}.post", nesting + 1, counter)
         return ResidualNode(name, body, shortcut if shortcut else None, post)
     if typ == "Concat":
-        _only(item, {"type", "name", "dim", "branches"}, label)
+        _only(item, BLOCK_TYPES["Concat"].keys, label)
         dim = item.get("dim", 1)
         if not is_int(dim):
             raise SpecError(f"{label}: dim must be an integer, got {dim!r}")
@@ -260,14 +311,14 @@ def _node(item: Any, where: str, nesting: int, counter: list[int]) -> Node:
         branches = tuple(_layers(b, f"{where}.branches[{i}]", nesting + 1, counter) for i, b in enumerate(br))
         return ConcatNode(name, dim, branches)
     if typ == "Sequential":
-        _only(item, {"type", "name", "layers"}, label)
+        _only(item, BLOCK_TYPES["Sequential"].keys, label)
         return SequentialNode(name, _layers(item.get("layers", []), f"{where}.layers", nesting + 1, counter))
     try:
         defn = lookup(typ)
     except UnknownLayerError:
         hint = did_you_mean(typ, list(REGISTRY) + list(BLOCKS))
         raise SpecError(f"{where}: unknown layer type {typ!r}{hint}") from None
-    kwargs = {k: _tuples(v) for k, v in item.items() if k not in ("type", "name")}
+    kwargs = {k: as_tuples(v) for k, v in item.items() if k not in ("type", "name")}
     for k in kwargs:
         if k not in defn.arg_names and k not in IGNORED:
             raise SpecError(f"{label}: unknown argument {k!r}{arg_hint(k, defn.arg_names)} "
@@ -281,40 +332,53 @@ def _only(item: dict, allowed: set[str], label: str) -> None:
         raise SpecError(f"{label}: unknown key {extra[0]!r} (takes: {', '.join(sorted(allowed))})")
 
 
-def _tuples(v: Any) -> Any:
-    if isinstance(v, list):
-        return tuple(_tuples(x) for x in v)
-    return v
-
-
 def _check_unique_names(spec: Spec) -> None:
     seen: set[str] = set()
-    for qual, node in _walk_names(spec.layers, ""):
+    for place in walk(spec.layers):
+        qual = place.qual
         if qual in seen:
-            if node is None or qual.rsplit(".", 1)[-1] in ("add", "cat"):
+            if place.node is None or qual.rsplit(".", 1)[-1] in ("add", "cat"):
                 raise SpecError(f"layer name {qual!r} is taken by the block's own "
                                 f"{qual.rsplit('.', 1)[-1]} row; rename the layer")
             raise SpecError(f"duplicate layer name {qual!r}: names must be unique")
         seen.add(qual)
 
 
-def _walk_names(nodes, prefix, section=""):
+@dataclass(frozen=True)
+class Place:
+    """One row of a spec's tree, in flow order."""
+
+    qual: str  # the row's name (``child_name``)
+    path: tuple[str | int, ...]  # where it sits in the spec: ("layers", 3, "body", 0); () for an op row
+    node: Node | None  # None: a block's own op row (Residual's add, Concat's cat)
+    kind: str
+    depth: int
+
+
+def walk(nodes: tuple[Node, ...], prefix: str = "", section: str = "",
+         path: tuple[str | int, ...] = ("layers",), depth: int = 0) -> Iterator[Place]:
+    """Every row a spec's layers make, in flow order (a block before its layers, its op
+    row after them, Residual's post last). The one walk of the spec tree: name checks,
+    the rows never reached, the page's row -> card map and the server's argument limits."""
     for i, n in enumerate(nodes):
         q = child_name(prefix, section, n.name, i)
-        yield q, n
-        if isinstance(n, ResidualNode):
-            yield from _walk_names(n.body, q, "body")
-            if n.shortcut:
-                yield from _walk_names(n.shortcut, q, "shortcut")
-            yield q + ".add", None  # the row of the add itself
-            if n.post:
-                yield from _walk_names(n.post, q, "post")
-        elif isinstance(n, ConcatNode):
-            for b, br in enumerate(n.branches):
-                yield from _walk_names(br, q, f"branches.{b}")
-            yield q + ".cat", None
-        elif isinstance(n, SequentialNode):
-            yield from _walk_names(n.layers, q)
+        yield Place(q, path + (i,), n, node_kind(n), depth)
+        block = _BLOCK_OF_NODE.get(type(n))
+        if block is None:
+            continue
+        op_row = Place(f"{q}.{block.op}", (), None, block.op, depth + 1) if block.op else None
+        for f in block.fields:
+            if f.after_op and op_row is not None:
+                yield op_row
+                op_row = None
+            here = path + (i, f.key)
+            if f.kind is FieldKind.LAYERS:
+                yield from walk(getattr(n, f.key) or (), q, f.row_section, here, depth + 1)
+            elif f.kind is FieldKind.BRANCHES:
+                for b, br in enumerate(getattr(n, f.key)):
+                    yield from walk(br, q, f"{f.row_section}.{b}", here + (b,), depth + 1)
+        if op_row is not None:
+            yield op_row
 
 
 def child_name(prefix: str, section: str, name: str | None, index: int) -> str:
@@ -385,7 +449,7 @@ class _Flow:
     def node(self, n: Node, qual: str, depth: int, shape: Shape, rf):
         if isinstance(n, LayerNode):
             return self.layer(n, qual, depth, shape, rf)
-        row = Row(name=qual, kind=type(n).__name__.replace("Node", ""), depth=depth,
+        row = Row(name=qual, kind=node_kind(n), depth=depth,
                   input_shapes=[shape], output_shapes=[])
         self.rows.append(row)
         if isinstance(n, SequentialNode):
@@ -447,7 +511,7 @@ class _Flow:
         else:
             sc_out, sc_rf = self.seq(n.shortcut, qual, depth, shape, rf, "shortcut")
         sc_src = self.src
-        out = _broadcast(body_out, sc_out)
+        out = broadcast(body_out, sc_out)
         add_name = qual + ".add"
         if out is None:
             raise _Stop(_add_mismatch(add_name, qual, shape, body_out, sc_out, n.shortcut is None),
@@ -498,53 +562,14 @@ class _Flow:
 def _unreached(spec: Spec, rows: list[Row], failed: str) -> list[Unreached]:
     """The spec's layers and blocks after the failing one, in flow order: they never ran."""
     seen = {r.name for r in rows}
-    out: list[Unreached] = []
-
-    def walk(nodes, prefix: str, section: str, depth: int) -> None:
-        for i, n in enumerate(nodes):
-            q = child_name(prefix, section, n.name, i)
-            kind = n.type if isinstance(n, LayerNode) else type(n).__name__.replace("Node", "")
-            if q not in seen and q != failed:
-                out.append(Unreached(q, kind, depth))
-            if isinstance(n, ResidualNode):
-                walk(n.body, q, "body", depth + 1)
-                walk(n.shortcut or (), q, "shortcut", depth + 1)
-                if q + ".add" not in seen and q + ".add" != failed:
-                    out.append(Unreached(q + ".add", "add", depth + 1))
-                walk(n.post or (), q, "post", depth + 1)
-            elif isinstance(n, ConcatNode):
-                for b, br in enumerate(n.branches):
-                    walk(br, q, f"branches.{b}", depth + 1)
-                if q + ".cat" not in seen and q + ".cat" != failed:
-                    out.append(Unreached(q + ".cat", "cat", depth + 1))
-            elif isinstance(n, SequentialNode):
-                walk(n.layers, q, "", depth + 1)
-
-    walk(spec.layers, "", "", 0)
-    return out
+    return [Unreached(p.qual, p.kind, p.depth) for p in walk(spec.layers)
+            if p.qual not in seen and p.qual != failed]
 
 
 def _numel(shape: Shape) -> int:
     from math import prod
 
     return prod(shape)
-
-
-def _broadcast(a: Shape, b: Shape) -> Shape | None:
-    """torch's broadcasting of ``a + b``; None when the shapes do not broadcast.
-    https://pytorch.org/docs/stable/notes/broadcasting.html"""
-    n = max(len(a), len(b))
-    pa = (1,) * (n - len(a)) + tuple(a)
-    pb = (1,) * (n - len(b)) + tuple(b)
-    out = []
-    for x, y in zip(pa, pb):
-        if x == y or y == 1:
-            out.append(x)
-        elif x == 1:
-            out.append(y)
-        else:
-            return None
-    return tuple(out)
 
 
 def _add_mismatch(add_name: str, qual: str, shape: Shape, body: Shape, sc: Shape,

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from ..core.shapes import fmt_shape
 from .options import Layout
 
 
 def shape_text(shape: Sequence[int] | None, layout: Layout = Layout.NCHW, batch: int | None = None,
                *, seed_style: bool = False) -> str:
-    """A shape as text. ``hwc`` drops the batch dimension (dim 0, when it equals the input's
-    batch size, so a view that changed the batch still shows it) and puts channels last for
-    image-like tensors: (1, 32, 28, 28) -> (28, 28, 32); (1, 1152) -> (1152,).
+    """A shape as text (``core.shapes.fmt_shape`` in a layout). ``hwc`` drops the batch
+    dimension (dim 0, when it equals the input's batch size, so a view that changed the batch
+    still shows it) and puts channels last for image-like tensors: (1, 32, 28, 28) ->
+    (28, 28, 32); (1, 1152) -> (1152,).
 
     ``seed_style`` writes a one-element shape as the seed's table does: ``(1152, )``.
     """
@@ -23,9 +25,9 @@ def shape_text(shape: Sequence[int] | None, layout: Layout = Layout.NCHW, batch:
             s = s[1:]
         if len(s) in (3, 4):  # (C, H, W) / (C, D, H, W)
             s = s[1:] + s[:1]
-    if len(s) == 1:
-        return f"({s[0]}, )" if seed_style else f"({s[0]},)"
-    return "(" + ", ".join(str(d) for d in s) + ")"
+    if len(s) == 1 and seed_style:
+        return f"({s[0]}, )"
+    return fmt_shape(s)
 
 
 def shapes_text(shapes: Sequence[Sequence[int]], layout: Layout, batch: int | None, *,

@@ -10,47 +10,21 @@ The seed writes its model's flow as nine rows (Conv1 + ReLU, MaxPool, Residual B
    output is merged into that group (``Conv1 + ReLU``).
 3. Labels: convolutions ``Conv{k}``, linear layers ``fc{k}``, blocks whose forward
    adds a shortcut ``Residual Block {k}``, flattening ``Flatten``, pooling and the
-   rest by the layer's short class name (``MaxPool``), numbered only when a block
-   class repeats.
+   rest by the layer's short label (``MaxPool``: the layer rule's ``short``, see
+   core/kinds.py), numbered only when a block class repeats.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..core import kinds
 from ..core.explain import Lang
-from ..core.records import Report, Row, Shape
-from .describe import Category, categorize, describe
+from ..core.records import Category, Report, Row, Shape
+from .describe import categorize, describe
 
 _OPEN = frozenset({"Sequential", "ModuleList", "ModuleDict"})
 _MERGE = (Category.ACT, Category.NORM, Category.DROPOUT)
-
-
-def _short_names() -> dict[str, str]:
-    out: dict[str, str] = {}
-    pairs = [("MaxPool", "max_pool"), ("AvgPool", "avg_pool"), ("AdaptiveAvgPool", "adaptive_avg_pool"),
-             ("AdaptiveMaxPool", "adaptive_max_pool"), ("LPPool", "lp_pool"), ("BatchNorm", None),
-             ("InstanceNorm", None), ("Conv", "conv"), ("ConvTranspose", "conv_transpose"),
-             ("ZeroPad", None), ("ConstantPad", None), ("ReflectionPad", None), ("ReplicationPad", None),
-             ("Dropout", "dropout"), ("FractionalMaxPool", None)]
-    for cls, fn in pairs:
-        for d in (1, 2, 3):
-            out[f"{cls}{d}d"] = cls
-            if fn:
-                out[f"{fn}{d}d"] = cls
-    out.update({
-        "relu": "ReLU", "relu_": "ReLU", "relu6": "ReLU6", "gelu": "GELU", "silu": "SiLU", "sigmoid": "Sigmoid",
-        "tanh": "Tanh", "leaky_relu": "LeakyReLU", "elu": "ELU", "selu": "SELU", "mish": "Mish",
-        "hardswish": "Hardswish", "softplus": "Softplus", "softmax": "Softmax", "log_softmax": "LogSoftmax",
-        "dropout": "Dropout", "batch_norm": "BatchNorm", "layer_norm": "LayerNorm", "group_norm": "GroupNorm",
-        "instance_norm": "InstanceNorm", "cat": "Concat", "stack": "Stack", "add": "Add", "add_": "Add",
-        "interpolate": "Upsample", "flatten": "Flatten", "view": "View", "reshape": "Reshape",
-        "linear": "Linear", "embedding": "Embedding", "pad": "Pad", "matmul": "MatMul",
-    })
-    return out
-
-
-SHORT = _short_names()
 
 
 @dataclass
@@ -110,7 +84,7 @@ def group(report: Report, lang: Lang = Lang.EN) -> list[Group]:
         out = r.output_shapes[0] if r.output_shapes else None
         prev = groups[-1] if groups else None
         if cat in _MERGE and prev is not None and prev.output_shape is not None and ins == prev.output_shape:
-            prev.label += " + " + SHORT.get(r.kind, r.kind)
+            prev.label += " + " + kinds.short(r.kind)
             prev.output_shape = out
             prev.rows += list(range(lo, hi))
             continue
@@ -132,7 +106,7 @@ def _label(r: Row, cat: Category, counters: dict[str, int], block_kinds: dict[st
         return f"Residual Block {nth('residual')}"
     if cat is Category.FLATTEN:
         return "Flatten"
-    name = SHORT.get(r.kind, r.kind)
+    name = kinds.short(r.kind)
     if not r.leaf and block_kinds.get(r.kind, 0) > 1:
         return f"{name} {nth('block:' + r.kind)}"
     return name

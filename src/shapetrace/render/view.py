@@ -1,7 +1,7 @@
 """Report -> View: the table every format draws, as cells (text) and values (numbers).
 
 Renderers (text, markdown, csv, html) only lay a View out; what a cell says is
-decided once, here.
+decided once, here, with the words of core/words.py.
 """
 
 from __future__ import annotations
@@ -9,62 +9,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.explain import Lang, formula_lines, note_lines
-from ..core.records import Report, Row
-from .describe import Category, categorize, describe, note_text
+from ..core.explain import formula_lines
+from ..core.records import Category, Report, Row
+from ..core.words import Lang, has, note_text, text
+from .describe import categorize, describe
 from .fmt import bytes_text, int_text, rf_text, shape_text, shapes_text, si
 from .options import Column, Options
 from .seed_table import group
 
-_HEADERS: dict[Column, dict[Lang, str]] = {
-    Column.LAYER: {Lang.EN: "Layer", Lang.KO: "레이어"},
-    Column.KIND: {Lang.EN: "Kind", Lang.KO: "종류"},
-    Column.INPUT: {Lang.EN: "Input", Lang.KO: "입력 크기"},
-    Column.OUTPUT: {Lang.EN: "Output", Lang.KO: "출력 크기"},
-    Column.PARAMS: {Lang.EN: "Params", Lang.KO: "파라미터"},
-    Column.TRAINABLE: {Lang.EN: "Trainable", Lang.KO: "학습 파라미터"},
-    Column.MACS: {Lang.EN: "MACs", Lang.KO: "MACs"},
-    Column.OUTPUT_BYTES: {Lang.EN: "Output mem", Lang.KO: "출력 메모리"},
-    Column.PARAM_BYTES: {Lang.EN: "Param mem", Lang.KO: "파라미터 메모리"},
-    Column.RF: {Lang.EN: "RF", Lang.KO: "수용 영역"},
-    Column.DESCRIPTION: {Lang.EN: "Description", Lang.KO: "설명"},
-    Column.FORMULA: {Lang.EN: "Formula", Lang.KO: "계산식"},
-}
-
-# The seed's own table headers (it writes them in English).
-_SEED_HEADERS: dict[Column, str] = {Column.LAYER: "Layer", Column.INPUT: "Input size",
-                                    Column.OUTPUT: "Output size", Column.DESCRIPTION: "Description"}
-
-_WORDS: dict[str, dict[Lang, str]] = {
-    "total_params": {Lang.EN: "Total params", Lang.KO: "총 파라미터"},
-    "trainable": {Lang.EN: "Trainable params", Lang.KO: "학습 파라미터"},
-    "frozen": {Lang.EN: "Non-trainable params", Lang.KO: "학습하지 않는 파라미터"},
-    "macs": {Lang.EN: "Total MACs", Lang.KO: "총 MACs (곱셈-누산)"},
-    "flops": {Lang.EN: "Total FLOPs (2 x MACs)", Lang.KO: "총 FLOPs (2 x MACs)"},
-    "partial": {Lang.EN: "partial: {n} row(s) of unknown cost (?) not counted",
-                Lang.KO: "일부: 비용을 모르는 {n}개 행(?)은 빠짐"},
-    "input": {Lang.EN: "Input size", Lang.KO: "입력 메모리"},
-    "activations": {Lang.EN: "Forward activations", Lang.KO: "순전파 활성값 메모리"},
-    "param_mem": {Lang.EN: "Params size", Lang.KO: "파라미터 메모리"},
-    "total_mem": {Lang.EN: "Estimated total", Lang.KO: "예상 합계"},
-    "error": {Lang.EN: "error", Lang.KO: "오류"},
-    "layer": {Lang.EN: "layer", Lang.KO: "레이어"},
-    "warning": {Lang.EN: "warning", Lang.KO: "경고"},
-    "expected": {Lang.EN: "expected", Lang.KO: "기대"},
-    "actual": {Lang.EN: "actual", Lang.KO: "실제"},
-    "fix": {Lang.EN: "fix", Lang.KO: "해결"},
-    "input_word": {Lang.EN: "input", Lang.KO: "입력"},
-    "device": {Lang.EN: "device", Lang.KO: "장치"},
-    "failed": {Lang.EN: "✗ fails", Lang.KO: "✗ 실패"},
-    "graph_input": {Lang.EN: "input", Lang.KO: "입력"},
-    "graph_output": {Lang.EN: "output", Lang.KO: "출력"},
-    "graph_unreached": {Lang.EN: "never ran", Lang.KO: "실행되지 않음"},
-}
-
-
 
 def word(key: str, lang: Lang) -> str:
-    return _WORDS[key][lang]
+    """The view's words: ``view.<key>`` in core/words.py."""
+    return text(f"view.{key}", lang)
+
+
+def header(c: Column, lang: Lang) -> str:
+    return text(f"column.{c.value}", lang)
 
 
 @dataclass
@@ -102,10 +62,11 @@ def build(report: Report, opts: Options) -> View:
     lang = opts.lang
     batch = batch_of(report)
     if opts.seed_table:
-        headers = {c: _SEED_HEADERS.get(c) or _HEADERS[c][lang] for c in cols}
+        headers = {c: text(f"seed_column.{c.value}", lang) if has(f"seed_column.{c.value}") else header(c, lang)
+                   for c in cols}
         rows = _seed_rows(report, opts, cols, batch)
     else:
-        headers = {c: _HEADERS[c][lang] for c in cols}
+        headers = {c: header(c, lang) for c in cols}
         if opts.flops and Column.MACS in headers:
             headers[Column.MACS] = "FLOPs"
         rows = _flow_rows(report, opts, cols, batch)
@@ -178,11 +139,7 @@ def _values(r: Row, opts: Options, cat: Category, macs: int | None) -> dict[Colu
 
 
 def formula_and_notes(r: Row, lang: Lang) -> list[str]:
-    lines = formula_lines(r.formulas)
-    for n in r.notes:
-        text = note_text(n.key, n.args, lang)
-        lines.append(text if text is not None else note_lines([n], lang)[0])
-    return lines
+    return formula_lines(r.formulas) + [note_text(n.key, n.args, lang) for n in r.notes]
 
 
 def _cell(c: Column, v: dict[Column, Any], opts: Options, batch, failed: bool) -> str:

@@ -297,13 +297,16 @@ def check_data(data: Any, limits: Limits = DEFAULT_LIMITS, *, what: str = "spec"
 def check_layer_args(spec, limits: Limits = DEFAULT_LIMITS) -> None:
     """Every layer argument is a scalar or a flat list of at most ``max_list`` scalars
     (torch's int-or-tuple arguments); a dict or a nested list is refused."""
-    from ..core.spec import ConcatNode, LayerNode, ResidualNode, SequentialNode
+    from ..core.spec import LayerNode, walk
 
-    stack = [(n, f"layers[{i}]") for i, n in enumerate(spec.layers)]
-    while stack:
-        node, path = stack.pop()
+    def where(path: tuple) -> str:  # ("layers", 3, "body", 0) -> layers[3].body[0]
+        return "".join(f"[{p}]" if isinstance(p, int) else ("." if j else "") + p for j, p in enumerate(path))
+
+    for place in walk(spec.layers):
+        node = place.node
         if isinstance(node, LayerNode):
             for k, v in node.kwargs.items():
+                path = where(place.path) if isinstance(v, (tuple, dict)) else ""
                 if isinstance(v, tuple):
                     if len(v) > limits.max_list:
                         raise RequestError(f"{path} ({node.type}): {k} has {len(v)} values; "
@@ -314,15 +317,6 @@ def check_layer_args(spec, limits: Limits = DEFAULT_LIMITS) -> None:
                 elif isinstance(v, dict):
                     raise RequestError(f"{path} ({node.type}): {k} must be a value or a list, "
                                        f"got a mapping")
-        elif isinstance(node, ResidualNode):
-            stack += [(n, f"{path}.body[{i}]") for i, n in enumerate(node.body)]
-            stack += [(n, f"{path}.shortcut[{i}]") for i, n in enumerate(node.shortcut or ())]
-            stack += [(n, f"{path}.post[{i}]") for i, n in enumerate(node.post)]
-        elif isinstance(node, ConcatNode):
-            for b, branch in enumerate(node.branches):
-                stack += [(n, f"{path}.branches[{b}][{i}]") for i, n in enumerate(branch)]
-        elif isinstance(node, SequentialNode):
-            stack += [(n, f"{path}.layers[{i}]") for i, n in enumerate(node.layers)]
 
 
 def _short(v: Any) -> str:

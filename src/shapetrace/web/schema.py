@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core.spec import BLOCKS, DTYPE_BYTES, MAX_DIMS
+from ..core.spec import BLOCK_TYPES, BLOCKS, DTYPE_BYTES, MAX_DIMS, BlockType, FieldKind
 from ..core.explain import Lang
 from ..render.options import Layout
 from .limits import Limits
@@ -25,6 +25,22 @@ REF = "#/components/schemas/"
 
 def ref(name: str) -> dict[str, str]:
     return {"$ref": REF + name}
+
+
+def _block_schema(block: BlockType, name: dict, layers: dict, int_: dict, limits: Limits) -> dict[str, Any]:
+    """A spec block's schema, from its one description (core.spec.BLOCK_TYPES)."""
+    props: dict[str, Any] = {"type": {"const": block.type}, "name": name}
+    for f in block.fields:
+        if f.kind is FieldKind.INT:
+            props[f.key] = int_
+        elif f.kind is FieldKind.LAYERS:
+            props[f.key] = {**layers, "minItems": f.min_items} if f.min_items else layers
+        else:
+            props[f.key] = {"type": "array", **({"minItems": f.min_items} if f.min_items else {}),
+                            "maxItems": limits.max_layers, "items": layers}
+    return {"type": "object", "title": block.type, "description": block.description,
+            "required": ["type", *(f.key for f in block.fields if f.required)],
+            "properties": props, "additionalProperties": False}
 
 
 def components(limits: Limits, layer_names: list[str]) -> dict[str, Any]:
@@ -57,7 +73,7 @@ def components(limits: Limits, layer_names: list[str]) -> dict[str, Any]:
         },
         "Layer": {
             "description": "A torch.nn layer with its constructor arguments, or a block.",
-            "anyOf": [ref("LayerCall"), ref("Residual"), ref("Concat"), ref("Sequential")],
+            "anyOf": [ref("LayerCall"), *(ref(b) for b in BLOCK_TYPES)],
         },
         "LayerCall": {
             "type": "object",
@@ -75,34 +91,7 @@ def components(limits: Limits, layer_names: list[str]) -> dict[str, Any]:
             "anyOf": [*scalar["anyOf"],
                       {"type": "array", "maxItems": limits.max_list, "items": scalar}],
         },
-        "Residual": {
-            "type": "object",
-            "title": "Residual",
-            "description": "output = body(x) + shortcut(x) (identity when shortcut is omitted), "
-                           "then the post layers",
-            "required": ["type", "body"],
-            "properties": {"type": {"const": "Residual"}, "name": name,
-                           "body": {**layers, "minItems": 1}, "shortcut": layers, "post": layers},
-            "additionalProperties": False,
-        },
-        "Concat": {
-            "type": "object",
-            "title": "Concat",
-            "description": "torch.cat of the branches' outputs along dim",
-            "required": ["type", "branches"],
-            "properties": {"type": {"const": "Concat"}, "name": name, "dim": int_,
-                           "branches": {"type": "array", "minItems": 1,
-                                        "maxItems": limits.max_layers, "items": layers}},
-            "additionalProperties": False,
-        },
-        "Sequential": {
-            "type": "object",
-            "title": "Sequential",
-            "description": "layers applied one after the other, as one named block",
-            "required": ["type"],
-            "properties": {"type": {"const": "Sequential"}, "name": name, "layers": layers},
-            "additionalProperties": False,
-        },
+        **{b.type: _block_schema(b, name, layers, int_, limits) for b in BLOCK_TYPES.values()},
         "Error": {
             "type": "object",
             "title": "Error",

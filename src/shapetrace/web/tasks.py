@@ -109,27 +109,10 @@ def _graphs(report) -> dict[str, str]:
 
 def node_paths(spec) -> dict[str, str]:
     """Row name -> where that layer sits in the spec ("layers/3/body/0"), so the page finds
-    the card of each row without knowing how rows are named (``core.spec.child_name``)."""
-    from ..core.spec import ConcatNode, ResidualNode, SequentialNode, child_name
+    the card of each row without knowing how rows are named (``core.spec.walk``)."""
+    from ..core.spec import walk
 
-    out: dict[str, str] = {}
-    stack = [(spec.layers, "layers", "", "")]
-    while stack:
-        nodes, where, prefix, section = stack.pop()
-        for i, n in enumerate(nodes):
-            qual = child_name(prefix, section, n.name, i)
-            path = f"{where}/{i}"
-            out[qual] = path
-            if isinstance(n, ResidualNode):
-                stack.append((n.body, f"{path}/body", qual, "body"))
-                stack.append((n.shortcut or (), f"{path}/shortcut", qual, "shortcut"))
-                stack.append((n.post, f"{path}/post", qual, "post"))
-            elif isinstance(n, ConcatNode):
-                stack += [(br, f"{path}/branches/{b}", qual, f"branches.{b}")
-                          for b, br in enumerate(n.branches)]
-            elif isinstance(n, SequentialNode):
-                stack.append((n.layers, f"{path}/layers", qual, ""))
-    return out
+    return {p.qual: "/".join(map(str, p.path)) for p in walk(spec.layers) if p.node is not None}
 
 
 def parse_request(body: bytes, limits: Limits) -> bytes:

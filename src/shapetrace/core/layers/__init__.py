@@ -41,7 +41,8 @@ docstring: Conv/ConvTranspose ``in_channels``, Linear ``in_features``, Bilinear
 ``in1_features``/``in2_features``, BatchNorm/InstanceNorm ``num_features``, GroupNorm
 ``num_channels``. Only values the input fixes are inferred.
 
-Notes (``LayerResult.notes``) are message keys with numbers; ``core/messages.py``
+Notes (``LayerResult.notes``) are message keys with numbers, declared on each rule
+(``register(notes=...)``); ``core/words.py``
 holds their English and Korean text.
 """
 

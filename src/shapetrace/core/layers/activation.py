@@ -17,7 +17,7 @@ Torch's rules worth knowing:
 
 from __future__ import annotations
 
-from ..records import DimFormula, note
+from ..records import Category, DimFormula, note
 from .base import REQUIRED, Call, fmt_shape, register, register_many
 
 _INPLACE = [("inplace", False)]
@@ -58,16 +58,27 @@ def _elementwise(c: Call):
     return c.result(c.input)
 
 
+# The torch functions of the same computation (names as op rows take them).
+_FUNCTIONAL: dict[str, tuple[str, ...]] = {
+    "ReLU": ("relu", "relu_"), "ReLU6": ("relu6",), "SELU": ("selu",), "SiLU": ("silu",),
+    "Mish": ("mish",), "Hardswish": ("hardswish",), "Hardsigmoid": ("hardsigmoid",),
+    "Sigmoid": ("sigmoid", "sigmoid_"), "Tanh": ("tanh", "tanh_"), "Softsign": ("softsign",),
+    "Tanhshrink": ("tanhshrink",), "LogSigmoid": ("logsigmoid",), "LeakyReLU": ("leaky_relu", "leaky_relu_"),
+    "ELU": ("elu",), "Softplus": ("softplus",), "Hardshrink": ("hardshrink",), "Threshold": ("threshold",),
+}
+
 for _name, _sig in _SIMPLE.items():
-    register(_name, _sig, family="activation")(_elementwise)
+    register(_name, _sig, family="activation", category=Category.ACT,
+             functional=_FUNCTIONAL.get(_name, ()))(_elementwise)
 
 
-@register("Identity", [], family="activation", any_kwargs=True)
+@register("Identity", [], family="activation", category=Category.IDENTITY, any_kwargs=True)
 def identity(c: Call):
     return c.result(c.input)
 
 
-@register("CELU", [("alpha", 1.0), ("inplace", False)], family="activation")
+@register("CELU", [("alpha", 1.0), ("inplace", False)], family="activation", category=Category.ACT,
+          functional=("celu",))
 def celu(c: Call):
     _check_args(c)
     if c.args["alpha"] == 0:
@@ -75,7 +86,7 @@ def celu(c: Call):
     return c.result(c.input)
 
 
-@register("Softshrink", [("lambd", 0.5)], family="activation")
+@register("Softshrink", [("lambd", 0.5)], family="activation", category=Category.ACT, functional=("softshrink",))
 def softshrink(c: Call):
     _check_args(c)
     if c.args["lambd"] < 0:
@@ -83,7 +94,8 @@ def softshrink(c: Call):
     return c.result(c.input)
 
 
-@register("RReLU", [("lower", 1 / 8), ("upper", 1 / 3), ("inplace", False)], family="activation")
+@register("RReLU", [("lower", 1 / 8), ("upper", 1 / 3), ("inplace", False)], family="activation",
+          category=Category.ACT, functional=("rrelu",))
 def rrelu(c: Call):
     _check_args(c)
     if c.args["lower"] > c.args["upper"]:
@@ -92,7 +104,8 @@ def rrelu(c: Call):
 
 
 @register("Hardtanh", [("min_val", -1.0), ("max_val", 1.0), ("inplace", False), ("min_value", None),
-                       ("max_value", None)], family="activation")
+                       ("max_value", None)], family="activation", category=Category.ACT,
+          functional=("hardtanh",))
 def hardtanh(c: Call):
     lo = c.float_arg("min_val")
     hi = c.float_arg("max_val")
@@ -107,7 +120,7 @@ def hardtanh(c: Call):
     return c.result(c.input)
 
 
-@register("GELU", [("approximate", "none")], family="activation")
+@register("GELU", [("approximate", "none")], family="activation", category=Category.ACT, functional=("gelu",))
 def gelu(c: Call):
     v = c.args["approximate"]
     if not isinstance(v, str):
@@ -116,7 +129,8 @@ def gelu(c: Call):
     return c.result(c.input)
 
 
-@register("PReLU", [("num_parameters", 1), ("init", 0.25)], family="activation")
+@register("PReLU", [("num_parameters", 1), ("init", 0.25)], family="activation", category=Category.ACT,
+          functional=("prelu",))
 def prelu(c: Call):
     num = c.int_arg("num_parameters", minimum=0)
     c.float_arg("init")
@@ -138,7 +152,8 @@ def _implicit_dim(ndim: int) -> int:
     return 0 if ndim in (0, 1, 3) else 1
 
 
-@register_many(["Softmax", "LogSoftmax", "Softmin"], [("dim", None)], family="activation")
+@register_many({"Softmax": ("softmax",), "LogSoftmax": ("log_softmax",), "Softmin": ("softmin",)},
+               [("dim", None)], family="activation", category=Category.SOFTMAX, notes=("softmax_implicit_dim",))
 def softmax(c: Call):
     shape = c.input
     notes = []
@@ -149,13 +164,13 @@ def softmax(c: Call):
     return c.result(shape, notes=notes)
 
 
-@register("Softmax2d", [], family="activation")
+@register("Softmax2d", [], family="activation", category=Category.SOFTMAX)
 def softmax2d(c: Call):
     c.ndim_check((3, 4))
     return c.result(c.input)
 
 
-@register("GLU", [("dim", -1)], family="activation")
+@register("GLU", [("dim", -1)], family="activation", category=Category.ACT, functional=("glu",))
 def glu(c: Call):
     shape = c.input
     if len(shape) == 0:

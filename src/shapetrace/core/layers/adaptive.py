@@ -20,7 +20,7 @@ from __future__ import annotations
 from enum import Enum
 
 from ..formulas import adaptive_bin_stats
-from ..records import DimFormula, RFMode, RFOp, note
+from ..records import Category, DimFormula, RFMode, RFOp, note
 from .base import REQUIRED, Call, axes, fmt_shape, is_int, prod, register, show
 
 
@@ -113,7 +113,10 @@ def _adaptive(n: int, kind: AdaptiveKind):
 
 
 for _n in (1, 2, 3):
-    register(f"AdaptiveAvgPool{_n}d", [("output_size", REQUIRED)], family="adaptive")(
-        _adaptive(_n, AdaptiveKind.AVG))
+    register(f"AdaptiveAvgPool{_n}d", [("output_size", REQUIRED)], family="adaptive",
+             category=Category.POOL, short="AdaptiveAvgPool", functional=(f"adaptive_avg_pool{_n}d",),
+             notes=("adaptive_uneven",))(_adaptive(_n, AdaptiveKind.AVG))
     register(f"AdaptiveMaxPool{_n}d", [("output_size", REQUIRED), ("return_indices", False)],
-             family="adaptive")(_adaptive(_n, AdaptiveKind.MAX))
+             family="adaptive", category=Category.POOL, short="AdaptiveMaxPool",
+             functional=(f"adaptive_max_pool{_n}d",), notes=("adaptive_uneven",))(
+        _adaptive(_n, AdaptiveKind.MAX))

@@ -1,9 +1,16 @@
 """The layer registry: one ``LayerDef`` per torch.nn class, and argument binding.
 
 A layer family module (``conv.py``, ``pool.py`` ...) registers each class it knows
-with ``@register(name, signature)``. ``signature`` lists the constructor's keyword
-arguments in torch's order with their defaults (``REQUIRED`` for none), so that a
-call is checked exactly as torch's constructor checks its keywords.
+with ``@register(name, signature, family=..., category=...)``. ``signature`` lists the
+constructor's keyword arguments in torch's order with their defaults (``REQUIRED`` for
+none), so that a call is checked exactly as torch's constructor checks its keywords.
+
+The rule also carries what the renderers and the tracer need to know about the layer,
+so that adding a layer is its rule plus its oracle strategy (tests/core/test_oracle_*.py):
+``category`` (what it does, a ``records.Category``; its words are in ``core/words.py``),
+``short`` (the label a person uses, ``MaxPool`` for MaxPool2d), ``functional`` (the
+names of the torch functions that do the same computation, as the tracer names their
+op rows: ``max_pool2d``) and ``notes`` (the note keys the rule may emit).
 """
 
 from __future__ import annotations
@@ -15,7 +22,8 @@ from math import prod  # noqa: F401 (the layer modules import it from here)
 from typing import Any, Callable, Iterable, Mapping, NoReturn, Sequence
 
 from ..errors import ArgumentError, ShapeError, UnknownLayerError
-from ..records import LayerResult, RFMode, Shape
+from ..records import Category, LayerResult, RFMode, Shape
+from ..shapes import fmt_shape  # noqa: F401 (the layer modules import it from here)
 
 INT64_MAX = 2**63 - 1
 FLOAT_BYTES = 4
@@ -38,6 +46,14 @@ class LayerDef:
     integer_input: bool = False  # Embedding: the input holds indices, not features
     # Identity takes and ignores any arguments (``nn.Identity(*args, **kwargs)``).
     any_kwargs: bool = False
+    category: Category = Category.OTHER
+    short: str = ""  # the label a person uses ("MaxPool" for MaxPool2d); "" = the name
+    functional: tuple[str, ...] = ()  # op-row kinds of the same computation ("max_pool2d")
+    notes: tuple[str, ...] = ()  # the note keys the rule may emit (words: core/words.py)
+
+    @property
+    def label(self) -> str:
+        return self.short or self.name
 
     @functools.cached_property
     def arg_names(self) -> tuple[str, ...]:
@@ -47,7 +63,8 @@ class LayerDef:
 REGISTRY: dict[str, LayerDef] = {}
 
 
-def register(name: str, signature: Sequence[tuple[str, Any]], *, family: str,
+def register(name: str, signature: Sequence[tuple[str, Any]], *, family: str, category: Category,
+             short: str = "", functional: Iterable[str] = (), notes: Iterable[str] = (),
              inferred: Mapping[str, Callable[[tuple[Shape, ...]], Any]] | None = None,
              n_inputs: int = 1, integer_input: bool = False, any_kwargs: bool = False):
     """Register ``fn(call) -> LayerResult`` as the rule for torch.nn.<name>."""
@@ -56,16 +73,19 @@ def register(name: str, signature: Sequence[tuple[str, Any]], *, family: str,
         if name in REGISTRY:
             raise RuntimeError(f"layer {name} registered twice")
         REGISTRY[name] = LayerDef(name, tuple(signature), fn, dict(inferred or {}), n_inputs,
-                                  family, integer_input, any_kwargs)
+                                  family, integer_input, any_kwargs, Category(category), short,
+                                  tuple(functional), tuple(notes))
         return fn
 
     return deco
 
 
-def register_many(names: Iterable[str], signature: Sequence[tuple[str, Any]], **kw):
+def register_many(names: Mapping[str, Iterable[str]], signature: Sequence[tuple[str, Any]], **kw):
+    """One rule for several classes: ``names`` maps each class to its functional names."""
+
     def deco(fn):
-        for n in names:
-            register(n, signature, **kw)(fn)
+        for n, functional in names.items():
+            register(n, signature, functional=functional, **kw)(fn)
         return fn
 
     return deco
@@ -247,10 +267,6 @@ def show(t: Sequence[int]) -> str:
 
 def is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
-
-
-def fmt_shape(shape: Sequence[int]) -> str:
-    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
 def lookup(layer: str) -> LayerDef:

@@ -33,7 +33,7 @@ Inferred argument (may be left out): ``in_channels``, the input's channel size
 from __future__ import annotations
 
 from ..formulas import conv_out, conv_transpose_out, floor_remainder
-from ..records import DimFormula, RFMode, RFOp, note
+from ..records import Category, DimFormula, RFMode, RFOp, note
 from .base import AXES, REQUIRED, Call, axis_word, fmt_shape, prod, register, show
 from .padding import PadMode, pad_shape
 
@@ -301,7 +301,9 @@ def _conv_transpose(n: int):
 
 
 for _n in (1, 2, 3):
-    register(f"Conv{_n}d", _conv_signature(), family="conv",
+    register(f"Conv{_n}d", _conv_signature(), family="conv", category=Category.CONV, short="Conv",
+             functional=(f"conv{_n}d",), notes=("floor_drops", "same_padding", "conv_zero_channels"),
              inferred={"in_channels": _in_channels(_n)})(_conv(_n))
-    register(f"ConvTranspose{_n}d", _transpose_signature(), family="conv",
+    register(f"ConvTranspose{_n}d", _transpose_signature(), family="conv", category=Category.CONV_T,
+             short="ConvTranspose", functional=(f"conv_transpose{_n}d",), notes=("conv_transpose_empty",),
              inferred={"in_channels": _in_channels(_n)})(_conv_transpose(_n))

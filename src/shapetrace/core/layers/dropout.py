@@ -13,7 +13,7 @@ first, so it takes 1-D inputs too; Dropout2d warns unless 4D, and treats a
 
 from __future__ import annotations
 
-from ..records import note
+from ..records import Category, note
 from .base import Call, fmt_shape, prod, register, register_many
 
 _SIG = [("p", 0.5), ("inplace", False)]
@@ -24,13 +24,15 @@ def _common(c: Call) -> None:
     c.bool_arg("inplace")
 
 
-@register_many(["Dropout", "AlphaDropout"], _SIG, family="dropout")
+@register_many({"Dropout": ("dropout",), "AlphaDropout": ("alpha_dropout",)}, _SIG, family="dropout",
+               category=Category.DROPOUT)
 def dropout(c: Call):
     _common(c)
     return c.result(c.input)
 
 
-@register("Dropout1d", _SIG, family="dropout")
+@register("Dropout1d", _SIG, family="dropout", category=Category.DROPOUT, short="Dropout",
+          functional=("dropout1d",))
 def dropout1d(c: Call):
     _common(c)
     c.batched_rank(1, layout="(N, C, L)", fix="Dropout for other ranks")
@@ -65,6 +67,10 @@ def _feature(quiet_ranks: tuple[int, ...] | None):
     return rule
 
 
-register("Dropout2d", _SIG, family="dropout")(_feature((4,)))
-register("Dropout3d", _SIG, family="dropout")(_feature((4, 5)))
-register("FeatureAlphaDropout", _SIG, family="dropout")(_feature(None))
+_FEATURE_NOTES = ("dropout_rank", "dropout2d_3d")
+register("Dropout2d", _SIG, family="dropout", category=Category.DROPOUT, short="Dropout",
+         functional=("dropout2d",), notes=_FEATURE_NOTES)(_feature((4,)))
+register("Dropout3d", _SIG, family="dropout", category=Category.DROPOUT, short="Dropout",
+         functional=("dropout3d",), notes=_FEATURE_NOTES)(_feature((4, 5)))
+register("FeatureAlphaDropout", _SIG, family="dropout", category=Category.DROPOUT,
+         functional=("feature_alpha_dropout",), notes=_FEATURE_NOTES)(_feature(None))

@@ -10,14 +10,15 @@ cannot look up anything, so it fails on any non-empty input.
 
 from __future__ import annotations
 
-from ..records import DimFormula, RFMode, note
+from ..records import Category, DimFormula, RFMode, note
 from .base import REQUIRED, Call, prod, register
 
 
 @register("Embedding", [("num_embeddings", REQUIRED), ("embedding_dim", REQUIRED), ("padding_idx", None),
                         ("max_norm", None), ("norm_type", 2.0), ("scale_grad_by_freq", False),
                         ("sparse", False), ("_weight", None), ("_freeze", False)],
-          family="embedding", integer_input=True)
+          family="embedding", category=Category.EMBED, functional=("embedding",),
+          notes=("embedding_indices",), integer_input=True)
 def embedding(c: Call):
     num = c.int_arg("num_embeddings", minimum=0)
     dim = c.int_arg("embedding_dim", minimum=0)

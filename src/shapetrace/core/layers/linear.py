@@ -17,7 +17,7 @@ reshapes input 2 to (-1, in2_features)); a 0-d input is an error for both.
 
 from __future__ import annotations
 
-from ..records import DimFormula, RFMode
+from ..records import Category, DimFormula, RFMode
 from .base import REQUIRED, Call, fmt_shape, prod, register
 
 
@@ -26,7 +26,7 @@ def _last(i: int):
 
 
 @register("Linear", [("in_features", REQUIRED), ("out_features", REQUIRED), ("bias", True)],
-          family="linear", inferred={"in_features": _last(0)})
+          family="linear", category=Category.LINEAR, functional=("linear",), inferred={"in_features": _last(0)})
 def linear(c: Call):
     shape = c.input
     if len(shape) == 0:
@@ -47,7 +47,8 @@ def linear(c: Call):
 
 
 @register("Bilinear", [("in1_features", REQUIRED), ("in2_features", REQUIRED), ("out_features", REQUIRED),
-                       ("bias", True)], family="linear", n_inputs=2,
+                       ("bias", True)], family="linear", category=Category.LINEAR, functional=("bilinear",),
+          n_inputs=2,
           inferred={"in1_features": _last(0), "in2_features": _last(1)})
 def bilinear(c: Call):
     a, b = c.inputs

@@ -27,7 +27,7 @@ dimensions to normalise over is a choice, not a consequence of the input.
 
 from __future__ import annotations
 
-from ..records import note
+from ..records import Category, note
 from .base import REQUIRED, Call, fmt_shape, is_int, prod, register
 
 
@@ -154,7 +154,7 @@ def _normalized_shape(c: Call) -> tuple[int, ...]:
 
 
 @register("LayerNorm", [("normalized_shape", REQUIRED), ("eps", 1e-5), ("elementwise_affine", True),
-                        ("bias", True)], family="norm")
+                        ("bias", True)], family="norm", category=Category.NORM, functional=("layer_norm",))
 def layer_norm(c: Call):
     c.float_arg("eps")
     affine = c.bool_arg("elementwise_affine")
@@ -164,7 +164,7 @@ def layer_norm(c: Call):
 
 
 @register("RMSNorm", [("normalized_shape", REQUIRED), ("eps", None), ("elementwise_affine", True)],
-          family="norm")
+          family="norm", category=Category.NORM, functional=("rms_norm",))
 def rms_norm(c: Call):
     c.float_arg("eps", allow_none=True)
     affine = c.bool_arg("elementwise_affine")
@@ -173,8 +173,8 @@ def rms_norm(c: Call):
 
 
 @register("GroupNorm", [("num_groups", REQUIRED), ("num_channels", REQUIRED), ("eps", 1e-5), ("affine", True),
-                        ("bias", True)], family="norm",
-          inferred={"num_channels": lambda inputs: inputs[0][1]})
+                        ("bias", True)], family="norm", category=Category.NORM, functional=("group_norm",),
+          notes=("num_channels_ignored",), inferred={"num_channels": lambda inputs: inputs[0][1]})
 def group_norm(c: Call):
     shape = c.input
     if len(shape) < 2:
@@ -212,7 +212,8 @@ def group_norm(c: Call):
     return c.result(shape, params=params, macs=prod(shape) if affine else 0, notes=notes)
 
 
-@register("LocalResponseNorm", [("size", REQUIRED), ("alpha", 1e-4), ("beta", 0.75), ("k", 1.0)], family="norm")
+@register("LocalResponseNorm", [("size", REQUIRED), ("alpha", 1e-4), ("beta", 0.75), ("k", 1.0)], family="norm",
+          category=Category.NORM, functional=("local_response_norm",))
 def local_response_norm(c: Call):
     size = c.int_arg("size")
     for name in ("alpha", "beta", "k"):
@@ -228,7 +229,9 @@ def local_response_norm(c: Call):
 
 
 for _n in (1, 2, 3):
-    register(f"BatchNorm{_n}d", _bn_signature(), family="norm",
+    register(f"BatchNorm{_n}d", _bn_signature(), family="norm", category=Category.NORM, short="BatchNorm",
+             functional=("batch_norm",), notes=("bn_train_eps", "bn_train_single_value", "num_features_ignored"),
              inferred={"num_features": lambda inputs: inputs[0][1]})(_batch_norm(_n))
-    register(f"InstanceNorm{_n}d", _in_signature(), family="norm",
+    register(f"InstanceNorm{_n}d", _in_signature(), family="norm", category=Category.NORM, short="InstanceNorm",
+             functional=("instance_norm",), notes=("num_features_ignored",),
              inferred={"num_features": (lambda k: lambda inputs: inputs[0][-(k + 1)])(_n)})(_instance_norm(_n))

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from enum import Enum
 
-from ..records import DimFormula, RFOp, note
+from ..records import Category, DimFormula, RFOp, note
 from .base import REQUIRED, Call, axes, axis_word, fmt_shape, is_int, register
 
 
@@ -195,13 +195,12 @@ def _padder(n: int, mode: PadMode, class_rank_check: bool):
 
 
 for _n in (1, 2, 3):
-    register(f"ZeroPad{_n}d", [("padding", REQUIRED)], family="padding")(
-        _padder(_n, PadMode.CONSTANT, False))
-    register(f"ConstantPad{_n}d", [("padding", REQUIRED), ("value", REQUIRED)], family="padding")(
-        _padder(_n, PadMode.CONSTANT, False))
-    register(f"ReflectionPad{_n}d", [("padding", REQUIRED)], family="padding")(
-        _padder(_n, PadMode.REFLECT, False))
-    register(f"ReplicationPad{_n}d", [("padding", REQUIRED)], family="padding")(
-        _padder(_n, PadMode.REPLICATE, False))
-    register(f"CircularPad{_n}d", [("padding", REQUIRED)], family="padding")(
-        _padder(_n, PadMode.CIRCULAR, True))
+    for _short, _sig, _mode, _rank_check in (
+            ("ZeroPad", [("padding", REQUIRED)], PadMode.CONSTANT, False),
+            ("ConstantPad", [("padding", REQUIRED), ("value", REQUIRED)], PadMode.CONSTANT, False),
+            ("ReflectionPad", [("padding", REQUIRED)], PadMode.REFLECT, False),
+            ("ReplicationPad", [("padding", REQUIRED)], PadMode.REPLICATE, False),
+            ("CircularPad", [("padding", REQUIRED)], PadMode.CIRCULAR, True)):
+        # F.pad does all five: its op rows are described in core/kinds.py, not by one rule.
+        register(f"{_short}{_n}d", _sig, family="padding", category=Category.PAD, short=_short,
+                 notes=("pad_crops",))(_padder(_n, _mode, _rank_check))

@@ -27,7 +27,7 @@ import math
 from enum import Enum
 
 from ..formulas import floor_remainder, pool_out
-from ..records import DimFormula, RFOp, note
+from ..records import Category, DimFormula, RFOp, note
 from .base import REQUIRED, Call, axes, axis_word, fmt_shape, is_int, prod, register, show
 
 
@@ -153,7 +153,10 @@ def _pool(n: int, kind: PoolKind):
     return rule
 
 
+_NOTES = ("ceil_extra_window", "ceil_window_dropped", "floor_drops")
 for _n in (1, 2, 3):
-    register(f"MaxPool{_n}d", _max_signature(), family="pool")(_pool(_n, PoolKind.MAX))
-    register(f"AvgPool{_n}d", _avg_signature(_n), family="pool")(_pool(_n, PoolKind.AVG))
-    register(f"LPPool{_n}d", _lp_signature(), family="pool")(_pool(_n, PoolKind.LP))
+    for _kind, _sig, _fn in ((PoolKind.MAX, _max_signature(), "max_pool"),
+                             (PoolKind.AVG, _avg_signature(_n), "avg_pool"), (PoolKind.LP, _lp_signature(), "lp_pool")):
+        _short = {PoolKind.MAX: "MaxPool", PoolKind.AVG: "AvgPool", PoolKind.LP: "LPPool"}[_kind]
+        register(f"{_short}{_n}d", _sig, family="pool", category=Category.POOL, short=_short,
+                 functional=(f"{_fn}{_n}d",), notes=_NOTES)(_pool(_n, _kind))

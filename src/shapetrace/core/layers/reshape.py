@@ -19,11 +19,12 @@ Torch's rules worth knowing:
 from __future__ import annotations
 
 from ..formulas import conv_out
-from ..records import DimFormula, RFMode, RFOp, note
+from ..records import Category, DimFormula, RFMode, RFOp, note
 from .base import REQUIRED, Call, fmt_shape, is_int, prod, register, show
 
 
-@register("Flatten", [("start_dim", 1), ("end_dim", -1)], family="reshape")
+@register("Flatten", [("start_dim", 1), ("end_dim", -1)], family="reshape", category=Category.FLATTEN,
+          functional=("flatten",))
 def flatten(c: Call):
     shape = c.input
     start = c.dim_arg("start_dim", len(shape))
@@ -44,7 +45,8 @@ def flatten(c: Call):
         DimFormula("features", f"product of dims {start}..{end}", worked, size)])
 
 
-@register("Unflatten", [("dim", REQUIRED), ("unflattened_size", REQUIRED)], family="reshape")
+@register("Unflatten", [("dim", REQUIRED), ("unflattened_size", REQUIRED)], family="reshape",
+          category=Category.RESHAPE)
 def unflatten(c: Call):
     shape = c.input
     sizes = c.args["unflattened_size"]
@@ -99,7 +101,8 @@ def _at_least_3d(c: Call, what: str) -> None:
                f"{len(c.input)}D input of shape {fmt_shape(c.input)}", argument="input")
 
 
-@register("PixelShuffle", [("upscale_factor", REQUIRED)], family="reshape")
+@register("PixelShuffle", [("upscale_factor", REQUIRED)], family="reshape", category=Category.RESHAPE,
+          functional=("pixel_shuffle",))
 def pixel_shuffle(c: Call):
     r = _factor(c, "upscale_factor")
     _at_least_3d(c, "PixelShuffle")
@@ -114,7 +117,8 @@ def pixel_shuffle(c: Call):
         DimFormula("W", "W_in * upscale_factor", f"{w} * {r}", w * r)])
 
 
-@register("PixelUnshuffle", [("downscale_factor", REQUIRED)], family="reshape")
+@register("PixelUnshuffle", [("downscale_factor", REQUIRED)], family="reshape", category=Category.RESHAPE,
+          functional=("pixel_unshuffle",), notes=("pixel_unshuffle_empty",))
 def pixel_unshuffle(c: Call):
     r = _factor(c, "downscale_factor")
     _at_least_3d(c, "PixelUnshuffle")
@@ -134,7 +138,8 @@ def pixel_unshuffle(c: Call):
         DimFormula("W", "W_in / downscale_factor", f"{w} / {r}", w // r)])
 
 
-@register("ChannelShuffle", [("groups", REQUIRED)], family="reshape")
+@register("ChannelShuffle", [("groups", REQUIRED)], family="reshape", category=Category.RESHAPE,
+          functional=("channel_shuffle",))
 def channel_shuffle(c: Call):
     g = _factor(c, "groups")
     if len(c.input) < 3:
@@ -182,7 +187,7 @@ def _block_formulas(size, k, d, p, s, blocks):
 
 
 @register("Unfold", [("kernel_size", REQUIRED), ("dilation", 1), ("padding", 0), ("stride", 1)],
-          family="reshape")
+          family="reshape", category=Category.RESHAPE)
 def unfold(c: Call):
     k, d, p, s = _block_args(c)
     shape = _block_input(c, 4, "(N, C, H, W)")
@@ -200,7 +205,7 @@ def unfold(c: Call):
 
 
 @register("Fold", [("output_size", REQUIRED), ("kernel_size", REQUIRED), ("dilation", 1), ("padding", 0),
-                   ("stride", 1)], family="reshape")
+                   ("stride", 1)], family="reshape", category=Category.RESHAPE)
 def fold(c: Call):
     osize = c.tuple_arg("output_size", 2)
     k, d, p, s = _block_args(c)

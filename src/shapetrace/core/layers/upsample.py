@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from enum import Enum
 
-from ..records import DimFormula, RFMode
+from ..records import Category, DimFormula, RFMode
 from .adaptive import AdaptiveKind, adaptive_shape, adaptive_window
 from .base import Call, axes, axis_word, fmt_shape, is_int, prod, register
 
@@ -155,16 +155,19 @@ def _upsample(c: Call, mode_arg, align_corners, recompute):
 
 
 @register("Upsample", [("size", None), ("scale_factor", None), ("mode", "nearest"), ("align_corners", None),
-                       ("recompute_scale_factor", None)], family="upsample")
+                       ("recompute_scale_factor", None)], family="upsample", category=Category.UPSAMPLE,
+          functional=("interpolate", "upsample"), notes=("adaptive_uneven",))  # mode='area' is adaptive pooling
 def upsample(c: Call):
     return _upsample(c, c.args["mode"], c.args["align_corners"], c.args["recompute_scale_factor"])
 
 
-@register("UpsamplingNearest2d", [("size", None), ("scale_factor", None)], family="upsample")
+@register("UpsamplingNearest2d", [("size", None), ("scale_factor", None)], family="upsample",
+          category=Category.UPSAMPLE, functional=("upsample_nearest",))
 def upsampling_nearest2d(c: Call):
     return _upsample(c, "nearest", None, None)
 
 
-@register("UpsamplingBilinear2d", [("size", None), ("scale_factor", None)], family="upsample")
+@register("UpsamplingBilinear2d", [("size", None), ("scale_factor", None)], family="upsample",
+          category=Category.UPSAMPLE, functional=("upsample_bilinear",))
 def upsampling_bilinear2d(c: Call):
     return _upsample(c, "bilinear", True, None)
