@@ -106,3 +106,31 @@ def test_state_is_put_back_when_the_forward_fails(device: str) -> None:
     model = Fails()
     report = check_unchanged(model, input_size=(3, 4), device=device, mode="train")
     assert not report.ok
+
+
+class ClipsItsWeights(nn.Module):
+    """A forward that changes its own parameter in place (weight clipping)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        self.fc.weight.clamp_(-0.1, 0.1)
+        return self.fc(x)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_weights_a_forward_changes_in_place_are_left_alone_or_said(device: str) -> None:
+    """On meta the forward changes meta copies; on the CPU it runs on the user's own weights
+    (copying them would double the memory), and the report names what changed."""
+    model = ClipsItsWeights()
+    before = model.fc.weight.detach().clone()
+    report = shapetrace.summary(model, input_size=(2, 4), device=device)
+    assert report.ok, report.error
+    said = [w for w in report.warnings if w.code == "weights_changed"]
+    if device == "meta":
+        assert said == [] and torch.equal(model.fc.weight, before)
+    else:
+        assert not torch.equal(model.fc.weight, before)
+        assert [w.row for w in said] == ["fc.weight"] and "in place" in said[0].message

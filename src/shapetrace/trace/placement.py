@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ..core.errors import ArgumentError
+from ..core.records import Warning_
 from ..devices import Device
 from .failures import ModelError, first_line
 from .inputs import tensors_of, uninitialized
@@ -109,11 +110,13 @@ def threads(n: int | None) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def prepared(model: nn.Module, dev: torch.device, train: bool) -> Iterator[nn.Module]:
+def prepared(model: nn.Module, dev: torch.device, train: bool,
+             changed: list[str] | None = None) -> Iterator[nn.Module]:
     """The module to trace: the model itself when it already lives on ``dev``, with copies of
     its buffers swapped in; for meta, the model itself with meta tensors swapped in; in both
     cases every module's attributes are put back afterwards (``swapped``). Else a copy on
-    ``dev``."""
+    ``dev``. ``changed`` receives the names of the user's own parameters the forward changed
+    in place (only possible when it runs on them: see ``weights_changed``)."""
     tensors = tensors_of(model)
     devices = {(t.device.type, t.device.index) for t in tensors if not uninitialized(t)}
     # "cuda" without an index means the current device: any one cuda device will do
@@ -121,9 +124,14 @@ def prepared(model: nn.Module, dev: torch.device, train: bool) -> Iterator[nn.Mo
     if here and not any(uninitialized(t) for t in tensors):
         # The forward runs for real on the user's own weights; its buffers (BatchNorm's
         # running statistics in train mode, counters it updates in place) are copies.
-        with swapped(model, _buffer_copy) as same:
-            same.train(train)
-            yield same
+        versions = [(n, p, p._version) for n, p in model.named_parameters()] if dev.type != META else []
+        try:
+            with swapped(model, _buffer_copy) as same:
+                same.train(train)
+                yield same
+        finally:
+            if changed is not None:
+                changed.extend(n for n, p, v in versions if p._version != v)
         return
     if dev.type == META and not any(isinstance(m, nn.modules.lazy.LazyModuleMixin) for m in model.modules()):
         with swapped(model, functools.partial(_moved, dev=dev)) as same:
@@ -146,6 +154,17 @@ def _moved(t: torch.Tensor, dev: torch.device) -> torch.Tensor:
     if isinstance(t, nn.Parameter):
         return nn.Parameter(new, requires_grad=t.requires_grad)
     return new
+
+
+def weights_changed(names: list[str], dev: torch.device) -> Warning_:
+    """What the report says when a forward changed the user's parameters in place. Copying
+    every weight before each trace would double the model's memory; a forward updates its
+    buffers (copied), rarely its weights, so this is said rather than undone."""
+    shown = ", ".join(f"`{n}`" for n in names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return Warning_(code="weights_changed", row=names[0],
+                    message=f"the forward changed {len(names)} of the model's parameters in place ({shown}); "
+                            f"on device='{dev.type}' it runs on your own weights, so the change stays",
+                    fix="trace on meta (the default): the model is left untouched")
 
 
 def _buffer_copy(t: torch.Tensor) -> torch.Tensor:

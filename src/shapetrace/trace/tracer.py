@@ -34,7 +34,7 @@ from .fold import fold
 from .inputs import Inputs, default_dtype
 from . import values, wrapped
 from .placement import (AUTO_MAX_INPUT, AUTO_MAX_PARAMS, META, input_device, is_auto, no_gc, pick_device, prepared,
-                        threads)
+                        threads, weights_changed)
 from .recorder import Recorder
 from .state import kept
 
@@ -74,12 +74,15 @@ def summary(model: nn.Module, input_size: Any = None, input_data: Any = None, *,
     keep = meta and values.keeps(inputs)  # the input's values, for code that reads them
     calls = values.MetaCalls(keep) if meta else None
     # one thread: a small model's forward (or a meta trace's few value calls) only contends
-    with kept(), no_gc(), prepared(model, dev, mode == "train") as target, threads(1 if is_auto(device) or meta
-                                                                                 else None):
+    changed: list[str] = []
+    with kept(), no_gc(), prepared(model, dev, mode == "train", changed) as target, \
+            threads(1 if is_auto(device) or meta else None):
         args, kwargs = inputs.build(values.CPU if keep else input_device(target, dev), default_dtype(model))
         recorder = Recorder(target, dev, core_checks, type(model).__name__, **({"call": calls} if meta else {}))
         report = recorder.run(args, kwargs)
     report.warnings += said
+    if changed:
+        report.warnings.append(weights_changed(changed, dev))
     if calls is not None and calls.reads:
         report.warnings.append(values.used_values(calls))
     if depth is not None:
