@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..core import shapes
+
 Tensor = torch.Tensor
 
 
@@ -509,18 +511,15 @@ def _plain_meta(t: Tensor) -> bool:
 
 
 def broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
-    """torch's infer_size, with its error message."""
-    n = max(len(a), len(b))
-    out = [0] * n
-    for i in range(n - 1, -1, -1):
-        off = n - 1 - i
-        x = a[len(a) - 1 - off] if len(a) - 1 - off >= 0 else 1
-        y = b[len(b) - 1 - off] if len(b) - 1 - off >= 0 else 1
-        if x != y and x != 1 and y != 1:
-            raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b ({y}) "
-                               f"at non-singleton dimension {i}")
-        out[i] = y if x == 1 else x
-    return tuple(out)
+    """torch's infer_size (``core.shapes.broadcast``), with torch's error message: it names
+    the last dim that does not broadcast (infer_size walks from the right)."""
+    out = shapes.broadcast(a, b)
+    if out is None:
+        i = shapes.mismatched_dims(a, b)[-1]
+        pa, pb = shapes.padded(a, b)
+        raise RuntimeError(f"The size of tensor a ({pa[i]}) must match the size of tensor b ({pb[i]}) "
+                           f"at non-singleton dimension {i}")
+    return out
 
 
 def meta_fast(func: Any, args: tuple, kwargs: dict) -> Any:
