@@ -166,6 +166,7 @@ def _kwargs(text: Optional[str]) -> dict[str, Any]:
 
         from ..core.errors import SpecError
         from ..core.loading import TooDeep
+        from ..core.shapes import as_tuples
 
         try:
             data = load_yaml(t, source="--kwargs")  # YAML 1.2, nesting bounded, a key given twice refused
@@ -175,14 +176,8 @@ def _kwargs(text: Optional[str]) -> dict[str, Any]:
             raise ShapetraceError(f"--kwargs is not a valid YAML/JSON mapping: {e}") from None
         if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
             raise ShapetraceError(f"--kwargs must be a mapping of names to values, got {t!r}")
-        return {k: _tuples(v) for k, v in data.items()}
+        return {k: as_tuples(v) for k, v in data.items()}
     return parse_pairs(_split_top(t), "--kwargs entries", identifiers=True)
-
-
-def _tuples(v: Any) -> Any:
-    if isinstance(v, list):
-        return tuple(_tuples(x) for x in v)
-    return v
 
 
 def _split_top(text: str) -> list[str]:
