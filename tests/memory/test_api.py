@@ -70,6 +70,16 @@ def test_bad_arguments(kwargs, needle):
     assert e.value.exit_code == 2
 
 
+def test_dtype_defaults_to_the_models_and_amp_to_autocasts():
+    model = CASES["inplace"].model().to(torch.bfloat16)
+    r = shapetrace.train_memory(model, (4, 32))
+    assert r.dtype == "bfloat16" and r.params == 2 * sum(p.numel() for p in model.parameters())
+    r = shapetrace.train_memory(CASES["inplace"].model(), (4, 32), amp=True)
+    assert (r.dtype, r.amp) == ("bfloat16", True) and r.params == 4 * sum(p.numel() for p in model.parameters())
+    with pytest.raises(MemoryUsageError, match="give dtype bfloat16 or float16"):
+        shapetrace.train_memory(CASES["inplace"].model(), (4, 32), amp=True, dtype="float32")
+
+
 def test_not_a_module():
     with pytest.raises(MemoryUsageError, match="torch.nn.Module"):
         shapetrace.train_memory(lambda x: x, (1, 2))

@@ -33,8 +33,9 @@ def memory_command(
         None, "--input", "-i", help="Input shape, batch first, e.g. 32,1,28,28. Repeat it (or separate "
                                     "shapes with ';') for a model with several inputs."),
     optimizer: str = typer.Option("adamw", "--optimizer", help="sgd, momentum, adam or adamw."),
-    dtype: str = typer.Option("float32", "--dtype", help="float32, bfloat16 or float16: the weights' "
-                                                        "and activations' dtype (with --amp: autocast's)."),
+    dtype: Optional[str] = typer.Option(None, "--dtype", help="float32, bfloat16 or float16: the weights' "
+                                                             "and activations' dtype (with --amp: autocast's; "
+                                                             "default: the model's)."),
     amp: bool = typer.Option(False, "--amp", help="Mixed precision: float32 weights, the forward under "
                                                   "torch.autocast in --dtype."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", help="The batch size of the step "
@@ -66,7 +67,9 @@ def memory_command(
     # every argument is checked before torch is imported or the model built
     from ..memory.options import as_backend, as_dtype, as_optimizer, check_batch_size, parse_budget
 
-    as_optimizer(optimizer), as_dtype(dtype), as_backend(device)
+    as_optimizer(optimizer), as_backend(device)
+    if dtype is not None:
+        as_dtype(dtype)
     if budget is not None:
         parse_budget(budget)
     if batch_size is not None:

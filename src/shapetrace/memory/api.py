@@ -9,14 +9,14 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from . import batch as batch_search
-from .options import (Backend, MemoryUsageError, as_backend, as_dtype, as_optimizer, check_batch_size,
+from .options import (Backend, DType, MemoryUsageError, as_backend, as_dtype, as_optimizer, check_batch_size,
                       parse_budget)
 from .records import Bound, MemoryReport, StepMemory
 from .step import StepConfig, simulate
 
 
 def train_memory(model: Any, input_size: Any = None, *, optimizer: str = "adamw",
-                 dtype: str = "float32", amp: bool = False, batch_size: int | None = None,
+                 dtype: str | None = None, amp: bool = False, batch_size: int | None = None,
                  budget: int | str | None = None, device: str = "cpu",
                  dtypes: Sequence[Any] | None = None) -> MemoryReport:
     """Simulate one steady-state training step of ``model`` (forward, ``sum(outputs).backward()``,
@@ -26,8 +26,10 @@ def train_memory(model: Any, input_size: Any = None, *, optimizer: str = "adamw"
     ``input_size``: a shape ``(8, 3, 224, 224)`` or a list of shapes (one per positional input),
     batch first; ``dtypes`` as in ``summary`` (e.g. ``["int64"]`` for token ids; floating inputs
     take the training dtype). ``optimizer``: sgd, momentum, adam or adamw. ``dtype``: float32,
-    bfloat16 or float16, the dtype of the weights and activations; with ``amp=True`` the weights
-    stay float32 and the forward runs under ``torch.autocast`` in ``dtype``. ``batch_size``
+    bfloat16 or float16, the dtype of the weights and activations (default: the model's
+    first floating parameter's, float32 if that is another dtype), as ``model.to(dtype)``; with
+    ``amp=True`` the weights stay float32 and the forward runs under ``torch.autocast`` in
+    ``dtype`` (default: autocast's own, bfloat16 on CPU, float16 on CUDA). ``batch_size``
     replaces dim 0 of every input (default: the input's). ``budget`` (bytes, or a string such as
     ``"16GiB"``) adds ``max_batch_size``: the largest batch whose peak fits. ``device``: cpu or
     cuda, the backend whose kernels decide what is saved.
@@ -41,10 +43,15 @@ def train_memory(model: Any, input_size: Any = None, *, optimizer: str = "adamw"
     if not isinstance(model, nn.Module):
         raise MemoryUsageError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     opt = as_optimizer(optimizer)
-    dt = as_dtype(dtype)
     backend = as_backend(device)
     if not isinstance(amp, bool):
         raise MemoryUsageError(f"amp must be True or False, got {amp!r}")
+    if dtype is None:  # autocast's own default per device (torch.autocast docs); else the model's
+        dtype = ("float16" if backend is Backend.CUDA else "bfloat16") if amp else _model_dtype(model)
+    dt = as_dtype(dtype)
+    if amp and dt is DType.FLOAT32:
+        raise MemoryUsageError("amp runs the forward in a lower precision: give dtype bfloat16 or "
+                               "float16 (float32 is the weights' dtype under AMP already)")
     inputs = Inputs.parse(input_size, None, dtypes)
     shapes = [tuple(s) for s in inputs.shapes]
     if any(len(s) == 0 for s in shapes):
@@ -82,6 +89,14 @@ def train_memory(model: Any, input_size: Any = None, *, optimizer: str = "adamw"
         report.batch_search = found.how
         report.batch_evaluations = found.evaluations
     return report
+
+
+def _model_dtype(model) -> str:
+    for p in model.parameters():
+        if p.is_floating_point():
+            name = str(p.dtype).removeprefix("torch.")
+            return name if name in {d.value for d in DType} else DType.FLOAT32.value
+    return DType.FLOAT32.value
 
 
 def fixed_bytes(step: StepMemory) -> int:
