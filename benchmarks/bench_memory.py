@@ -20,7 +20,6 @@ load is printed first, as timings on a shared machine depend on it)
 from __future__ import annotations
 
 import argparse
-import contextlib
 import copy
 import os
 import platform
@@ -36,6 +35,7 @@ from torch.distributed._tools.mem_tracker import MemTracker  # noqa: E402
 from torch._subclasses.fake_tensor import FakeTensorMode  # noqa: E402
 
 import shapetrace  # noqa: E402
+from shapetrace.trace.placement import threads  # noqa: E402
 
 
 def _loss(out):
@@ -144,7 +144,7 @@ def run(name):
     if spec["real"]:
         g = torch.Generator().manual_seed(0)
         x = torch.randn(spec["shape"], generator=g).to(spec["dtype"])
-        with _threads(1):
+        with threads(1):  # the tracer's: restores the count after
             t, peak = memtracker_real(model, x, spec["optimizer"])
         rows.append(("MemTracker, real CPU step (1 thread)", t, peak, None))
     t, peak = memtracker_fake(spec["build"], spec["shape"], spec["optimizer"], spec["dtype"],
@@ -160,16 +160,6 @@ def run(name):
     print(f"\nshapetrace, cpu: params {r.params:,}, grads {r.grads:,}, optimizer state "
           f"{r.optimizer_state:,}, saved activations {r.saved_activations:,}, peak in the {r.peak_phase}; "
           f"FLOPs forward {r.flops_forward:,}, backward {r.flops_backward:,}")
-
-
-@contextlib.contextmanager
-def _threads(n):
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def main() -> None:
