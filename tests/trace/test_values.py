@@ -90,10 +90,10 @@ class LosesValues(nn.Module):
 
 
 def test_a_value_changed_by_weights_is_no_value_any_more() -> None:
-    model = LosesValues()
-    assert shapetrace.summary(model, (2, 3), device="cpu").ok
+    model, x = LosesValues(), torch.ones(2, 3)  # input_data: its values are kept
+    assert shapetrace.summary(model, input_data=x, device="cpu").ok
     with pytest.raises(ModelError, match="meta"):
-        shapetrace.summary(model, (2, 3), device="meta")
+        shapetrace.summary(model, input_data=x, device="meta")
 
 
 class MovesToInput(nn.Module):
@@ -124,3 +124,29 @@ def test_transformers_with_an_attention_mask_on_meta(name: str, one_torch_thread
     assert differences(before_global, global_state()) == []
     assert report.ok, report.error
     assert all(p.is_meta is False for p in model.parameters())  # the user's weights are untouched
+
+
+class WritesOut(nn.Module):
+    """``torch.add(..., out=buf)`` with a weight's output: ``buf``'s values are gone on meta."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+
+    def forward(self, x):
+        buf = torch.zeros(x.shape, device=x.device)
+        torch.add(self.fc(x), 1.0, out=buf)
+        return x if buf.min().item() > 0 else x * 2
+
+
+def test_a_value_written_through_out_is_no_value_any_more() -> None:
+    x = torch.ones(2, 3)
+    assert shapetrace.summary(WritesOut(), input_data=x, device="cpu").ok
+    with pytest.raises(ModelError, match="meta"):
+        shapetrace.summary(WritesOut(), input_data=x, device="meta")
+
+
+def test_shapes_alone_keep_no_values() -> None:
+    """An input_size is shapes: nothing to read, the trace is all meta (as before)."""
+    with pytest.raises(ModelError, match="meta"):
+        shapetrace.summary(MaskReader(), input_size=[(2, 6), (2, 6)], dtypes=[torch.long, torch.long])

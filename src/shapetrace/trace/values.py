@@ -153,6 +153,9 @@ class MetaCalls:
         if isinstance(first, Tensor) and not first.is_meta and (
                 func in _SETITEM or (isinstance(out, Tensor) and out is new_args[0])):
             self._lose(first)  # changed in place by a call with no values: its values are gone
+        for t in _tensors((kwargs.get("out"),), {}):  # written by the call: gone as well
+            if not t.is_meta:
+                self._lose(t)
         return out
 
     def _lose(self, t: Tensor) -> None:
