@@ -13,9 +13,12 @@ it fits the training data worse); the residual net of the same depth does not. A
 (the seed's explanation) in deep plain nets without BatchNorm the gradients reaching
 the first layers are orders of magnitude smaller than at the last layers.
 
-This module holds the configuration and the loop; ``depth_report`` and ``depth_plots``
-turn the results into Markdown and pictures. torch is imported inside the functions
-that train, so that importing this module (for its config and parsing) stays light.
+This module holds the configuration and the loop; ``depth_run`` runs it as the command
+does (the run folder, the data, the outputs); ``depth_report`` and ``depth_plots`` turn
+the results into Markdown and pictures. The optimizer, the forward/backward step and the
+evaluation pass are ``train``'s (``train/optim``, ``train/step``, ``train/infer``). torch
+is imported inside the functions that train, so that importing this module (for its
+config and parsing) stays light.
 """
 
 from __future__ import annotations

@@ -10,8 +10,12 @@
 * ``resume=True`` continues from the last checkpoint; the random stream of each epoch is a
   function of (seed, epoch), so the resumed run computes exactly what the uninterrupted
   run would have computed.
-* Under torchrun each rank trains on its own slice of every global batch (DDP averages the
-  gradients), evaluates its slice of the test set, and the sums are reduced across ranks.
+* Under torchrun each rank trains on its own shard of every global batch, evaluates its shard
+  of the test set, and gradients and sums are folded in rank order (``distributed``): N
+  processes compute bit for bit what one process with ``--shards N`` computes.
+* The step's forward/backward is ``step.forward_backward``, the evaluation ``infer.evaluate``
+  (both shared with ``experiments/depth``); resuming is ``checkpoint.load_for_resume`` and
+  ``Checkpoint.restore``; the output folder is ``run_folder``'s.
 """
 
 from __future__ import annotations
