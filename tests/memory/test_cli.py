@@ -70,3 +70,22 @@ def test_bad_input_is_one_error_line_exit_2(args, needle, capsys):
     code, out, err = run(["memory", *args], capsys)
     one_line_error(code, err, needle)
     assert out == ""
+
+
+def test_the_models_own_failures_are_one_line(capsys, tmp_path):
+    f = tmp_path / "bad.py"
+    f.write_text("import torch.nn as nn\n"
+                 "class Raises(nn.Module):\n"
+                 "    def __init__(self):\n        super().__init__(); self.l = nn.Linear(4, 4)\n"
+                 "    def forward(self, x):\n        print('hello'); raise TypeError('boom')\n"
+                 "class Quits(Raises):\n"
+                 "    def forward(self, x):\n        import sys; sys.exit(3)\n"
+                 "class Frozen(nn.Module):\n"
+                 "    def forward(self, x):\n        return x * 2\n")
+    code, out, err = run(["memory", f"{f}:Raises", "--input", "2,4", "--format", "json"], capsys)
+    assert code == 2 and out == "" and err.splitlines() == [
+        "hello", "error: the training step failed on fake tensors: TypeError: boom"]
+    code, out, err = run(["memory", f"{f}:Quits", "--input", "2,4"], capsys)
+    assert code == 1 and err.count("error:") == 1 and "sys.exit(3)" in err
+    code, out, err = run(["memory", f"{f}:Frozen", "--input", "2,4"], capsys)
+    one_line_error(code, err, "no trainable parameters")

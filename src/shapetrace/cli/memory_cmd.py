@@ -87,10 +87,13 @@ def memory_command(
     from ..memory.api import train_memory
     from ..render import memory as render_memory
 
+    from ..trace.usercode import user_code
+
     model = load_model(tgt, kw)
-    report = train_memory(model, shapes if len(shapes) > 1 else shapes[0], optimizer=optimizer,
-                          dtype=dtype, amp=amp, batch_size=batch_size, budget=budget, device=device,
-                          dtypes=dtypes)
+    with user_code():  # the model's forward is the user's code (trace/usercode.py), as in summary
+        report = train_memory(model, shapes if len(shapes) > 1 else shapes[0], optimizer=optimizer,
+                              dtype=dtype, amp=amp, batch_size=batch_size, budget=budget,
+                              device=device, dtypes=dtypes)
     name = type(model).__name__
     if f is MemoryFormat.JSON:
         text = render_memory.json(report)

@@ -319,9 +319,11 @@ def simulate(model, cfg: StepConfig, batch: int) -> StepMemory:
         except DataDependentOutputException as e:
             raise ShapetraceError(f"the model's forward depends on tensor values ({e}); shapetrace "
                                   f"memory computes without values") from None
-        except RuntimeError as e:
-            raise ShapetraceError(f"the training step failed on fake tensors: "
-                                  f"{' '.join(str(e).split())[:300]}") from None
+        except Exception as e:  # noqa: BLE001 - the user's forward raised: one line, not a traceback
+            from ..trace.failures import ModelError
+
+            raise ModelError(f"the training step failed on fake tensors: {type(e).__name__}: "
+                             f"{' '.join(str(e).split())[:300]}") from None
 
         peak_phase = max(PHASES, key=lambda p: recorder.peaks[p])
         return StepMemory(
