@@ -107,3 +107,26 @@ def test_every_layer_family_has_an_oracle_test():
     families = {d.family for d in REGISTRY.values()}
     missing = {f for f in families if not (here / f"test_oracle_{f}.py").exists()}
     assert not missing, f"families without a torch-oracle test: {sorted(missing)}"
+
+
+def test_every_category_and_column_has_words():
+    """The records and the view carry keys (records.Category, options.Column); their words
+    are in the one table, in both languages (blank only for the kinds that say nothing)."""
+    from shapetrace.core.records import Category
+    from shapetrace.render.options import Column
+
+    for cat in Category:
+        table = TEXT[f"category.{cat.value}"]
+        assert bool(table[Lang.EN].strip()) == bool(table[Lang.KO].strip()), cat
+        assert table[Lang.EN].strip() or cat in (Category.BLOCK, Category.OTHER), cat
+    for col in Column:
+        assert all(TEXT[f"column.{col.value}"][lg].strip() for lg in Lang), col
+
+
+def test_text_for_people_lives_in_the_one_table():
+    """No renderer of the core/render side keeps its own per-language table."""
+    src = CORE.parent
+    for rel in ("core/explain.py", "render/view.py", "render/describe.py", "render/seed_table.py",
+                "render/md.py", "render/htmlfmt.py"):
+        text = (src / rel).read_text()
+        assert "Lang.KO" not in text and '"ko":' not in text, rel
