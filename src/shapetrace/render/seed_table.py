@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..core import kinds
-from ..core.explain import Lang
 from ..core.records import Category, Report, Row, Shape
+from ..core.words import Lang
 from .describe import categorize, describe
 
 _OPEN = frozenset({"Sequential", "ModuleList", "ModuleDict"})
