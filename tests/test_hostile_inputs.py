@@ -262,3 +262,18 @@ def test_an_input_the_cpu_cannot_allocate_is_one_argument_error():
     with pytest.raises(ArgumentError) as e:
         shapetrace.summary(torch.nn.Linear(4, 2), input_size=(2**40, 1, 28, 28), device="cpu")
     assert "cannot be allocated on cpu" in str(e.value) and e.value.fix and "meta" in e.value.fix
+
+
+@pytest.mark.parametrize("model,layer_line,fix", [
+    (torch.nn.Linear(3, 4), "layer: Linear", "model = nn.Linear(5, 4)"),
+    (torch.nn.Sequential(torch.nn.Linear(3, 4)), "layer: 0 (Linear)", "layer 0: nn.Linear(5, 4)"),
+])
+def test_the_failing_layer_is_named_also_when_it_is_the_model_itself(model, layer_line, fix):
+    from shapetrace import render
+
+    r = shapetrace.summary(model, input_size=(1, 5))
+    assert r.error is not None and r.error.row == ("" if isinstance(model, torch.nn.Linear) else "0")
+    assert "``" not in r.error.message and fix in r.error.fixes
+    text = render.table(r, width=None)
+    assert f"  {layer_line}\n" in text and "layer:  (" not in text
+    assert "✗" in text  # the failing row is still the one marked

@@ -223,12 +223,19 @@ def _totals(view: View, report: Report, opts: Options) -> None:
         view.totals_values["flops"] = t.macs * 2
 
 
+
+def _layer_name(d) -> str:
+    """The failing layer as the table names it: the model itself (row '') by its class."""
+    name = d.row or d.kind
+    return name if name == d.kind else f"{name} ({d.kind})"
+
+
 def _error(view: View, report: Report, opts: Options) -> None:
     d = report.error
     if d is None:
         return
     lang = opts.lang
-    lines = [(word("error", lang), d.message), (word("layer", lang), d.row if d.row == d.kind else f"{d.row} ({d.kind})")]
+    lines = [(word("error", lang), d.message), (word("layer", lang), _layer_name(d))]
     if d.expected is not None:
         lines.append((word("expected", lang), shape_text(d.expected)))
     if d.actual is not None:
