@@ -61,3 +61,13 @@ def test_a_stream_without_the_characters_gets_replacements_not_a_traceback():
                  "out_channels=1"], PYTHONIOENCODING="ascii")
     lines = done.stderr.decode("ascii").splitlines()
     assert done.returncode == 1 and len(lines) == 1 and lines[0].startswith("error: "), lines
+
+
+def test_a_closed_stdout_is_exit_141_without_a_word():
+    for args in (["summary", "examples/seed.yaml", "--format", "json"],
+                 ["layer", "Conv2d", "-i", "1,1,8,8", "out_channels=1", "kernel_size=3"]):
+        p = subprocess.Popen([sys.executable, "-m", "shapetrace", *args], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        p.stdout.close()  # the reader is gone before the first byte
+        assert p.wait(timeout=120) == 141
+        assert p.stderr.read() == b""

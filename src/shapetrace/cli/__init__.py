@@ -53,6 +53,10 @@ def main(argv: list[str] | None = None) -> None:
     ``argv=None`` (the installed command, ``python -m shapetrace``): the process ends here
     without waiting for threads the model's code started (trace/usercode.py)."""
     code = run(argv)
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = _closed_stdout()
     if argv is None:
         _end_process(code)
     sys.exit(code)
@@ -82,7 +86,28 @@ def run(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `shapetrace summary | head -1`: the reader stopped reading
+        return _closed_stdout()
+    except SystemExit as e:  # click exits by itself only on EPIPE (it wraps stdout then), as 1
+        if type(sys.stdout).__name__ == "PacifyFlushWrapper":
+            return _closed_stdout()
+        raise
     return rv if isinstance(rv, int) else 0
+
+
+SIGPIPE_EXIT = 141  # 128 + SIGPIPE, what the shell reports for a tool whose reader went away
+
+
+def _closed_stdout() -> int:
+    """stdout's reader went away: no message (nobody reads it), stdout pointed at /dev/null so
+    that Python's own flush at exit cannot fail again, exit 141 as tools killed by SIGPIPE."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real fd (a test's captured stream)
+        pass
+    return SIGPIPE_EXIT
 
 
 def _end_process(code: int) -> None:
