@@ -160,8 +160,6 @@ PARAMS = params()
 # Failures the walk found in commands of other owners, reported in /work/notes/walk_findings.md
 # (strict: when fixed, the entry must go).
 KNOWN: dict[str, str] = {
-    "eval --model": "a text file as --model: IndexError from torch's weights-only unpickler (train/checkpoint)",
-    "predict --model": "a text file as --model: IndexError from torch's weights-only unpickler (train/checkpoint)",
     "serve --host": "--host with a character IDNA cannot encode: UnicodeError from getaddrinfo (serve_cmd.bind_socket)",
 }
 

@@ -215,3 +215,16 @@ def test_numbers_out_of_range_leave_nothing_behind(tmp_path, capsys, args, needl
     one_line_error(code, err, needle)
     assert not out.exists() and list(tmp_path.iterdir()) == []
     assert torch.get_num_threads() == threads
+
+
+@pytest.mark.parametrize("content", [b"some notes here\n", b"x", b"\x80\x04\x95", bytes(range(256))],
+                         ids=["text", "one byte", "cut pickle", "binary"])
+def test_any_file_as_model_is_one_error_line(tmp_path, capsys, content):
+    """A text or binary file given as --model reaches torch's unpickler, which raised IndexError on
+    a line of text (found by tests/test_hostile_walk.py): one error line, exit 2, for eval and predict."""
+    path = tmp_path / "notes.txt"
+    path.write_bytes(content)
+    code, _, err = run(["eval", "--model", path, "--sample", "--test-subset", "10"], capsys)
+    one_line_error(code, err, f"{path}: not a readable checkpoint")
+    code, _, err = run(["predict", "--model", path, _digit_png(tmp_path / "d.png")], capsys)
+    one_line_error(code, err, f"{path}: not a readable checkpoint")
