@@ -21,7 +21,7 @@ from shapetrace.render.describe import describe
 
 HERE = pathlib.Path(__file__).parent
 CORE = HERE.parents[1] / "src" / "shapetrace" / "core"
-DRAWS = 300  # per strategy (drawing costs no torch call); a layer not drawn is searched for
+DRAWS = 100  # per strategy (drawing costs no torch call); a layer not drawn is searched for
 
 
 def oracle_strategies() -> dict[str, SearchStrategy]:
