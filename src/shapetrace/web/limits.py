@@ -36,7 +36,10 @@ class Limits:
     max_list: int = 16  # a tuple argument such as kernel_size=(3, 3)
     max_seconds: float = 5.0  # one request's computation, in a worker process (worker.py)
     max_answer_bytes: int = 16 << 20  # one answer; the largest accepted spec's is about 6 MiB
-    max_waiting: int = 32  # requests queued for a worker beyond those computing; then 429
+    # Requests queued for a worker beyond those computing; then 429. A queued request waits
+    # its place times a request's work: 16 kept the admitted ones' p99 of 200 at once at about
+    # half of 32's (docs/benchmarks.md, section 5b); the page has one request in flight at most.
+    max_waiting: int = 16
     max_wait_seconds: float = 10.0  # a queued request waits this long for a worker; then 503
     max_pending_answer_bytes: int = 64 << 20  # answers not yet taken by slow readers; then 503
     send_seconds: float = 10.0  # a client that takes no part of its answer this long is cut
