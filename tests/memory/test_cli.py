@@ -51,6 +51,11 @@ def test_table_markdown_and_korean(capsys, tmp_path):
     assert re.search(r"^  0 +Linear +128 B +1\.02 K +1\.02 K$", out, re.M), out  # 4x8 inputs saved
     code, out, _ = run(["memory", f"{model}:Net", "--input", "4,8", "--format", "markdown", "--lang", "ko"], capsys)
     assert code == 0 and out.startswith("### Sequential의 학습 단계") and "| 역전파용 저장 텐서 |" in out
+    code, out, _ = run(["memory", f"{model}:Net", "--input", "4,8", "--lang", "ko"], capsys)
+    from rich.cells import cell_len
+
+    table = out.split("\n\n")[2].splitlines()  # the rows: right-aligned, so every line ends in one column
+    assert code == 0 and table[0].startswith("층") and len({cell_len(line) for line in table}) == 1, table
 
 
 @pytest.mark.parametrize("args, needle", [

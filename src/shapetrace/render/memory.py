@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json as _json
 
+from rich.cells import cell_len
+
 from ..core.explain import Lang, as_lang
 from .fmt import bytes_text, si
 
@@ -104,6 +106,12 @@ def _notes(report, lang: Lang) -> list[str]:
     return [NOTES[c][lang.value] for c in codes if c in NOTES]
 
 
+def _pad(text: str, width: int, right: bool = False) -> str:
+    """Padded to ``width`` terminal cells (a Korean syllable takes two)."""
+    gap = " " * max(0, width - cell_len(text))
+    return gap + text if right else text + gap
+
+
 def _title(report, name: str, lang: Lang) -> str:
     return _w("title", lang, name=name, batch=report.step.batch_size, optimizer=report.optimizer,
               dtype=report.dtype, amp=_w("amp", lang) if report.amp else "", device=report.device)
@@ -117,14 +125,14 @@ def text(report, name: str, lang: str | Lang = "en") -> str:
     lang = as_lang(lang)
     lines = [_title(report, name, lang), ""]
     tops = summary_lines(report, name, lang)
-    lw = max(len(a) for a, _, _ in tops)
-    vw = max(len(b) for _, b, _ in tops)
-    lines += [f"  {a:<{lw}}  {b:>{vw}}  ({c})" for a, b, c in tops]
+    lw = max(cell_len(a) for a, _, _ in tops)
+    vw = max(cell_len(b) for _, b, _ in tops)
+    lines += [f"  {_pad(a, lw)}  {_pad(b, vw, True)}  ({c})" for a, b, c in tops]
     rows = [_header(lang)] + _rows(report, name)
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    widths = [max(cell_len(r[i]) for r in rows) for i in range(5)]
     lines.append("")
     for j, r in enumerate(rows):
-        cells = [r[0].ljust(widths[0]), r[1].ljust(widths[1])] + [r[i].rjust(widths[i]) for i in (2, 3, 4)]
+        cells = [_pad(r[0], widths[0]), _pad(r[1], widths[1])] + [_pad(r[i], widths[i], True) for i in (2, 3, 4)]
         lines.append("  ".join(cells).rstrip())
         if j == 0:
             lines.append("  ".join("-" * w for w in widths))
