@@ -61,24 +61,27 @@ def _copy(run_dir: Path, tmp_path: Path) -> Path:
 
 # ----------------------------------------------------------------------------- the run folder
 
-def test_a_second_run_into_a_busy_folder_is_refused(tmp_path, capsys):
-    """Issue 14 item 4: the first run, frozen by SIGSTOP inside its first epoch, still holds the
-    folder; a second run into it is refused at once instead of training beside it."""
-    out = tmp_path / "run"
-    first = _popen("train", *TINY, "--epochs", "2", "--out", str(out), fault="epoch:1:step:1:STOP",
+def test_a_busy_folder_is_locked_and_a_killed_overwrite_leaves_no_old_weights(finished_run, tmp_path, capsys):
+    """Issue 14 items 4 and 5, on one real process: an --overwrite run, frozen by SIGSTOP inside its
+    first epoch, holds the folder: a second run into it is refused at once instead of training
+    beside it. Killed there, it leaves none of the replaced run's weights, plots or metrics, so
+    `eval --model` refuses the folder instead of scoring the old weights."""
+    out = _copy(finished_run, tmp_path)
+    first = _popen("train", *TINY, "--seed", "7", "--out", str(out), "--overwrite", fault="epoch:1:step:1:STOP",
                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         _, status = os.waitpid(first.pid, os.WUNTRACED)  # returns once the first run has stopped itself
         assert os.WIFSTOPPED(status), first.stderr.read()
-        code, _, err = run(["train", *TINY, "--out", out], capsys)
-        one_line_error(code, err, "is in use by another shapetrace run", f"(process {first.pid})")
-        code, _, err = run(["train", *TINY, "--out", out, "--overwrite"], capsys)
-        one_line_error(code, err, "is in use by another shapetrace run")
-        assert not (out / CHECKPOINT_NAME).exists() and not (out / WEIGHTS_NAME).exists()
+        for again in ([], ["--overwrite"], ["--resume"]):
+            code, _, err = run(["train", *TINY, "--out", out, *again], capsys)
+            one_line_error(code, err, "is in use by another shapetrace run", f"(process {first.pid})")
     finally:
         first.kill()
         first.wait(timeout=60)
         first.stderr.close()
+    assert sorted(p.name for p in out.iterdir()) == [".shapetrace-run"]
+    code, _, err = run(["eval", "--model", out, "--sample"], capsys)
+    one_line_error(code, err, "holds neither model.safetensors nor checkpoint.pt")
 
 
 @pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
@@ -94,19 +97,6 @@ def test_a_users_files_are_not_a_run(tmp_path, capsys, overwrite):
     assert (out / "metrics.json").read_text() == '{"my": "numbers"}\n'
     assert (out / "log.csv").read_text() == "a,b\n1,2\n"
     assert sorted(p.name for p in out.iterdir()) == ["log.csv", "metrics.json"]
-
-
-def test_an_interrupted_overwrite_leaves_no_old_weights(finished_run, tmp_path, capsys):
-    """Issue 14 item 5: --overwrite killed in its first epoch: the replaced run's weights, plots and
-    metrics are gone, so `eval --model` refuses the folder instead of scoring the old weights."""
-    out = _copy(finished_run, tmp_path)
-    killed = _popen("train", *TINY, "--seed", "7", "--out", str(out), "--overwrite", fault="epoch:1:step:1",
-                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, err = killed.communicate(timeout=240)
-    assert killed.returncode == -signal.SIGKILL, err
-    assert sorted(p.name for p in out.iterdir()) == [".shapetrace-run"]
-    code, _, err = run(["eval", "--model", out, "--sample"], capsys)
-    one_line_error(code, err, "holds neither model.safetensors nor checkpoint.pt")
 
 
 # ----------------------------------------------------------------------------- weights of the wrong dtype
@@ -139,8 +129,7 @@ def test_a_closed_stdout_keeps_training_and_saving(tmp_path):
     """Issue 14 item 8: `shapetrace train ... | head -1`: the reader goes after the first line; the run
     says so once on stderr, trains on, saves everything and exits 0 (no BrokenPipeError)."""
     out = tmp_path / "run"
-    proc = _popen("train", *TINY, "--epochs", "2", "--out", str(out), stdout=subprocess.PIPE,
-                  stderr=subprocess.PIPE)
+    proc = _popen("train", *TINY, "--out", str(out), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     first = proc.stdout.readline()
     proc.stdout.close()  # what `head -1` does after its line
     err = proc.stderr.read()
@@ -150,8 +139,8 @@ def test_a_closed_stdout_keeps_training_and_saving(tmp_path):
     assert err == ("shapetrace train: stdout was closed; training goes on and saves its outputs, "
                    "without printing\n")
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["done"] is True and metrics["epochs_done"] == 2
-    assert (out / WEIGHTS_NAME).is_file() and load_checkpoint(out / CHECKPOINT_NAME).epoch == 2
+    assert metrics["done"] is True and metrics["epochs_done"] == 1
+    assert (out / WEIGHTS_NAME).is_file() and load_checkpoint(out / CHECKPOINT_NAME).epoch == 1
 
 
 def test_ctrl_c_exits_130_and_says_how_to_resume(tmp_path, capsys):
