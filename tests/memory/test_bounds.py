@@ -38,3 +38,15 @@ def test_cuda_without_a_cuda_build_is_marked():
     assert lstm.rows[0].bound is Bound.LOWER and lstm.rows[0].note == "cudnn_reserve_unsized"
     assert "computed on meta" in render.text(lstm, "LSTM")
     assert torch.device("cpu") == next(tel.parameters()).device  # the model stays where it was
+
+
+def test_cuda_storages_take_whole_allocator_blocks(monkeypatch):
+    from .models import mlp
+
+    cpu = shapetrace.train_memory(mlp(), (4, 32), optimizer="sgd")
+    cuda = shapetrace.train_memory(mlp(), (4, 32), optimizer="sgd", device="cuda")
+    # biases of 32 B, activations of 1 KiB: on CUDA each takes a multiple of 512 B, as MemTracker counts them
+    assert all(v % 512 == 0 for v in cuda.step.phase_peaks.values()) and cuda.peak > cpu.peak
+    assert (cuda.params, cuda.saved_activations) == (cpu.params, cpu.saved_activations)  # bytes asked
+    monkeypatch.setenv("PYTORCH_NO_CUDA_MEMORY_CACHING", "1")
+    assert backends.allocation_block("cuda") == 1 and backends.allocation_block("cpu") == 1

@@ -20,6 +20,18 @@ import functools
 PROBE_FLOPS = 2 * 10**9
 
 
+def allocation_block(backend: str) -> int:
+    """The bytes a storage really takes are a multiple of this: CUDA's caching allocator hands
+    out blocks of at least 512 bytes (kMinBlockSize in c10/cuda/CUDACachingAllocator.cpp; MemTracker
+    rounds CUDA storages the same way), unless PYTORCH_NO_CUDA_MEMORY_CACHING is set. The CPU
+    allocator takes what is asked."""
+    import os
+
+    if backend == "cuda" and int(os.environ.get("PYTORCH_NO_CUDA_MEMORY_CACHING", "0") or 0) == 0:
+        return 512
+    return 1
+
+
 def cuda_fake_ok() -> bool:
     """A fake CUDA tensor in autograd needs a torch built with CUDA (a CPU-only build aborts
     the process in AccumulateGrad's device guard), not a GPU."""

@@ -71,8 +71,9 @@ def _recorder_class():
     class Recorder(TorchDispatchMode):
         """Live storages (bytes), the peak of each phase, FLOPs per row and phase."""
 
-        def __init__(self, state: _State, nodes: flops.NodeRows, fix_rnn: bool) -> None:
+        def __init__(self, state: _State, nodes: flops.NodeRows, fix_rnn: bool, block: int) -> None:
             super().__init__()
+            self.block = block  # each storage takes a multiple of this many bytes (the allocator's)
             self.state = state
             self.nodes = nodes
             self.fix_rnn = fix_rnn
@@ -86,7 +87,7 @@ def _recorder_class():
             key = s._cdata
             if key in self.live:
                 return
-            n = int(s.nbytes())
+            n = -(-int(s.nbytes()) // self.block) * self.block
             self.live[key] = n
             self.current += n
             weakref.finalize(s, self._free, key)
@@ -262,7 +263,8 @@ def simulate(model, cfg: StepConfig, batch: int) -> StepMemory:
                   for s, dt in zip(cfg.shapes, in_dtypes)]
         excluded = {t.untyped_storage()._cdata for t in params + buffers}
         counter = SavedCounter(state, excluded)
-        recorder = _recorder_class()(state, nodes, fix_rnn=device.type == "cpu")
+        recorder = _recorder_class()(state, nodes, fix_rnn=device.type == "cpu",
+                                     block=backends.allocation_block(cfg.backend.value))
         marks = _marks_class()(state, nodes, meta)
 
         calls: dict[int, MemoryRow] = {}  # module -> its last row (a recompute counts there)
