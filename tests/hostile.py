@@ -74,6 +74,7 @@ UNICODE = "é한\u202e"  # accents, Hangul, a right-to-left override
 
 # Paths relative to the scratch folder, the cwd of a walked command (``Scratch``).
 DIRECTORY, FIFO, MISSING, USER_FILE = "adir.yaml", "fifo.yaml", "missing.yaml", "notes.txt"
+OWN_INPUT = "spec.yaml"  # the spec the walk's baselines give summary and sizes: as an output, it must survive
 
 
 # Values no option may accept: they must end in exit 1 or 2 before any work (2**64 is a
@@ -91,7 +92,7 @@ def values_for(p: core.Parameter) -> list[str]:
     """Hostile values for ``p``, by its type (numbers for numbers, paths for paths)."""
     t = p.type
     numbers = [BIG, "-1", "0", "nan", "inf", "1e308", "", UNICODE]
-    paths = ["", DIRECTORY, FIFO, MISSING, USER_FILE, SURROGATE, UNICODE]
+    paths = ["", DIRECTORY, FIFO, MISSING, USER_FILE, OWN_INPUT, SURROGATE, UNICODE]
     if isinstance(t, (types.IntParamType, types.FloatParamType)):
         return numbers + [SURROGATE]
     if getattr(t, "choices", None):

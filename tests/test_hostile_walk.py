@@ -148,8 +148,9 @@ def one_case(p: Param, value: str, root, inputs, capsys) -> str | None:
             return "not exactly one error line: " + shown
     after = s.files()
     changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
-    if code == 0 and value:  # accepted: the value itself (an output file, the --out folder) may change
-        changed.discard(os.path.normpath(value))
+    inputs_given = {tok for tok in args if tok != value}
+    if code == 0 and value and value not in inputs_given:
+        changed.discard(os.path.normpath(value))  # accepted: the output file, the --out folder
     if changed:
         return f"touched {sorted(changed)}: " + shown
     return None

@@ -15,7 +15,7 @@ from typing import Optional
 import typer
 
 from ..core.errors import ShapetraceError
-from ._common import guard, parse_shape
+from ._common import guard, parse_shape, write_output
 
 
 class SizesFormat(str, Enum):
@@ -76,13 +76,8 @@ def sizes_command(
         text = render_sizes.markdown(res, title, point)
     else:
         text = render_sizes.text(res, title, point)
-    if output is not None:
-        from ..atomic import atomic_write_text
-
-        try:
-            atomic_write_text(output, text)
-        except OSError as e:
-            raise ShapetraceError(f"cannot write {output}: {e.strerror or e}") from None
+    if output is not None:  # never onto the spec or the model's .py file it was made from
+        write_output(output, text, inputs=(tgt.location,) if tgt.kind in (TargetKind.SPEC, TargetKind.FILE) else ())
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
