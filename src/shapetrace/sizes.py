@@ -53,6 +53,40 @@ def accepted_sizes(target: Any, input_size: Sequence[int] | None = None, dims: S
     return analyze_model(model, input_size, dims, max_size, _dtype(dtype))
 
 
+def row_formulas(target: Any, report, input_size: Sequence[int] | None = None, *,
+                 kwargs: dict[str, Any] | None = None) -> list[str | None]:
+    """Per row of ``report`` (the summary of ``target`` at ``input_size``), its output shape
+    as a formula of the varying input sizes (``summary --symbolic``), or None where the
+    engine has none (an op it cannot model, and every row after it)."""
+    from .core.spec import Spec
+    from .core.symbolic import spec_rows
+    from .core.symbolic.rows import row_formulas as match
+
+    if isinstance(target, (Spec, dict)):
+        return match(report, *spec_rows(target, input_size))
+    model = target
+    if isinstance(target, (str, os.PathLike)):
+        from .trace.targets import TargetKind, parse_target
+
+        tgt = parse_target(os.fspath(target))
+        if tgt.kind is TargetKind.SPEC:
+            from .core.spec import load_spec
+
+            return match(report, *spec_rows(load_spec(tgt.location), input_size))
+        from .trace.targets import load_model
+
+        model = load_model(tgt, kwargs)
+        input_size = input_size if input_size is not None else tgt.default_input
+    if input_size is None:
+        raise ShapetraceError("give the model's example input shape (input_size=..., --input)")
+    from .trace.symbolic_probe import model_rows
+    from .trace.usercode import user_code
+
+    with user_code():  # fx runs the forward's Python (the user's code)
+        rows = model_rows(model, input_size)
+    return match(report, *rows)
+
+
 def _dtype(name: str | None):
     if name is None:
         return None

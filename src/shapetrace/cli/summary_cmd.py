@@ -43,6 +43,8 @@ def summary_command(
     seed_table: bool = typer.Option(False, "--seed-table", help="The seed's grouped table: Layer, "
                                                                "Input size, Output size, Description."),
     explain: bool = typer.Option(False, "--explain", help="Add the worked formula of each layer."),
+    symbolic: bool = typer.Option(False, "--symbolic", help="Add each row's output shape as a formula of "
+                                                            "the varying input sizes (H, W ...)."),
     flops: bool = typer.Option(False, "--flops", help="FLOPs (2 x MACs) instead of MACs."),
     depth: Optional[int] = typer.Option(None, "--depth", min=0, help="Fold rows deeper than this."),
     columns: Optional[str] = typer.Option(None, "--columns", help="Columns to show, e.g. "
@@ -63,6 +65,8 @@ def summary_command(
     options = dict(layout=layout, lang=lang, explain=explain, flops=flops, seed_table=seed_table,
                    columns=columns)
     Options.make(**options)  # validate before any slow work
+    if symbolic and (f is not Format.TABLE or seed_table):
+        raise ShapetraceError("--symbolic adds a column to the flow table: --format table, without --seed-table")
     _check_device(device)  # also for a spec, which never uses it: a typo is not silently ignored
     tgt = parse_target(target)
     shapes = _shapes(input)
@@ -76,15 +80,20 @@ def summary_command(
         from ..trace.fold import fold
 
         report = fold(report, depth)
+    sym = None
+    if symbolic:
+        from ..sizes import row_formulas
+
+        sym = row_formulas(target or "seed", report, shapes[0] if shapes else None, kwargs=_kwargs(kwargs))
 
     if f is Format.TABLE and output is None and sys.stdout.isatty():
         from rich.console import Console
 
         console = Console(width=width, highlight=False, soft_wrap=False)
-        _print_fitted(console, report, options)
+        _print_fitted(console, report, options, sym)
     else:  # a file or a pipe: plain text, every column at its natural width
         text = render.render(report, f, **options) if f is not Format.TABLE else \
-            render.table(report, width=width, **options)
+            render.table(report, width=width, **options) if sym is None else _symbolic_text(report, options, sym, width)
         if output is not None:
             # never onto the spec or the model's .py file it was made from
             inputs = (tgt.location,) if tgt.kind in (TargetKind.SPEC, TargetKind.FILE) else ()
@@ -102,7 +111,16 @@ def summary_command(
         raise typer.Exit(1)
 
 
-def _print_fitted(console, report, options: dict[str, Any]) -> None:
+def _symbolic_text(report, options: dict[str, Any], sym, width) -> str:
+    from .. import render
+    from ..render.sizes import with_symbolic
+    from ..render.text import to_text
+
+    return to_text(with_symbolic(render.view(report, **options), sym, render.Options.make(**options).lang),
+                   width=width)
+
+
+def _print_fitted(console, report, options: dict[str, Any], sym=None) -> None:
     """The table in the terminal's width, never with a cell cut (a 40-column terminal showed
     ``57,53`` for 57,536): the renderer's droppable columns go first, then MACs and Params;
     what still does not fit is printed at its natural width, for the terminal to wrap. A
@@ -115,6 +133,10 @@ def _print_fitted(console, report, options: dict[str, Any]) -> None:
 
     width = console.width
     full = render.view(report, **options)
+    if sym is not None:
+        from ..render.sizes import with_symbolic
+
+        full = with_symbolic(full, sym, render.Options.make(**options).lang)
     v = full
     if options.get("columns") is None:  # columns the user asked for are kept
         v = fit(full, width)

@@ -259,6 +259,7 @@ TEXT: dict[str, dict[Lang, str]] = {
     "column.rf": {EN: "RF", KO: "수용 영역"},
     "column.description": {EN: "Description", KO: "설명"},
     "column.formula": {EN: "Formula", KO: "계산식"},
+    "column.symbolic": {EN: "Output (any size)", KO: "출력 (임의 크기)"},
 
     # The seed's own table headers (it writes them in English, whatever the language).
     "seed_column.layer": {EN: "Layer", KO: "Layer"},

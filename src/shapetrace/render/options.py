@@ -40,6 +40,7 @@ class Column(str, Enum):
     RF = "rf"
     DESCRIPTION = "description"
     FORMULA = "formula"
+    SYMBOLIC = "symbolic"  # the output as a formula of the varying input sizes (summary --symbolic)
 
 
 # Columns of numbers: right-aligned in every table format.

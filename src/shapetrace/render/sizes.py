@@ -152,5 +152,21 @@ def markdown(res: AcceptedSizes, title: str, point=None, rows: bool = True) -> s
     return "\n".join(body) + "\n"
 
 
+def with_symbolic(view, formulas: Sequence[str | None], lang) -> "View":
+    """The flow table's view (render/view.py) with the ``summary --symbolic`` column: each
+    row's output as a formula of the varying input sizes (``--`` where there is none)."""
+    import dataclasses
+
+    from ..core.words import text as words
+    from .options import Column
+
+    rows = [dataclasses.replace(r, cells={**r.cells, Column.SYMBOLIC: f or "--"},
+                                values={**r.values, Column.SYMBOLIC: f})
+            for r, f in zip(view.rows, formulas)]
+    return dataclasses.replace(view, columns=tuple(c for c in view.columns if c is not Column.SYMBOLIC)
+                               + (Column.SYMBOLIC,),
+                               headers={**view.headers, Column.SYMBOLIC: words("column.symbolic", lang)}, rows=rows)
+
+
 def json(res: AcceptedSizes) -> str:
     return _json.dumps(res.to_dict(), ensure_ascii=False, indent=1) + "\n"

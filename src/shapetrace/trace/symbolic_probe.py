@@ -299,6 +299,25 @@ def analyze_model(model: nn.Module, input_shape: Sequence[int], dims: Sequence[i
             m.training = t
 
 
+def model_rows(model: nn.Module, input_shape: Sequence[int], dims: Sequence[int] | None = None):
+    """The model's rows with symbolic output shapes, up to an op the engine cannot model
+    (none when fx cannot trace it); with the axis names and the example's varying sizes."""
+    shape = tuple(int(s) for s in input_shape)
+    axes = check_request(shape, dims, 4096)
+    flow = SymFlow(shape, axes)
+    flags = {m: m.training for m in model.modules()}
+    try:
+        model.eval()
+        gm = torch.fx.symbolic_trace(model)
+        _Graph(gm, flow).run()
+    except Exception:  # noqa: BLE001 - the rows so far are what we have
+        pass
+    finally:
+        for m, t in flags.items():
+            m.training = t
+    return flow.rows, axis_names(shape, axes), tuple(shape[d] for d in axes)
+
+
 def _probe(model, shape, axes, names, max_size, dtype, op, rows) -> AcceptedSizes:
     from .tracer import summary
 

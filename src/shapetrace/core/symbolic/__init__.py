@@ -22,7 +22,7 @@ MAX_LIMIT = 1 << 16  # beyond this a box list of a coupled model could be too lo
 MAX_PROBES = 4096
 
 __all__ = ["AcceptedSizes", "PointStatus", "Status", "SizesError", "analyze_spec", "default_dims",
-           "axis_names", "check_request", "from_flow", "probe"]
+           "axis_names", "check_request", "from_flow", "probe", "spec_rows"]
 
 
 class SizesError(ShapetraceError, ValueError):
@@ -121,6 +121,23 @@ def _product(xs) -> int:
     for x in xs:
         t *= x
     return t
+
+
+def spec_rows(spec, input_shape: Sequence[int] | None = None, dims: Sequence[int] | None = None):
+    """The spec's rows with symbolic output shapes, up to an op the core cannot model;
+    with the axis names and the example's varying sizes (for ``rows.row_formulas``)."""
+    from ..spec import Spec, parse_spec
+
+    if not isinstance(spec, Spec):
+        spec = parse_spec(spec)
+    shape = tuple(input_shape) if input_shape is not None else spec.input
+    axes = check_request(shape, dims, DEFAULT_MAX)
+    sym = SymFlow(shape, axes)
+    try:
+        spec_flow(spec, sym)
+    except (Unmodelled, ShapeError):
+        pass
+    return sym.rows, axis_names(shape, axes), tuple(shape[d] for d in axes)
 
 
 def analyze_spec(spec, input_shape: Sequence[int] | None = None, dims: Sequence[int] | None = None,

@@ -84,7 +84,10 @@ class SymFlow:
             joined = var[0].map(Lin(len(var), int(total), 1))
         else:
             raise Unmodelled(row, "cat of several varying sizes along the cat dimension")
-        return self.record(row, "cat", tuple(joined if i == d else shapes[0][i] for i in range(rank)))
+        # the other dimensions are equal wherever the cat runs: the simplest of them is shown
+        # (a U-Net's skip cat is (1, 4, H, W), not (1, 4, 4·⌊H/4⌋, 4·⌊W/4⌋))
+        same = [min((s[i] for s in shapes), key=_steps) for i in range(rank)]
+        return self.record(row, "cat", tuple(joined if i == d else same[i] for i in range(rank)))
 
     def flatten(self, row: str, x: Shape, start: int = 0, end: int = -1, kind: str = "flatten") -> Shape:
         rank = len(x)
@@ -129,6 +132,10 @@ class SymFlow:
         """The tracer's batch-fold check: a reshape must keep the batch size."""
         if len(x) >= 2 and out and out[0] != x[0]:
             self.need(row, Kind.BATCH, out[0], x[0])
+
+
+def _steps(d: Dim) -> int:
+    return sum(len(c.steps) for c in d.factors)
 
 
 def _divide(a: Dim, b: Dim) -> Dim | None:
