@@ -178,3 +178,24 @@ def test_the_walk_covers_every_command():
     assert {("layer",), ("summary",), ("sizes",), ("train",), ("eval",), ("predict",),
             ("experiment", "depth"), ("serve",)} <= walked
     assert sum(len(values_for(p.param)) for p in PARAMS) > 300
+
+
+@pytest.mark.parametrize("args", [
+    [b"summary", b"\xff\xfe.yaml"],
+    [b"summary", b"examples/seed.yaml", b"--input", b"1,\xff"],
+    [b"layer", b"Conv2d", b"--input", b"1,1,4,4", b"out_channels=1", b"kernel_size=\xff"],
+    [b"summary", b"examples/seed.yaml", b"-o", b"out\xff.txt"],
+], ids=["target", "--input", "layer argument", "--output"])
+def test_bytes_that_are_not_utf8_in_a_real_argv(args, tmp_path):
+    """A real process, where argv bytes that are not UTF-8 arrive as lone surrogates."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    (tmp_path / "examples").symlink_to(Path(__file__).resolve().parents[1] / "examples")
+    done = subprocess.run([sys.executable.encode(), b"-m", b"shapetrace", *args], cwd=tmp_path,
+                          capture_output=True, timeout=120)
+    err = done.stderr.decode("utf-8", "replace")
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert done.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: "), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["examples"]
