@@ -50,3 +50,17 @@ def test_cuda_storages_take_whole_allocator_blocks(monkeypatch):
     assert (cuda.params, cuda.saved_activations) == (cpu.params, cpu.saved_activations)  # bytes asked
     monkeypatch.setenv("PYTORCH_NO_CUDA_MEMORY_CACHING", "1")
     assert backends.allocation_block("cuda") == 1 and backends.allocation_block("cpu") == 1
+
+
+def test_amp_for_cuda_needs_a_cuda_build():
+    from .models import mlp
+
+    if backends.cuda_fake_ok():  # autocast runs on fake CUDA tensors there
+        assert shapetrace.train_memory(mlp(), (4, 32), amp=True, device="cuda").dtype == "float16"
+        return
+    import pytest
+
+    from shapetrace.memory.options import MemoryUsageError
+
+    with pytest.raises(MemoryUsageError, match="needs a torch built with CUDA"):
+        shapetrace.train_memory(mlp(), (4, 32), amp=True, device="cuda")
