@@ -234,3 +234,20 @@ def test_gpu_preset_falls_back_to_cpu_with_auto(tmp_path, capsys, monkeypatch):
     assert (c["width"], c["stem_stride"], c["device"], c["grad_every"]) == (16, 1, "auto", 50)
     assert results["environment"]["device"] == "cpu"
     assert results["runs"][0]["params"] == results["runs"][1]["params"] > 0
+
+
+def test_ctrl_c_exits_130_with_a_word(tmp_path, capsys, monkeypatch):
+    """Ctrl-C during training (KeyboardInterrupt from inside the loop): exit 130 and one line that
+    says nothing was written and how to start again (it exited 130 silently)."""
+    from shapetrace.experiments import depth
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(depth, "train_one", interrupted)
+    code, out, err = run(["experiment", "depth", "--depths", "8", "--sample", "--out", tmp_path / "o", *TINY],
+                         capsys)
+    assert code == 130 and out == ""
+    assert err == (f"interrupted; the experiment writes its outputs when every net is trained, so {tmp_path / 'o'} "
+                   f"holds none of its outputs: start it again\n")
+    assert [p.name for p in (tmp_path / "o").iterdir()] == [MARKER]

@@ -103,8 +103,15 @@ def depth_command(
         print(f"[{i:>2}/{n}] {r['name']:<16} train loss {loss:>8}  test acc {100 * f['test_accuracy']:5.1f}%  "
               f"{r['wall_time_s']:6.1f} s", file=sys.stderr, flush=True)
 
-    results, paths = run_experiment(config, out, data=data, sample=sample, download=download,
-                                    overwrite=overwrite, progress=progress)
+    try:
+        results, paths = run_experiment(config, out, data=data, sample=sample, download=download,
+                                        overwrite=overwrite, progress=progress)
+    except KeyboardInterrupt:
+        # the outputs are written at the end only: an interrupted experiment has none to keep
+        print(f"interrupted; the experiment writes its outputs when every net is trained, so {out} "
+              f"holds none of its outputs: start it again",
+              file=sys.stderr)
+        raise typer.Exit(130) from None
     typer.echo(results_table(results))
     typer.echo("")
     for line in findings_text(results):
