@@ -72,12 +72,13 @@ class SpecFormat(str, Enum):
     json = "json"
 
 
-POST_ERRORS = (400, 413, 415, 422, 429, 503)
+POST_ERRORS = (400, 403, 413, 415, 422, 429, 503)
 ANSWER_CHUNK = 64 << 10  # an answer goes out in pieces this big, each after the last was taken
 
 
 def _error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     text = {400: "malformed JSON, an empty body, or text that is not valid Unicode",
+            403: "the Host is not this server's (DNS rebinding), or another site's page sent it",
             404: "no such preset", 413: "the request body is too large",
             415: "the body is not sent as Content-Type: application/json",
             422: "the spec is invalid (the message names the item), or exceeds a limit",
