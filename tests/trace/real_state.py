@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -33,7 +32,6 @@ def global_state() -> dict[str, Any]:
     return {
         "rng": torch.get_rng_state(),
         "python_rng": random.getstate(),
-        "numpy_rng": _numpy_rng(),
         "default_dtype": torch.get_default_dtype(),
         "default_device": torch.get_default_device(),
         "threads": torch.get_num_threads(),
@@ -42,11 +40,6 @@ def global_state() -> dict[str, Any]:
         "deterministic": torch.are_deterministic_algorithms_enabled(),
         "anomaly": torch.is_anomaly_enabled(),
     }
-
-
-def _numpy_rng() -> tuple:
-    name, keys, *rest = np.random.get_state()
-    return (name, keys.tobytes(), *rest)
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import random
 
-import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -82,8 +81,6 @@ class GlobalSetter(nn.Module):
             torch.set_num_threads(torch.get_num_threads() + 1)
         elif self.change == "grad":
             torch.set_grad_enabled(False)
-        elif self.change == "numpy_rng":
-            np.random.rand(3)
         elif self.change == "python_rng":
             random.random()
         elif self.change == "deterministic":
@@ -94,7 +91,7 @@ class GlobalSetter(nn.Module):
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("change", ["default_dtype", "default_device", "manual_seed", "threads", "grad",
-                                    "deterministic", "numpy_rng", "python_rng"])
+                                    "deterministic", "python_rng"])
 def test_global_settings_a_forward_changes_are_put_back(change: str, device: str, mode: str) -> None:
     check_unchanged(GlobalSetter(change), input_size=(2, 4), device=device, mode=mode)
 
