@@ -4,11 +4,13 @@ on meta: cuDNN's reserve space not counted, attention by the math path an upper 
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
 import shapetrace
 from shapetrace.memory import backends
+from shapetrace.memory.options import MemoryUsageError
 from shapetrace.memory.records import Bound
 from shapetrace.render import memory as render
 
@@ -58,9 +60,5 @@ def test_amp_for_cuda_needs_a_cuda_build():
     if backends.cuda_fake_ok():  # autocast runs on fake CUDA tensors there
         assert shapetrace.train_memory(mlp(), (4, 32), amp=True, device="cuda").dtype == "float16"
         return
-    import pytest
-
-    from shapetrace.memory.options import MemoryUsageError
-
     with pytest.raises(MemoryUsageError, match="needs a torch built with CUDA"):
         shapetrace.train_memory(mlp(), (4, 32), amp=True, device="cuda")
