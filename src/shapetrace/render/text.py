@@ -1,4 +1,4 @@
-"""The terminal table: a rich Table with the layer tree, then totals, warnings, the error."""
+"""The terminal table (laid out by ``grid``, as rich's Table would) with the layer tree, then totals, warnings, the error."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from .grid import FastTable, GridColumn, GridRow, fast_table
 from .options import NUMERIC_COLUMNS, Column
 from .view import View, tree_prefixes
 
@@ -23,20 +24,10 @@ _NOWRAP = {Column.LAYER, Column.INPUT, Column.OUTPUT, Column.PARAMS, Column.TRAI
 
 def renderable(view: View) -> RenderableType:
     """The view as rich renderables (print them on any Console)."""
-    table = Table(title=view.title, box=box.SIMPLE_HEAD, title_justify="left", show_edge=False,
-                  pad_edge=False)
-    for c in view.columns:
-        table.add_column(view.headers[c], justify="right" if c in NUMERIC_COLUMNS else "left",
-                         no_wrap=c in _NOWRAP, overflow="fold")
     prefixes = tree_prefixes(view.rows) if not view.seed_table else [""] * len(view.rows)
-    for prefix, r in zip(prefixes, view.rows):
-        cells = []
-        for c in view.columns:
-            if c is Column.LAYER:
-                cells.append(Text(prefix + (r.label if not view.seed_table else r.cells[c])))
-            else:
-                cells.append(Text(r.cells[c], style="bold red" if (r.failed and c is Column.OUTPUT) else ""))
-        table.add_row(*cells, style="red" if r.failed else None)
+    labels = [prefix + (r.label if not view.seed_table else r.cells[Column.LAYER])
+              for prefix, r in zip(prefixes, view.rows)]
+    table = _fast_table(view, labels) or _rich_table(view, labels)
     parts: list[RenderableType] = [table]
     if view.totals:
         totals = Table.grid(padding=(0, 2))
@@ -64,6 +55,33 @@ def renderable(view: View) -> RenderableType:
                 t.append(f"  {label + ': ' if label else ''}{value}")
         parts.append(t)
     return Group(*parts)
+
+
+def _fast_table(view: View, labels: list[str]) -> FastTable | None:
+    """The table laid out by ``grid`` (as rich's Table would lay it out, much faster)."""
+    columns = [GridColumn(view.headers[c], c in NUMERIC_COLUMNS, c in _NOWRAP) for c in view.columns]
+    out = view.columns.index(Column.OUTPUT) if Column.OUTPUT in view.columns else None
+    rows = [GridRow([label if c is Column.LAYER else r.cells[c] for c in view.columns],
+                    "red" if r.failed else None, {out: "bold red"} if (r.failed and out is not None) else None)
+            for label, r in zip(labels, view.rows)]
+    return fast_table(view.title, columns, rows, lambda: _rich_table(view, labels))
+
+
+def _rich_table(view: View, labels: list[str]) -> Table:
+    table = Table(title=view.title, box=box.SIMPLE_HEAD, title_justify="left", show_edge=False,
+                  pad_edge=False)
+    for c in view.columns:
+        table.add_column(view.headers[c], justify="right" if c in NUMERIC_COLUMNS else "left",
+                         no_wrap=c in _NOWRAP, overflow="fold")
+    for label, r in zip(labels, view.rows):
+        cells = []
+        for c in view.columns:
+            if c is Column.LAYER:
+                cells.append(Text(label))
+            else:
+                cells.append(Text(r.cells[c], style="bold red" if (r.failed and c is Column.OUTPUT) else ""))
+        table.add_row(*cells, style="red" if r.failed else None)
+    return table
 
 
 def natural_width(view: View, *, totals: bool = False) -> int:
