@@ -35,7 +35,7 @@ from typing import Any, Callable, Sequence
 from ..core.errors import ArgumentError
 from ..devices import Device, check_threads, resolve
 from ..models.depth_init import Init
-from ..train.config import Optimizer
+from ..train.config import Optimizer, check_int
 
 # The deepest net accepted: He et al. trained 1202 layers (CIFAR-10, section 4.2, "Exploring
 # over 1000 layers"); far deeper nets only build for minutes and fill the memory
@@ -118,11 +118,7 @@ class DepthConfig:
         if len(set(self.depths)) != len(self.depths):
             raise ArgumentError(f"--depths lists a depth twice: {','.join(map(str, self.depths))}")
         for field, (lo, hi) in INT_RANGES.items():
-            value, name = getattr(self, field), "--" + field.replace("_", "-")
-            if isinstance(value, bool) or not isinstance(value, int) or value < lo:
-                raise ArgumentError(f"{name} must be a positive integer, got {value!r}", argument=field)
-            if value > hi:
-                raise ArgumentError(f"{name} must be at most {hi:,}, got {value:,}", argument=field)
+            check_int(field, getattr(self, field), lo, hi)
         if self.stem_stride not in (1, 2):
             raise ArgumentError(f"--stem-stride must be 1 or 2, got {self.stem_stride!r}")
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):

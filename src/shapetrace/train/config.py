@@ -159,14 +159,19 @@ def _check_numbers(cfg: "TrainConfig") -> None:
     for f in fields(cfg):
         value = getattr(cfg, f.name)
         if f.name in INT_RANGES and value is not None:
-            lo, hi = INT_RANGES[f.name]
-            if isinstance(value, bool) or not isinstance(value, int):
-                _check(False, f.name, "must be an integer", value)
-            _check(lo <= value <= hi, f.name, f"must be an integer from {lo:,} to {hi:,}", value)
+            check_int(f.name, value, *INT_RANGES[f.name])
         elif f.type in ("float", float):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 _check(False, f.name, "must be a number", value)
             _check(math.isfinite(value), f.name, "must be a finite number", value)
+
+
+def check_int(name: str, value: Any, lo: int, hi: int) -> None:
+    """ArgumentError naming ``--name`` unless ``value`` is an integer (not a bool) in lo..hi: the
+    one range check of every command that trains (``train``'s config, ``experiment depth``'s)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        _check(False, name, "must be an integer", value)
+    _check(lo <= value <= hi, name, f"must be an integer from {lo:,} to {hi:,}", value)
 
 
 def _check(ok: bool, name: str, what: str, value: Any) -> None:
