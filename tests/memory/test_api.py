@@ -31,7 +31,8 @@ def test_the_users_model_and_torchs_state_are_unchanged(name):
     before = {k: v.clone() for k, v in model.state_dict().items()}
     flags = [m.training for m in model.modules()]
     rng, grad = torch.random.get_rng_state(), torch.is_grad_enabled()
-    shapetrace.train_memory(model, case.shape, budget="1GiB", **case.api_kwargs())
+    budget = "1GiB" if name == "tied" else None  # the batch search's steps too (one model: fast)
+    shapetrace.train_memory(model, case.shape, budget=budget, **case.api_kwargs())
     after = model.state_dict()
     assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
     assert all(type(v) is torch.Tensor and v.device.type == "cpu" for v in after.values())
