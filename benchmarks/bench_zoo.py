@@ -1,0 +1,126 @@
+"""Zoo benchmark (issue 11): every real model of tests/trace/real_zoo.py (transformers 5
+from tiny configs, torchvision's definitions; no weights), shapetrace.summary against
+torchinfo.summary in one run, plus ResNet-50 (CPU-built, 224x224) and the render time of
+the largest table, torchvision's DenseNet-121 at 224x224 (498 rows), against its trace.
+
+Each model is built once (not timed); each tool is called once to warm up (torch's lazy
+imports, the first meta kernels) and then ``--repeat`` times: the best is reported.
+shapetrace runs on its default device (meta) where it traces there, else on the CPU (the
+device is in the table); torchinfo runs its default, a real forward on the model's device
+(the CPU), with the same input (``input_data=``; ``input_size=`` for ResNet-50, its own
+documented default). One intra-op thread for both (the models are tiny: more threads only
+add their own overhead).
+
+    python benchmarks/bench_zoo.py                 # Markdown on stdout
+    python benchmarks/bench_zoo.py --repeat 5 --only bert gpt2
+
+The numbers depend on the machine and on its load; compare rows of one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # tests/trace/real_zoo.py (the zoo) and benchmarks/trace_models.py
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+def best(fn, repeat: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def trace_device(model, data) -> str:
+    """shapetrace's default device where the model traces there, else the CPU."""
+    import shapetrace
+
+    try:
+        if _summary(shapetrace, model, data, None).ok:
+            return "meta"
+    except Exception:  # noqa: BLE001 - an open issue-11 failure class on meta
+        pass
+    return "cpu"
+
+
+def _summary(shapetrace, model, data, device):
+    kw = {} if device is None else {"device": device}
+    if isinstance(data, dict):
+        return shapetrace.summary(model, input_data=data, **kw)
+    return shapetrace.summary(model, input_data=data, **kw)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--only", nargs="*", help="zoo model names (default: all)")
+    args = ap.parse_args()
+
+    import torch
+    import torchinfo
+
+    from tests.trace.real_zoo import CASES, built, import_torchvision
+
+    import shapetrace
+    from shapetrace import render
+
+    torch.set_num_threads(1)
+    names = args.only or list(CASES)
+    rows = []
+    for name in names:
+        model, data = built(name), CASES[name].input_data()
+        device = trace_device(model, data)
+        dev = None if device == "meta" else device
+        st = best(lambda: _summary(shapetrace, model, data, dev), args.repeat)
+        ti = best(lambda: torchinfo.summary(model, input_data=data, verbose=0), args.repeat)
+        rows.append((name, device, st, ti))
+        print(f"{name}: {st * 1e3:.1f} ms vs {ti * 1e3:.1f} ms", file=sys.stderr)
+
+    from trace_models import resnet50
+
+    torch.manual_seed(0)
+    r50 = resnet50().eval()
+    st = best(lambda: shapetrace.summary(r50, input_size=(1, 3, 224, 224)), args.repeat)
+    ti = best(lambda: torchinfo.summary(r50, input_size=(1, 3, 224, 224), verbose=0), args.repeat)
+    rows.append(("resnet50 (224x224, input_size=)", "meta", st, ti))
+
+    tv = import_torchvision()
+    torch.manual_seed(0)
+    dn = tv.models.densenet121(weights=None).eval()
+    report = shapetrace.summary(dn, input_size=(1, 3, 224, 224))
+    t_trace = best(lambda: shapetrace.summary(dn, input_size=(1, 3, 224, 224)), args.repeat)
+    t_160 = best(lambda: render.table(report, width=160), args.repeat)
+    t_nat = best(lambda: render.table(report, width=None), args.repeat)
+    t_fit = best(lambda: render.rich_table(report, width=120), args.repeat)
+
+    load = os.getloadavg()[0]
+    print(f"Run {_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC with "
+          f"`python benchmarks/bench_zoo.py --repeat {args.repeat}` (torch {torch.__version__}, "
+          f"torchinfo {getattr(torchinfo, '__version__', '?')}, Python {platform.python_version()}, "
+          f"one thread, load average {load:.1f} at the end).\n")
+    print("| model | shapetrace device | shapetrace | torchinfo | shapetrace / torchinfo |")
+    print("|---|---|---:|---:|---:|")
+    for name, device, st, ti in rows:
+        print(f"| {name} | {device} | {st * 1e3:.1f} ms | {ti * 1e3:.1f} ms | {st / ti:.2f}x |")
+    ratios = sorted(st / ti for _, _, st, ti in rows)
+    print(f"\nMedian shapetrace / torchinfo: {ratios[len(ratios) // 2]:.2f}x; "
+          f"slowest: {ratios[-1]:.2f}x.\n")
+    print(f"DenseNet-121 (224x224, {len(report.rows)} rows): trace {t_trace * 1e3:.0f} ms; "
+          f"`render.table` at width 160 {t_160 * 1e3:.0f} ms, at its natural width "
+          f"{t_nat * 1e3:.0f} ms; `render.rich_table(width=120)` (the terminal's: columns dropped "
+          f"to fit) {t_fit * 1e3:.0f} ms.")
+
+
+if __name__ == "__main__":
+    main()
