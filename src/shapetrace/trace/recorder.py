@@ -31,6 +31,12 @@ from .inputs import tensors, uninitialized
 from .params import ParamCounter
 
 
+# (layer, kwargs, input shapes) -> the core's answer (a pure function of those; LayerResult
+# is frozen), kept for the process; emptied when it reaches _ANSWERS_MAX entries.
+_ANSWERS: dict[tuple, LayerResult] = {}
+_ANSWERS_MAX = 4096
+
+
 class Frame:
     """A module call in progress."""
 
@@ -128,16 +134,14 @@ class Recorder:
         self.core_checks = core_checks
         self.fast = self.meta and core_checks  # shape-only short cuts instead of torch's meta kernels
         self.model_name = model_name
-        self.names: dict[int, str] = {id(m): n for n, m in model.named_modules()}
+        self.modules = list(model.named_modules())  # one walk of the tree, for the names and the hooks
+        self.names: dict[int, str] = {id(m): n for n, m in self.modules}
         self.rows: list[Row] = []
         self.stack: list[Frame] = []
         self.busy = False  # in a hook or a row's bookkeeping: calls made now are not the model's
         self.params = ParamCounter()
         self.first_row: dict[int, Row] = {}  # id(module) -> its first call's row
         self.calls: dict[int, int] = {}
-        # (layer, kwargs, input shapes) -> the core's answer: repeated blocks (ResNet-50's
-        # bottlenecks) ask the same question many times; LayerResult is frozen
-        self.answers: dict[tuple, LayerResult] = {}
         self.flow = FlowTensors()
         self.failures = Failures()
         self.warnings: list = []
@@ -163,7 +167,7 @@ class Recorder:
         error: Diagnosis | None = None
         failed_frame: Frame | None = None
         try:
-            for m in self.model.modules():
+            for _, m in self.modules:
                 handles.append(m.register_forward_pre_hook(self._pre, with_kwargs=True))
                 handles.append(m.register_forward_hook(self._post, with_kwargs=True))
                 if self.fast and self._short_cut(m):
@@ -288,8 +292,9 @@ class Recorder:
             if name is None:  # a module made inside forward, not registered on the model
                 name = (parent.name + "." if parent and parent.name else "") + f"<{type(module).__name__}>"
             depth = parent.depth + 1 if parent else 0
-            row = Row(name=name, kind=type(module).__name__, depth=depth,
-                      input_shapes=_shapes(tensors((args, kwargs))), output_shapes=[])
+            ins = tensors((args, kwargs))
+            row = Row(name=name, kind=type(module).__name__, depth=depth, input_shapes=_shapes(ins),
+                      output_shapes=[])
             n = self.calls.get(id(module), 0) + 1
             self.calls[id(module)] = n
             if n == 1:
@@ -299,7 +304,7 @@ class Recorder:
                 row.notes.append(note("reused_module", call=n))
             self.rows.append(row)
             flow = self.flow
-            sources = [(flow.src(t), tuple(t.shape)) for t in tensors((args, kwargs))]
+            sources = [(flow.src(t), shape) for t, shape in zip(ins, row.input_shapes)]
             frame = Frame(module, name, depth, row, adapters.nn_base(type(module)), len(self.rows) - 1, sources)
             self.stack.append(frame)
             if self.core_checks and frame.internal:
@@ -334,18 +339,23 @@ class Recorder:
                               frame.core_name, frame.core_kwargs)
 
     def _compute(self, name: str, shape: Any, kw: dict[str, Any]) -> LayerResult:
-        """``compute``, remembered for the trace: repeated blocks ask the same question.
-        Errors are not remembered (they raise every time)."""
+        """``compute``, remembered for the process (``_ANSWERS``): repeated blocks ask the
+        same question (ResNet-50's bottlenecks), and so does every trace of a model after
+        the first. Errors are not remembered (they raise every time)."""
         try:
-            key: tuple | None = (name, tuple(kw.items()), tuple(shape))
+            # the value's type is in the key: True == 1 and 1.0 == 1 hash alike, but the
+            # answer's kwargs keep the argument as given
+            key: tuple | None = (name, tuple((k, v.__class__, v) for k, v in kw.items()), tuple(shape))
             hash(key)
         except TypeError:  # an unhashable argument value: ask the core every time
             key = None
-        result = self.answers.get(key) if key is not None else None
+        result = _ANSWERS.get(key) if key is not None else None
         if result is None:
             result = compute(name, shape, **kw)
             if key is not None:
-                self.answers[key] = result
+                if len(_ANSWERS) >= _ANSWERS_MAX:
+                    _ANSWERS.clear()
+                _ANSWERS[key] = result
         return result
 
     @_unrecorded
