@@ -56,8 +56,6 @@ def trace_device(model, data) -> str:
 
 def _summary(shapetrace, model, data, device):
     kw = {} if device is None else {"device": device}
-    if isinstance(data, dict):
-        return shapetrace.summary(model, input_data=data, **kw)
     return shapetrace.summary(model, input_data=data, **kw)
 
 
