@@ -85,6 +85,7 @@ def view_json(body: bytes, limits: Limits) -> bytes:
     error = None if err is None else {
         "actual": shapes([err.actual]) if err.actual is not None else None,
         "expected": shapes([err.expected]) if err.expected is not None else None}
+    _symbolic(spec, report, rows, batch)
     display = {"input": shapes(report.input_shapes), "rows": rows, "error": error,
                "paths": node_paths(spec), "graph": _graphs(report)}
     return json.dumps({"flow": data, "display": display}, ensure_ascii=False,
@@ -92,6 +93,25 @@ def view_json(body: bytes, limits: Limits) -> bytes:
 
 
 MAX_GRAPH_NODES = 1000  # about 450 KB of SVG per picture
+MAX_SYMBOLIC_ROWS = 400  # each layer asks the core about ten sizes (issue 16): about 1 ms a row
+
+
+def _symbolic(spec, report, rows: list[dict], batch) -> None:
+    """Each row's output as a formula of the varying input sizes, per layout ("sym"; None
+    where there is none): the page's formula toggle (static/symbolic.js)."""
+    from ..core.symbolic import spec_rows
+    from ..core.symbolic.rows import row_outputs
+    from ..render.sizes import formula_text
+
+    outs = [None] * len(report.rows)
+    if len(report.rows) <= MAX_SYMBOLIC_ROWS and len(spec.input) >= 2:
+        try:
+            outs = row_outputs(report, *spec_rows(spec))
+        except Exception:  # noqa: BLE001 - the formulas are an extra: the table is answered without them
+            log.exception("symbolic rows failed on a spec that passed validation")
+    for d, parts, r in zip(rows, outs, report.rows):
+        d["sym"] = None if parts is None else {
+            lay: formula_text(parts, r.output_shapes[0], lay == "hwc", batch) for lay in ("nchw", "hwc")}
 
 
 def _graphs(report) -> dict[str, str]:

@@ -40,6 +40,12 @@ class Lin:
     def __call__(self, x: int) -> int:
         return (self.p * x + self.q) // self.r
 
+    @property
+    def least(self) -> int | None:
+        """The smallest x >= 1 with self(x) >= 1: (p*x + q) >= r."""
+        x = max(1, -(-(self.r - self.q) // self.p))
+        return x if self(x) >= 1 else None
+
     def then(self, nxt: "Lin") -> "Lin | None":
         """``nxt(self(x))`` as one Lin, or None when it is not one."""
         if nxt.p == 1:

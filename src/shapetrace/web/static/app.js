@@ -49,6 +49,7 @@ async function compute() {
     const data = await api("POST", "/api/view", specForServer(), "json", ctl.signal);
     if (my !== seq) return;
     showReport(data.flow, data.display);
+    window.dispatchEvent(new CustomEvent("shapetrace:view", { detail: data })); // symbolic.js
   } catch (e) {
     if (e.name === "AbortError" || my !== seq) return;
     showFailure(e);
