@@ -147,6 +147,18 @@ class FastTable:
              bottom: bool = False) -> RenderResult:
         """One row's lines; a cell shorter than the row sits at the top (the header's at the
         bottom, as rich aligns them)."""
+        if style is None and not cell_styles:  # a plain row of one-line cells: one string
+            pieces = []
+            for i, (text, width) in enumerate(zip(cells, widths)):
+                left, right = self.pads[i]
+                plain = None if "\n" in text else self._plain(text, i, width - left - right, lens[i])
+                if plain is None or len(plain) != 1:
+                    break
+                pieces.append(" " * left + plain[0] + " " * right)
+            else:
+                yield Segment(" ".join(pieces))
+                yield Segment.line()
+                return
         lines: list[list[list[Segment]]] = []
         for i, (text, width) in enumerate(zip(cells, widths)):
             cstyle = console.get_style(cell_styles[i]) if cell_styles and i in cell_styles else None
