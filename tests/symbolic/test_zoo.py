@@ -90,3 +90,22 @@ def test_unmodelled_op_is_probed_and_says_so():
 
     out = text(res, "LibraryEncoder", (16,))
     assert "NOT exact" in out and "TransformerEncoderLayer" in out and "16, 17" in out
+
+
+def test_spec_with_an_unmodelled_layer_is_probed():
+    """PixelUnshuffle needs sizes divisible by its factor, which no per-axis formula says:
+    the spec is probed with the core's concrete flow (torch-free) and says so."""
+    from shapetrace.core.spec import Spec, flow, parse_spec
+
+    spec = parse_spec({"input": [1, 4, 16, 16], "layers": [
+        {"type": "Conv2d", "out_channels": 4, "kernel_size": 3},
+        {"type": "PixelUnshuffle", "downscale_factor": 2},
+        {"type": "Flatten"}, {"type": "Linear", "in_features": 784, "out_features": 2}]})
+    res = analyze_spec(spec, max_size=64)
+    assert not res.exact and "PixelUnshuffle" in res.probed["op"]
+    hs, ws = res.probed["sizes"]
+    assert res.contains((16, 16))
+    for h in hs:
+        for w in ws:
+            ok = flow(Spec((1, 4, h, w), spec.layers)).error is None
+            assert res.contains((h, w)) == ok, (h, w)

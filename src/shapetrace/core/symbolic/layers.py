@@ -115,11 +115,20 @@ def apply(layer: str, kwargs: dict[str, Any], shape: Shape, row: str,
           constraints: list[Constraint]) -> Shape:
     """The symbolic output of ``torch.nn.<layer>(**kwargs)`` on ``shape``; constraints are
     appended to ``constraints``. Raises ``Unmodelled`` or the core's ``ShapeError``."""
+    if all(d.is_const for d in shape):
+        return tuple(Dim.const(v) for v in compute(layer, concrete(shape), **kwargs).output_shape)
+    try:
+        return _apply(layer, kwargs, shape, row, constraints)
+    except ShapeError as e:
+        # the core refused one of the sizes we asked it about, not necessarily one the model
+        # meets (PixelUnshuffle(2) refuses the odd probe size 1025): the caller probes
+        raise Unmodelled(row, f"{layer}: {e}") from None
+
+
+def _apply(layer: str, kwargs: dict[str, Any], shape: Shape, row: str, constraints: list[Constraint]) -> Shape:
     defn = REGISTRY[layer]
     fam = defn.family
     rank = len(shape)
-    if all(d.is_const for d in shape):
-        return tuple(Dim.const(v) for v in _core(layer, kwargs, concrete(shape), row).output_shape)
     if fam == "linear" and layer == "Linear":
         return _linear(layer, kwargs, shape, row, constraints)
     if layer == "Flatten":
@@ -176,13 +185,7 @@ def apply(layer: str, kwargs: dict[str, Any], shape: Shape, row: str,
 
 
 def _core(layer, kwargs, shape, row):
-    try:
-        return compute(layer, shape, **kwargs)
-    except ShapeError as e:
-        if any(v == BIG for v in shape):
-            # the probe size itself: the rule does not accept large inputs (never seen in torch.nn)
-            raise Unmodelled(row, f"{layer}: {e}") from None
-        raise
+    return compute(layer, shape, **kwargs)
 
 
 def _axis_probe(layer, kwargs, base, j, row) -> Callable[[int], int]:
