@@ -85,6 +85,25 @@ def _new_bytes(ins: list[torch.Tensor], outs: list[torch.Tensor]) -> int:
     return total
 
 
+# Argument values that hold no tensor: a call made of tensors and these needs no walk.
+_ATOMS = (int, float, bool, str, type(None), torch.dtype, torch.device, torch.memory_format, torch.layout,
+          slice, type(Ellipsis))
+
+
+def _call_tensors(args: tuple, kwargs: dict) -> list[torch.Tensor]:
+    """``tensors((args, kwargs))``, without its walk for the usual call (tensors and plain
+    values, no keyword arguments)."""
+    if not kwargs:
+        out = []
+        for a in args:
+            if isinstance(a, torch.Tensor):
+                out.append(a)
+            elif not isinstance(a, _ATOMS):
+                return tensors((args, kwargs))
+        return out
+    return tensors((args, kwargs))
+
+
 def _shapes(ts: list[torch.Tensor]) -> list[tuple[int, ...]]:
     return [tuple(t.shape) for t in ts]
 
@@ -292,7 +311,7 @@ class Recorder:
             if name is None:  # a module made inside forward, not registered on the model
                 name = (parent.name + "." if parent and parent.name else "") + f"<{type(module).__name__}>"
             depth = parent.depth + 1 if parent else 0
-            ins = tensors((args, kwargs))
+            ins = _call_tensors(args, kwargs)
             row = Row(name=name, kind=type(module).__name__, depth=depth, input_shapes=_shapes(ins),
                       output_shapes=[])
             n = self.calls.get(id(module), 0) + 1
@@ -370,7 +389,7 @@ class Recorder:
                 return None
             frame = self.stack.pop()
             row = frame.row
-            ins = tensors((args, kwargs))
+            ins = _call_tensors(args, kwargs)
             outs = tensors(output)
             row.output_shapes = _shapes(outs)
             row.output_bytes = _new_bytes(ins, outs)
@@ -416,7 +435,7 @@ class Recorder:
     # ---------------------------------------------------------------- functional ops
 
     def op_done(self, func: Any, args: tuple, kwargs: dict, out: Any, frame: Frame) -> None:
-        ins = tensors((args, kwargs))
+        ins = _call_tensors(args, kwargs)
         outs = tensors(out)
         role = classify(func, frame, ins, outs, self.flow)
         if role is Role.IGNORED:
