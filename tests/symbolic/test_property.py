@@ -81,3 +81,42 @@ def test_random_stack_matches_torch(layers):
     spec = {"input": [1, C, 32], "layers": [{k: v for k, v in l.items() if k != "in_channels"} for l in layers]}
     from_spec = analyze_spec(spec, max_size=TOP)
     assert from_spec.exact and from_spec.boxes == res.boxes
+
+
+@st.composite
+def layer2d(draw):
+    """2-D layers whose two axes differ (kernel, stride, padding per axis)."""
+    kind = draw(st.sampled_from(["Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "Upsample",
+                                 "ZeroPad2d", "ReflectionPad2d", "AdaptiveAvgPool2d"]))
+    pair = lambda lo, hi: [draw(st.integers(lo, hi)), draw(st.integers(lo, hi))]  # noqa: E731
+    k, s = pair(1, 4), pair(1, 3)
+    if kind == "Conv2d":
+        kw = {"in_channels": C, "out_channels": C, "kernel_size": k, "stride": s, "padding": pair(0, 2),
+              "dilation": pair(1, 2)}
+    elif kind == "ConvTranspose2d":
+        kw = {"in_channels": C, "out_channels": C, "kernel_size": k, "stride": s, "padding": pair(0, 1),
+              "output_padding": [draw(st.integers(0, s[0] - 1)), draw(st.integers(0, s[1] - 1))]}
+    elif kind in ("MaxPool2d", "AvgPool2d"):
+        kw = {"kernel_size": k, "stride": s, "padding": [draw(st.integers(0, k[0] // 2)),
+                                                        draw(st.integers(0, k[1] // 2))],
+              "ceil_mode": draw(st.booleans())}
+    elif kind == "Upsample":
+        kw = {"scale_factor": draw(st.sampled_from([2, 1.5, 0.5])),
+              "mode": draw(st.sampled_from(["nearest", "bilinear"]))}
+    elif kind.endswith("Pad2d"):
+        kw = {"padding": pair(0, 2) + pair(0, 2)}
+    else:
+        kw = {"output_size": pair(1, 3)}
+    return {"type": kind, **kw}
+
+
+@settings(max_examples=40)
+@given(st.lists(layer2d(), min_size=1, max_size=4))
+def test_random_2d_stack_matches_torch(layers):
+    from .oracle import grid
+
+    model = nn.Sequential(*[_module(l) for l in layers]).eval()
+    top = 40
+    res = analyze_model(model, (1, C, 24, 20), max_size=top)
+    assert res.exact, res.probed
+    assert mismatches(res, model, grid(res, (top, top), 3)) == []
