@@ -152,6 +152,18 @@ def markdown(res: AcceptedSizes, title: str, point=None, rows: bool = True) -> s
     return "\n".join(body) + "\n"
 
 
+def formula_text(parts: Sequence[str], shape: Sequence[int], hwc: bool, batch: int | None) -> str:
+    """A row's output formula in a layout, as ``fmt.shape_text`` lays out its concrete
+    ``shape``: ``hwc`` drops the batch and puts channels last, (H, W, C)."""
+    p = list(parts)
+    if hwc:
+        if batch is not None and len(shape) >= 2 and shape[0] == batch:
+            p = p[1:]
+        if len(p) in (3, 4):
+            p = p[1:] + p[:1]
+    return "(" + ", ".join(p) + ("," if len(p) == 1 else "") + ")"
+
+
 def with_symbolic(view, formulas: Sequence[str | None], lang) -> "View":
     """The flow table's view (render/view.py) with the ``summary --symbolic`` column: each
     row's output as a formula of the varying input sizes (``--`` where there is none)."""

@@ -22,6 +22,12 @@ _CALL = re.compile(r" \(\d+(st|nd|rd|th) call\)$")
 
 def row_formulas(report, rows: Sequence[SymRow], names: Sequence[str], point: Sequence[int]) -> list[str | None]:
     """Per report row, its output as a formula, e.g. ``(1, 128, ⌊H/8⌋, ⌊W/8⌋)``, or None."""
+    return [None if p is None else "(" + ", ".join(p) + ")" for p in row_outputs(report, rows, names, point)]
+
+
+def row_outputs(report, rows: Sequence[SymRow], names: Sequence[str],
+                point: Sequence[int]) -> list[list[str] | None]:
+    """Per report row, its output's dimensions as formulas (``["1", "128", "⌊H/8⌋", ...]``)."""
     by_name: dict[str, list[SymRow]] = {}
     for r in rows:
         by_name.setdefault(_CALL.sub("", r.name), []).append(r)
@@ -49,7 +55,7 @@ def row_formulas(report, rows: Sequence[SymRow], names: Sequence[str], point: Se
     return out
 
 
-def _checked(sym: SymRow | None, row, names, point) -> str | None:
+def _checked(sym: SymRow | None, row, names, point) -> list[str] | None:
     if sym is None or not row.output_shapes:
         return None
     try:
@@ -58,4 +64,4 @@ def _checked(sym: SymRow | None, row, names, point) -> str | None:
         return None
     if at != tuple(row.output_shapes[0]):
         return None
-    return "(" + ", ".join(d.text(names) for d in sym.output) + ")"
+    return [d.text(names) for d in sym.output]
