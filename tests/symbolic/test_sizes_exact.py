@@ -66,14 +66,17 @@ def test_spec_matches_core_flow_on_grid():
             assert res.contains((h, w)) == ok, (h, w)
 
 
-@pytest.mark.parametrize("args", [["--dims", "9"], ["--max", "0"], ["--max", "abc"], ["--max", "1000000000"],
-                                  ["--dims", "x"]])
-def test_bad_input_one_error_line(args, tmp_path):
+@pytest.mark.parametrize("target", ["spec", "seed"])
+@pytest.mark.parametrize("args", [["--dims", "9"], ["--dims", "-9"], ["--dims", "2,2"], ["--dims", ","],
+                                  ["--max", "0"], ["--max", "-3"], ["--max", "abc"], ["--max", "4.5"],
+                                  ["--max", "1000000000"], ["--max", "99999999999999999999"], ["--dims", "x"],
+                                  ["--input", "1,1,x"], ["--format", "xml"]])
+def test_bad_input_one_error_line(args, target, tmp_path):
     import json
 
     p = tmp_path / "s.json"
     p.write_text(json.dumps(STRIDED))
-    r = CliRunner().invoke(app, ["sizes", str(p), *args])
+    r = CliRunner().invoke(app, ["sizes", str(p) if target == "spec" else target, *args])
     assert r.exit_code == 2
     err = r.stderr.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:")
