@@ -160,9 +160,7 @@ PARAMS = params()
 
 # Failures the walk found in commands of other owners, reported in /work/notes/walk_findings.md
 # (strict: when fixed, the entry must go).
-KNOWN: dict[str, str] = {
-    "serve --host": "--host with a character IDNA cannot encode: UnicodeError from getaddrinfo (serve_cmd.bind_socket)",
-}
+KNOWN: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("p", [pytest.param(p, id=p.id, marks=[pytest.mark.xfail(strict=True, reason=KNOWN[p.id])]

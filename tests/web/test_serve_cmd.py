@@ -111,3 +111,19 @@ def test_cli_does_not_import_the_web_stack():
             "print(sorted(m for m in ('fastapi', 'uvicorn', 'starlette', 'torch') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("host", ["é한\u202e", "local host", "a" * 254, "-bad.example", "x..y", "", "ex\x00ample"])
+def test_a_host_that_is_no_address_or_host_name_is_one_error_line(host, capsys):
+    # getaddrinfo's IDNA codec raised UnicodeError (a traceback) on some of these.
+    with pytest.raises(SystemExit) as done:
+        main(["serve", "--host", host, "--port", "0"])
+    assert done.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: --host ")
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "localhost", "my-host.example", "a.b.c."])
+def test_addresses_and_host_names_pass_the_check(host):
+    from shapetrace.cli.serve_cmd import check_host
+    check_host(host)

@@ -7,6 +7,7 @@ fastapi and uvicorn (the ``[web]`` extra) are imported inside the command, so th
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import sys
 
@@ -28,9 +29,29 @@ def _is_loopback(host: str) -> bool:
 SEND_BUFFER = 128 << 10
 
 
+# An IP address, or a host name of RFC 1123 labels (ASCII letters, digits, hyphens; at most
+# 253 characters). Anything else (non-ASCII, spaces, control characters) is refused before
+# getaddrinfo, whose IDNA codec raises UnicodeError on some of it.
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
+def check_host(host: str) -> None:
+    """Refuse a ``--host`` that is neither an IP address nor a valid host name."""
+    try:
+        ipaddress.ip_address(host)
+        return
+    except ValueError:
+        pass
+    labels = host[:-1].split(".") if host.endswith(".") else host.split(".")
+    if not host or len(host) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
+        raise ShapetraceError(f"--host must be an IP address or a host name (letters, digits, "
+                              f"hyphens and dots), got {host!r}")
+
+
 def bind_socket(host: str, port: int) -> socket.socket:
     """A listening socket, so that a busy port or a bad host is a one-line error here
     (and ``--port 0`` picks a free port we can print)."""
+    check_host(host)
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as e:
