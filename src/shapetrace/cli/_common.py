@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from enum import Enum
 import os
 import sys
 from pathlib import Path
@@ -216,3 +217,18 @@ def ascii_text(text: str, stream: Any = None) -> str:
         return text
     except (UnicodeEncodeError, LookupError):
         return text.translate(_BOX_ASCII)
+
+
+class PlainFormat(str, Enum):
+    """The formats of the commands that print one report: `sizes` and `memory`."""
+    TABLE = "table"
+    MARKDOWN = "markdown"
+    JSON = "json"
+
+
+def plain_format(value: str) -> PlainFormat:
+    """``--format`` as a PlainFormat, else one error line."""
+    try:
+        return PlainFormat(value)
+    except ValueError:
+        raise ShapetraceError(f"--format must be table, markdown or json, got {value!r}") from None

@@ -8,20 +8,14 @@ a spec file has no weights to train and is refused). Exit codes: 0 ok; 2 bad usa
 from __future__ import annotations
 
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
 from ..core.errors import ShapetraceError
-from ._common import ascii_text, guard, write_output
+from ._common import PlainFormat, plain_format, ascii_text, guard, write_output
 
-
-class MemoryFormat(str, Enum):
-    TABLE = "table"
-    MARKDOWN = "markdown"
-    JSON = "json"
 
 
 @guard
@@ -59,10 +53,7 @@ def memory_command(
     from ..trace.targets import TargetKind, load_model, parse_target
     from .summary_cmd import _kwargs, _shapes
 
-    try:
-        f = MemoryFormat(fmt)
-    except ValueError:
-        raise ShapetraceError(f"--format must be table, markdown or json, got {fmt!r}") from None
+    f = plain_format(fmt)
     as_lang(lang)
     # every argument is checked before torch is imported or the model built
     from ..memory.options import as_backend, as_dtype, as_optimizer, check_batch_size, parse_budget
@@ -95,9 +86,9 @@ def memory_command(
                               dtype=dtype, amp=amp, batch_size=batch_size, budget=budget,
                               device=device, dtypes=dtypes)
     name = type(model).__name__
-    if f is MemoryFormat.JSON:
+    if f is PlainFormat.JSON:
         text = render_memory.json(report)
-    elif f is MemoryFormat.MARKDOWN:
+    elif f is PlainFormat.MARKDOWN:
         text = render_memory.markdown(report, name, lang)
     else:
         text = render_memory.text(report, name, lang)

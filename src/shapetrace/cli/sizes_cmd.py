@@ -8,20 +8,14 @@ nearest accepted sizes and why); 2 bad usage or input.
 from __future__ import annotations
 
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from ..core.errors import ShapetraceError
-from ._common import guard, parse_shape, write_output
+from ._common import PlainFormat, plain_format, guard, parse_shape, write_output
 
-
-class SizesFormat(str, Enum):
-    TABLE = "table"
-    MARKDOWN = "markdown"
-    JSON = "json"
 
 
 @guard
@@ -44,10 +38,7 @@ def sizes_command(
     from ..sizes import accepted_sizes
     from ..trace.targets import TargetKind, parse_target
 
-    try:
-        f = SizesFormat(fmt)
-    except ValueError:
-        raise ShapetraceError(f"--format must be table, markdown or json, got {fmt!r}") from None
+    f = plain_format(fmt)
     mx = _int(max_size, "--max")
     axes = None
     if dims is not None:
@@ -70,9 +61,9 @@ def sizes_command(
         res = accepted_sizes(target or "seed", shape, axes, mx, kwargs=kw, dtype=dtype)
     point = tuple(res.input_shape[d] for d in res.dims)
     title = target or "seed"
-    if f is SizesFormat.JSON:
+    if f is PlainFormat.JSON:
         text = render_sizes.json(res)
-    elif f is SizesFormat.MARKDOWN:
+    elif f is PlainFormat.MARKDOWN:
         text = render_sizes.markdown(res, title, point)
     else:
         text = render_sizes.text(res, title, point)
