@@ -1,9 +1,9 @@
 """Fixtures for the web calculator: the app in-process, a live server on a free port,
-and headless Debian Chromium driven by playwright (never `playwright install`)."""
+and headless Debian Chromium driven by playwright (never `playwright install`; found or
+installed by tests/web/chromium.py)."""
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 import time
@@ -15,7 +15,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "src" / "shapetrace" / "examples"
 ARTIFACTS = ROOT / "artifacts" / "web"
-CHROMIUM = os.environ.get("SHAPETRACE_CHROMIUM", "/usr/bin/chromium")
 EXPECTED_CONSOLE = re.compile(r"Failed to load resource: the server responded with a status of 4(00|22)")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -82,13 +81,13 @@ def artifacts() -> Path:
 @pytest.fixture(scope="module")
 def browser():
     # A missing browser is a failure, not a skip: these tests are the page's only check.
-    assert Path(CHROMIUM).is_file(), (
-        f"Chromium not found at {CHROMIUM}: install Debian's package (apt-get install chromium), "
-        f"as .ci/run does, or point SHAPETRACE_CHROMIUM at a Chromium binary")
+    # chromium() finds one, or installs Debian's package when it may (tests/web/chromium.py).
     from playwright.sync_api import sync_playwright
 
+    from .chromium import chromium
+
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
         try:
             yield b
         finally:
