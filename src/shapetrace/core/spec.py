@@ -102,6 +102,8 @@ class BlockField:
     always: bool = False  # written back by ``to_dict`` even when empty
     after_op: bool = False  # its rows come after the block's own op row (Residual's post)
     section: str | None = None  # the rows' name section ("resblock1.body.0"); None: the key
+    default: int | None = None  # an INT field's value when the spec leaves it out
+    start_items: int = 0  # how many (empty) lists a new block's BRANCHES field starts with (the page)
 
     @property
     def row_section(self) -> str:
@@ -123,6 +125,9 @@ class BlockType:
     def keys(self) -> set[str]:
         return {"type", "name", *(f.key for f in self.fields)}
 
+    def field(self, key: str) -> BlockField:
+        return next(f for f in self.fields if f.key == key)
+
 
 BLOCK_TYPES: dict[str, BlockType] = {b.type: b for b in (
     BlockType("Residual", ResidualNode,
@@ -131,8 +136,9 @@ BLOCK_TYPES: dict[str, BlockType] = {b.type: b for b in (
                BlockField("shortcut", FieldKind.LAYERS),
                BlockField("post", FieldKind.LAYERS, after_op=True)), op="add"),
     BlockType("Concat", ConcatNode, "torch.cat of the branches' outputs along dim",
-              (BlockField("dim", FieldKind.INT, always=True),
-               BlockField("branches", FieldKind.BRANCHES, required=True, min_items=1, always=True)), op="cat"),
+              (BlockField("dim", FieldKind.INT, always=True, default=1),
+               BlockField("branches", FieldKind.BRANCHES, required=True, min_items=1, always=True,
+                          start_items=2)), op="cat"),
     BlockType("Sequential", SequentialNode, "layers applied one after the other, as one named block",
               (BlockField("layers", FieldKind.LAYERS, always=True, section=""),)),  # "stage1.0"
 )}
@@ -302,7 +308,7 @@ def _node(item: Any, where: str, nesting: int, counter: list[int]) -> Node:
         return ResidualNode(name, body, shortcut if shortcut else None, post)
     if typ == "Concat":
         _only(item, BLOCK_TYPES["Concat"].keys, label)
-        dim = item.get("dim", 1)
+        dim = item.get("dim", BLOCK_TYPES["Concat"].field("dim").default)
         if not is_int(dim):
             raise SpecError(f"{label}: dim must be an integer, got {dim!r}")
         br = item.get("branches")

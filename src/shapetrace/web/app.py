@@ -28,6 +28,7 @@ the API (Host, Origin, Content-Type) is ``guard.py``.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterable
 from enum import Enum
@@ -254,6 +255,14 @@ def create_app(limits: Limits = DEFAULT_LIMITS, *, hosts: Iterable[str] | None =
     @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     async def index() -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
+
+    blocks_js = "window.shapetraceBlocks = " + json.dumps(schema.block_table()) + ";\n"
+
+    @app.get("/blocks.js", include_in_schema=False)
+    async def blocks() -> Response:
+        # The spec's block types, described once in Python (core.spec.BLOCK_TYPES); the page's
+        # words.js builds its editor's BLOCKS from them.
+        return Response(blocks_js, media_type="text/javascript; charset=utf-8")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

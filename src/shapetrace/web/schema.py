@@ -255,3 +255,12 @@ def components(limits: Limits, layer_names: list[str]) -> dict[str, Any]:
                            "description": {"type": "string"}},
         },
     }
+
+
+def block_table() -> list[dict[str, Any]]:
+    """The spec's block types for the page (GET /blocks.js): each block's fields, from
+    core.spec.BLOCK_TYPES, so the page's editor knows the blocks the parser knows."""
+    return [{"type": b.type, "description": b.description, "op": b.op,
+             "fields": [{"key": f.key, "kind": f.kind.value, "required": f.required, "min_items": f.min_items,
+                         "default": f.default, "start_items": f.start_items} for f in b.fields]}
+            for b in BLOCK_TYPES.values()]

@@ -2,8 +2,8 @@
 //
 // Everything the page says that is not the server's (the core's messages, shapes and notes
 // come from POST /api/view) is in UI, per language; everything the page knows about blocks
-// (which sections hold layers, what a new one starts with) is in BLOCKS. Serving these from
-// Python later means replacing this file's two tables and nothing else.
+// (which sections hold layers, what a new one starts with) is in BLOCKS, built from the
+// block types the server describes (/blocks.js, from core/spec.py).
 "use strict";
 
 (() => {
@@ -109,13 +109,16 @@
   };
 
 
-  // The spec's block types (core/spec.py): the keys of each that hold lists of layers, how
-  // a new one starts, and whether its sections are lists of lists (Concat's branches).
-  const BLOCKS = {
-    Residual: { sections: ["body", "shortcut", "post"], make: () => ({ type: "Residual", body: [], shortcut: [], post: [] }) },
-    Concat: { sections: ["branches"], nested: true, make: () => ({ type: "Concat", dim: 1, branches: [[], []] }) },
-    Sequential: { sections: ["layers"], make: () => ({ type: "Sequential", layers: [] }) },
-  };
+  // The spec's block types, described once in Python (core/spec.py BLOCK_TYPES) and served
+  // as /blocks.js: the keys of each that hold lists of layers, how a new one starts, and
+  // whether its sections are lists of lists (Concat's branches).
+  const startValue = (f) => (f.kind === "int" ? f.default
+    : f.kind === "branches" ? Array.from({ length: f.start_items }, () => []) : []);
+  const BLOCKS = Object.fromEntries((window.shapetraceBlocks || []).map((b) => [b.type, {
+    sections: b.fields.filter((f) => f.kind !== "int").map((f) => f.key),
+    nested: b.fields.some((f) => f.kind === "branches"),
+    make: () => Object.fromEntries([["type", b.type], ...b.fields.map((f) => [f.key, startValue(f)])]),
+  }]));
 
   window.shapetraceWords = Object.freeze({ UI, BLOCKS });
 })();
