@@ -94,3 +94,17 @@ def test_the_models_own_failures_are_one_line(capsys, tmp_path):
     assert code == 1 and err.count("error:") == 1 and "sys.exit(3)" in err
     code, out, err = run(["memory", f"{f}:Frozen", "--input", "2,4"], capsys)
     one_line_error(code, err, "no trainable parameters")
+
+
+def test_a_shape_error_in_the_step_is_one_line_without_torchs_log():
+    # FakeTensorMode logged the failing kernel ("E... fake_tensor.py] RuntimeError: ...") on
+    # stderr before our error line; a real process, as torch's log handler writes to fd 2.
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "shapetrace", "memory", "--input", "1,1,64,64"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "error: the training step failed on fake tensors: RuntimeError: a and b must have same reduction "
+        "dim, but got [1, 8192] X [1152, 512]."], done.stderr

@@ -14,6 +14,7 @@ Allocator effects (block rounding, fragmentation, CUDA context) are not in it.
 from __future__ import annotations
 
 import contextlib
+import logging
 import weakref
 from dataclasses import dataclass, field
 
@@ -211,6 +212,20 @@ def _model_as_is(model):
         torch.set_grad_enabled(grad)
 
 
+@contextlib.contextmanager
+def _quiet_fake_tensor_log():
+    """FakeTensorMode logs every failing kernel with its traceback (``log.exception`` in
+    torch/_subclasses/fake_tensor.py) before raising; the error is ours to report, in one
+    line, so that logger is silenced for the step and put back after."""
+    log = logging.getLogger("torch._subclasses.fake_tensor")
+    was = log.disabled
+    log.disabled = True
+    try:
+        yield
+    finally:
+        log.disabled = was
+
+
 def simulate(model, cfg: StepConfig, batch: int) -> StepMemory:
     """Simulate one steady-state training step at batch size ``batch``."""
     import torch
@@ -233,7 +248,7 @@ def simulate(model, cfg: StepConfig, batch: int) -> StepMemory:
     names = {id(m): n for n, m in model.named_modules()}
     fake_mode = FakeTensorMode(allow_non_fake_inputs=True)
 
-    with _model_as_is(model) as handles, fake_mode:
+    with _quiet_fake_tensor_log(), _model_as_is(model) as handles, fake_mode:
         fakes: dict[int, torch.Tensor] = {}
 
         def fake_of(t, floating_dtype):
