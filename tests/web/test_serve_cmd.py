@@ -123,7 +123,7 @@ def test_a_host_that_is_no_address_or_host_name_is_one_error_line(host, capsys):
     assert len(err) == 1 and err[0].startswith("error: --host ")
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "localhost", "my-host.example", "a.b.c."])
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "localhost", "my-host.example", "a.b.c.", "web_1.compose"])
 def test_addresses_and_host_names_pass_the_check(host):
     from shapetrace.cli.serve_cmd import check_host
     check_host(host)

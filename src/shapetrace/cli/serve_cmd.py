@@ -30,9 +30,10 @@ SEND_BUFFER = 128 << 10
 
 
 # An IP address, or a host name of RFC 1123 labels (ASCII letters, digits, hyphens; at most
-# 253 characters). Anything else (non-ASCII, spaces, control characters) is refused before
+# 253 characters), also with underscores as Docker/compose service names have them and the
+# resolver takes. Anything else (non-ASCII, spaces, control characters) is refused before
 # getaddrinfo, whose IDNA codec raises UnicodeError on some of it.
-_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
 
 
 def check_host(host: str) -> None:
@@ -45,7 +46,7 @@ def check_host(host: str) -> None:
     labels = host[:-1].split(".") if host.endswith(".") else host.split(".")
     if not host or len(host) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
         raise ShapetraceError(f"--host must be an IP address or a host name (letters, digits, "
-                              f"hyphens and dots), got {host!r}")
+                              f"hyphens, underscores and dots), got {host!r}")
 
 
 def bind_socket(host: str, port: int) -> socket.socket:

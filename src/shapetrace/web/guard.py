@@ -19,8 +19,9 @@ answers. So:
 from __future__ import annotations
 
 import ipaddress
-import json
 from collections.abc import Iterable
+
+from .limits import plain_error
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 _WILDCARDS = ("0.0.0.0", "::", "[::]", "")
@@ -76,11 +77,7 @@ class HostGuard:
                 problem = (f"cross-site request from {o[:80]!r} refused: the calculator answers "
                            f"its own page only")
         if problem is not None:
-            body = json.dumps({"detail": problem}).encode()
-            await send({"type": "http.response.start", "status": 403,
-                        "headers": [(b"content-type", b"application/json"),
-                                    (b"content-length", str(len(body)).encode())]})
-            await send({"type": "http.response.body", "body": body})
+            await plain_error(send, 403, problem)
             return
         await self.app(scope, receive, send)
 

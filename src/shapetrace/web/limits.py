@@ -82,10 +82,10 @@ class BodyLimit:
                 try:
                     declared = int(value)
                 except ValueError:
-                    await _plain_error(send, 400, "Content-Length is not a number")
+                    await plain_error(send, 400, "Content-Length is not a number")
                     return
                 if declared > self.max_bytes:
-                    await _plain_error(send, 413, _too_large(declared, self.max_bytes))
+                    await plain_error(send, 413, _too_large(declared, self.max_bytes))
                     return
         import anyio
 
@@ -99,7 +99,7 @@ class BodyLimit:
             with anyio.move_on_after(max(0.0, deadline - anyio.current_time())) as timer:
                 message = await receive()
             if timer.cancelled_caught:
-                await _plain_error(send, 408, f"the request body did not arrive within "
+                await plain_error(send, 408, f"the request body did not arrive within "
                                               f"{self.read_seconds:g} s")
                 return
             if message["type"] == "http.disconnect":
@@ -107,7 +107,7 @@ class BodyLimit:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await _plain_error(send, 413, _too_large(size, self.max_bytes, at_least=True))
+                await plain_error(send, 413, _too_large(size, self.max_bytes, at_least=True))
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
@@ -129,7 +129,8 @@ def _too_large(size: int, cap: int, at_least: bool = False) -> str:
             f"the limit is {cap:,} bytes")
 
 
-async def _plain_error(send, status: int, message: str) -> None:
+async def plain_error(send, status: int, message: str) -> None:
+    """A JSON error answered straight from the ASGI layer (before the app), closing the connection."""
     import json
 
     body = json.dumps({"detail": message}).encode()

@@ -23,11 +23,11 @@ log = logging.getLogger("shapetrace.web")
 
 
 def parse_bounded(data: Any, limits: Limits):
-    """Plain data -> a ``Spec``, every bound checked first (limits.py), then the core's parser."""
+    """Plain data -> a ``Spec``, every bound checked first (limits.py), then the core's parser.
+    ``data`` is free of lone surrogates already (``decode_json`` or ``parse_request`` checked)."""
     from ..core.spec import parse_spec
 
     check_data(data, limits)
-    check_unicode(data, "spec")  # a spec file's own escapes ("\ud800" in YAML or JSON text)
     try:
         spec = parse_spec(data, source="spec")
     except (ShapetraceError, MemoryError, RecursionError):
@@ -150,6 +150,7 @@ def parse_request(body: bytes, limits: Limits) -> bytes:
         raise RequestError(f"format must be 'yaml' or 'json', got {fmt!r}"[:200])
     check_text_depth(req["text"], limits.max_depth)  # before the parser: PyYAML is slow at depth
     data = parse_text(req["text"], json_only=fmt == "json", source="spec")
+    check_unicode(data, "spec")  # the spec file's own escapes ("\ud800" in its YAML or JSON text)
     spec = parse_bounded(data, limits)
     return json.dumps(spec.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
 
