@@ -62,3 +62,10 @@ def test_amp_for_cuda_needs_a_cuda_build():
         return
     with pytest.raises(MemoryUsageError, match="needs a torch built with CUDA"):
         shapetrace.train_memory(mlp(), (4, 32), amp=True, device="cuda")
+
+
+@pytest.mark.parametrize("value, block", [("", 512), ("0", 512), ("1", 1), ("true", 1), (" yes ", 1)])
+def test_the_uncached_cuda_setting_is_read_as_torch_sets_it(value, block, monkeypatch):
+    # a value that is not a number ("true") raised ValueError
+    monkeypatch.setenv("PYTORCH_NO_CUDA_MEMORY_CACHING", value)
+    assert backends.allocation_block("cuda") == block

@@ -112,3 +112,15 @@ def test_a_float32_grouped_gemm_traces_on_meta() -> None:
     with pytest.raises(RuntimeError, match="BF16"):
         torch._grouped_mm(torch.empty(7, 8, device="meta"), torch.empty(4, 8, 12, device="meta"),
                           offs=torch.empty(4, dtype=I32, device="meta"))
+
+
+@pytest.mark.parametrize("name", ["2d-3d", "3d-3d"])
+def test_grouped_mm_by_keywords(name: str) -> None:
+    # torch's Python names are input= and mat2=; the kernel and the MACs refused them (TypeError, None)
+    args, kwargs = CASES[name]
+    kw = {"input": args[0], "mat2": args[1], **kwargs}
+    real = torch._grouped_mm(**kw)
+    meta = {k: (v.to("meta") if isinstance(v, torch.Tensor) and k != "offs" else v) for k, v in kw.items()}
+    out = meta_ops.grouped_mm(**meta)
+    assert (out.shape, out.dtype) == (real.shape, real.dtype)
+    assert ops.op_macs(torch._grouped_mm, (), kw, [real]) == ops.op_macs(torch._grouped_mm, args, kwargs, [real])

@@ -150,3 +150,21 @@ def test_shapes_alone_keep_no_values() -> None:
     """An input_size is shapes: nothing to read, the trace is all meta (as before)."""
     with pytest.raises(ModelError, match="meta"):
         shapetrace.summary(MaskReader(), input_size=[(2, 6), (2, 6)], dtypes=[torch.long, torch.long])
+
+
+class CopiesTo(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(4, 3)
+
+    def forward(self, x):
+        # .to(..., copy=True) is legal torch; the value path's argument parser refused copy=
+        y = x.to(self.lin.weight.device, copy=True).to(torch.float32, copy=True)
+        return self.lin(y)
+
+
+def test_to_with_copy_traces_on_meta_with_values() -> None:
+    model, x = CopiesTo(), torch.ones(2, 4)
+    report = shapetrace.summary(model, input_data=x)
+    assert report.ok, report.error
+    assert module_rows(report) == oracle(model, (x,), {})

@@ -27,7 +27,8 @@ def allocation_block(backend: str) -> int:
     allocator takes what is asked."""
     import os
 
-    if backend == "cuda" and int(os.environ.get("PYTORCH_NO_CUDA_MEMORY_CACHING", "0") or 0) == 0:
+    # any value but "0" (or empty) turns caching off; "true" raised ValueError here before
+    if backend == "cuda" and os.environ.get("PYTORCH_NO_CUDA_MEMORY_CACHING", "").strip() in ("", "0"):
         return 512
     return 1
 

@@ -41,9 +41,11 @@ def _strides_ok(mat: Tensor) -> None:
         _check(False, f"Invalid strides/sizes, got {list(stride)} for strides and {list(size)} for sizes")
 
 
-def grouped_mm(mat_a: Tensor, mat_b: Tensor, offs: Tensor | None = None, bias: Tensor | None = None,
+def grouped_mm(input: Tensor, mat2: Tensor, offs: Tensor | None = None, bias: Tensor | None = None,
                out_dtype: torch.dtype | None = None) -> Tensor:
-    """``torch._grouped_mm`` on meta tensors, by the CPU kernel's rules."""
+    """``torch._grouped_mm`` on meta tensors, by the CPU kernel's rules. The parameters are
+    torch's Python names (``input=``, ``mat2=`` work as keywords); its messages say mat_a, mat_b."""
+    mat_a, mat_b = input, mat2
     for name, mat in (("mat_a", mat_a), ("mat_b", mat_b)):
         _check(mat.dim() in (2, 3), f"{name} has to be 2 or 3d")
     for name, mat in (("mat_a", mat_a), ("mat_b", mat_b)):

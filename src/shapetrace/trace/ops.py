@@ -249,7 +249,7 @@ def _grouped_mm(args: tuple, kwargs: dict, out: list[Tensor]) -> int | None:
     the contraction dim K; when both operands are 2D, K itself is split into the groups
     (the output holds one (M, N) result per group, each over its share of K). Rows past
     ``offs[-1]`` are counted too (their number depends on values)."""
-    a = args[0] if args else kwargs.get("self")
+    a = args[0] if args else kwargs.get("input")
     b = args[1] if len(args) > 1 else kwargs.get("mat2")
     if not isinstance(a, Tensor) or not isinstance(b, Tensor) or not out:
         return None

@@ -108,7 +108,9 @@ class MetaCalls:
         """``t.to(x.device)``: a real tensor stays real when ``x`` is on meta (if small), and
         a meta one stays on meta when ``x`` is real (meta has no data to copy out)."""
         t = args[0]
-        device, dtype, _, memory_format = torch._C._nn._parse_to(*args[1:], **kwargs)
+        # _parse_to takes .to()'s arguments but not copy= (torch reads that one itself)
+        device, dtype, _, memory_format = torch._C._nn._parse_to(
+            *args[1:], **{k: v for k, v in kwargs.items() if k != "copy"})
         if device is None or not isinstance(t, Tensor):
             return self._op(func, args, kwargs)
         to_meta = _is_meta_device(device)
