@@ -67,3 +67,23 @@ def test_cli_symbolic_needs_the_flow_table(args):
     assert r.exit_code == 2
     err = r.stderr.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: --symbolic")
+
+
+def test_cli_the_symbolic_column_without_symbolic_is_refused():
+    # --columns symbolic alone printed a blank column with exit 0
+    r = CliRunner().invoke(app, ["summary", "seed", "--columns", "layer,symbolic", "--format", "markdown"])
+    assert r.exit_code == 2 and r.stdout == ""
+    assert r.stderr.strip().splitlines() == ["error: the column 'symbolic' comes with --symbolic (--format table)"]
+
+
+def test_cli_a_model_file_is_run_once_for_its_formulas(tmp_path):
+    # the formulas came from a second import and build of the target (its code ran twice)
+    f = tmp_path / "net.py"
+    f.write_text("import torch.nn as nn\nprint('IMPORTED')\n"
+                 "class Net(nn.Sequential):\n"
+                 "    def __init__(self):\n        print('BUILT'); super().__init__(nn.Conv2d(1, 2, 3), nn.Flatten())\n")
+    r = CliRunner().invoke(app, ["summary", f"{f}:Net", "--input", "1,1,8,8", "--symbolic",
+                                 "--columns", "layer,output"])
+    assert r.exit_code == 0, r.output
+    assert (r.stderr.count("IMPORTED"), r.stderr.count("BUILT")) == (1, 1)
+    assert "(1, 2, H − 2, W − 2)" in r.stdout, r.stdout

@@ -58,24 +58,26 @@ def summary_command(
     """Trace a model (or compute a spec) layer by layer: shapes, params, MACs, memory,
     receptive field; on a shape error, the failing layer and the fix."""
     from .. import render
-    from ..render.options import Format, Options, as_format
+    from ..render.options import Column, Format, Options, as_format
     from ..trace.targets import TargetKind, parse_target
 
     f = as_format(fmt)
     options = dict(layout=layout, lang=lang, explain=explain, flops=flops, seed_table=seed_table,
                    columns=columns)
-    Options.make(**options)  # validate before any slow work
+    opts = Options.make(**options)  # validate before any slow work
     if symbolic and (f is not Format.TABLE or seed_table):
         raise ShapetraceError("--symbolic adds a column to the flow table: --format table, without --seed-table")
+    if not symbolic and Column.SYMBOLIC in (opts.columns or ()):  # it would be a blank column
+        raise ShapetraceError("the column 'symbolic' comes with --symbolic (--format table)")
     _check_device(device)  # also for a spec, which never uses it: a typo is not silently ignored
     tgt = parse_target(target)
     shapes = _shapes(input)
     if tgt.kind is TargetKind.SPEC:
         if kwargs is not None or dtype is not None:
             raise ShapetraceError("--kwargs and --dtype apply to model targets, not to spec files")
-        report = _spec_report(tgt.location, shapes)
+        report, traced, example = _spec_report(tgt.location, shapes)
     else:
-        report = _model_report(tgt, shapes, dtype, _kwargs(kwargs), device)
+        report, traced, example = _model_report(tgt, shapes, dtype, _kwargs(kwargs), device)
     if depth is not None:
         from ..trace.fold import fold
 
@@ -84,7 +86,7 @@ def summary_command(
     if symbolic:
         from ..sizes import row_formulas
 
-        sym = row_formulas(target or "seed", report, shapes[0] if shapes else None, kwargs=_kwargs(kwargs))
+        sym = row_formulas(traced, report, example)  # the spec or model just traced, not loaded again
 
     if f is Format.TABLE and output is None and sys.stdout.isatty():
         from rich.console import Console
@@ -220,7 +222,7 @@ def _split_top(text: str) -> list[str]:
 
 
 def _spec_report(path: str, shapes):
-    """A spec's flow, by the torch-free core."""
+    """A spec's flow, by the torch-free core; with the spec and its input."""
     import dataclasses
 
     from ..core.spec import flow, load_spec
@@ -230,10 +232,11 @@ def _spec_report(path: str, shapes):
         if len(shapes) != 1:
             raise ShapetraceError(f"a spec has one input; --input gave {len(shapes)} shapes")
         spec = dataclasses.replace(spec, input=shapes[0])
-    return flow(spec)
+    return flow(spec), spec, spec.input
 
 
 def _model_report(tgt, shapes, dtype: Optional[str], kwargs: dict[str, Any], device: str):
+    """The model's trace; with the model and its (first) input shape."""
     from ..trace.targets import load_model
     from ..trace.usercode import user_code
     from ..trace.tracer import summary
@@ -245,5 +248,6 @@ def _model_report(tgt, shapes, dtype: Optional[str], kwargs: dict[str, Any], dev
     dtypes = [d.strip() for d in dtype.split(";")] if dtype else None
     model = load_model(tgt, kwargs)
     with user_code():  # the model's forward is the user's code too (trace/usercode.py)
-        return summary(model, input_size=shapes if len(shapes) > 1 else shapes[0], dtypes=dtypes,
-                       device=device)
+        report = summary(model, input_size=shapes if len(shapes) > 1 else shapes[0], dtypes=dtypes,
+                         device=device)
+    return report, model, shapes[0]
