@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import os
 import time
 import urllib.error
@@ -29,7 +30,7 @@ import urllib.request
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import BinaryIO, Callable, Sequence
 
 import numpy as np
 
@@ -339,34 +340,41 @@ def load_mnist(data_dir: str | os.PathLike | None = None, *, download: bool = Tr
 
 def content_sha256(path: str | os.PathLike) -> str:
     """The sha256 of a file's IDX content: of its uncompressed bytes when gzipped (streamed)."""
-    digest = hashlib.sha256()
     try:
         with open(path, "rb") as f:
-            gz = f.read(2) == _GZIP_MAGIC
-            f.seek(0)
-            stream = gzip.GzipFile(fileobj=f, mode="rb") if gz else f
-            for chunk in iter(lambda: stream.read(2 ** 20), b""):
-                digest.update(chunk)
+            return _stream_sha256(f)
+    except OSError:
+        return ""  # unreadable: matches no digest
+
+
+def _stream_sha256(f: BinaryIO) -> str:
+    """The sha256 of a seekable stream's IDX content (gunzipped when it is gzip), read in
+    chunks; "" for a broken gzip (it matches no digest)."""
+    digest = hashlib.sha256()
+    try:
+        gz = f.read(2) == _GZIP_MAGIC
+        f.seek(0)
+        stream = gzip.GzipFile(fileobj=f, mode="rb") if gz else f
+        for chunk in iter(lambda: stream.read(2 ** 20), b""):
+            digest.update(chunk)
     except (OSError, EOFError, zlib.error):
-        return ""  # unreadable or a broken gzip: matches no digest
+        return ""
     return digest.hexdigest()
 
 
 def ensure_mnist(folder: str | os.PathLike | None = None, *, mirrors: Sequence[str] | None = None,
-                 retries: int = 3, timeout: float = 30.0, files: dict[str, tuple[str, str]] | None = None,
-                 digests: dict[str, str] | None = None) -> Path:
+                 retries: int = 3, timeout: float = 30.0, digests: dict[str, str] | None = None) -> Path:
     """The four MNIST files in ``folder`` (default: the user cache dir), each verified by the
     sha256 of its content (``SHA256``); a file that is missing, or whose content differs (a
     download cut short, a disk error, a tampered cache), is fetched again and checked. Returns
     the folder; ``DataError`` when a file cannot be fetched or still differs."""
     folder = default_cache_dir() if folder is None else Path(folder)
-    files = FILES if files is None else files
     digests = SHA256 if digests is None else digests
-    for key, (name, _md5) in files.items():
+    for key, (name, _md5) in FILES.items():
         target = folder / name
         if target.is_file() and content_sha256(target) == digests[key]:
             continue
-        download_file(key, folder, mirrors=mirrors, retries=retries, timeout=timeout, files=files, digests=digests)
+        download_file(key, folder, mirrors=mirrors, retries=retries, timeout=timeout, digests=digests)
     return folder
 
 
@@ -400,7 +408,7 @@ def download_file(key: str, folder: Path, *, mirrors: Sequence[str] | None = Non
             if digest != md5:
                 problems.append(f"{url}: md5 {digest} does not match the published {md5}")
                 break  # the mirror serves other bytes: try the next mirror, not the same one again
-            content = _content_digest(data)
+            content = _stream_sha256(io.BytesIO(data))
             if key in digests and content != digests[key]:
                 problems.append(f"{url}: the content's sha256 {content} is not MNIST's {digests[key]}")
                 break
@@ -415,14 +423,6 @@ def download_file(key: str, folder: Path, *, mirrors: Sequence[str] | None = Non
                     f"files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
                     f"t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) into a folder and pass "
                     f"--data DIR or set ${ENV_VAR}")
-
-
-def _content_digest(data: bytes) -> str:
-    try:
-        raw = gzip.decompress(data) if data[:2] == _GZIP_MAGIC else data
-    except (OSError, EOFError, zlib.error):
-        return ""
-    return hashlib.sha256(raw).hexdigest()
 
 
 # ----------------------------------------------------------------------------- sample

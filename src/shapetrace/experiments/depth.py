@@ -35,6 +35,7 @@ from typing import Any, Callable, Sequence
 from ..core.errors import ArgumentError
 from ..devices import Device, check_threads, resolve
 from ..models.depth_init import Init
+from ..train.config import INT_RANGES as TRAIN_INT_RANGES
 from ..train.config import Optimizer, check_int
 
 # The deepest net accepted: He et al. trained 1202 layers (CIFAR-10, section 4.2, "Exploring
@@ -44,9 +45,8 @@ MAX_DEPTH = 1202
 INT_RANGES: dict[str, tuple[int, int]] = {
     "width": (1, 1024),
     "steps": (1, 10_000_000),
-    "batch_size": (1, 1_000_000),
-    "train_subset": (1, 1_000_000_000),
-    "test_subset": (1, 1_000_000_000),
+    # the options train has too, with train's bounds
+    **{k: TRAIN_INT_RANGES[k] for k in ("batch_size", "train_subset", "test_subset")},
     "grad_every": (1, 10_000_000),
     "probe_size": (1, 1_000_000),
 }
