@@ -3,7 +3,6 @@ as the same nn.Sequential) against a real CPU forward at every size of 1..TOP, e
 
 from __future__ import annotations
 
-import torch
 from hypothesis import given, settings, strategies as st
 from torch import nn
 

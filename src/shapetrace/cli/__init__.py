@@ -88,7 +88,7 @@ def run(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:  # `shapetrace summary | head -1`: the reader stopped reading
         return _closed_stdout()
-    except SystemExit as e:  # click exits by itself only on EPIPE (it wraps stdout then), as 1
+    except SystemExit:  # click exits by itself only on EPIPE (it wraps stdout then), as 1
         if type(sys.stdout).__name__ == "PacifyFlushWrapper":
             return _closed_stdout()
         raise

@@ -144,6 +144,7 @@ BLOCK_TYPES: dict[str, BlockType] = {b.type: b for b in (
 )}
 BLOCKS = tuple(BLOCK_TYPES)
 _BLOCK_OF_NODE: dict[type, BlockType] = {b.node: b for b in BLOCK_TYPES.values()}
+_BLOCK_OPS = frozenset(b.op for b in BLOCK_TYPES.values() if b.op)  # "add", "cat": blocks' own rows
 
 
 def node_kind(n: Node) -> str:
@@ -343,7 +344,7 @@ def _check_unique_names(spec: Spec) -> None:
     for place in walk(spec.layers):
         qual = place.qual
         if qual in seen:
-            if place.node is None or qual.rsplit(".", 1)[-1] in ("add", "cat"):
+            if place.node is None or qual.rsplit(".", 1)[-1] in _BLOCK_OPS:
                 raise SpecError(f"layer name {qual!r} is taken by the block's own "
                                 f"{qual.rsplit('.', 1)[-1]} row; rename the layer")
             raise SpecError(f"duplicate layer name {qual!r}: names must be unique")

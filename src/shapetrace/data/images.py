@@ -72,8 +72,6 @@ def _to_gray(img) -> np.ndarray:
     """Float grayscale 0..255. Transparent pixels take the colour that contrasts with the ink,
     so a dark digit on a transparent background reads as dark on white, and a light one as
     light on black."""
-    from PIL import Image
-
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
         alpha = np.asarray(rgba.getchannel("A"), dtype=np.float32) / 255.0

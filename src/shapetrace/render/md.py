@@ -9,7 +9,7 @@ from .options import NUMERIC_COLUMNS, Column
 from .view import View, ViewRow
 
 
-def _esc(text: str) -> str:
+def esc(text: str) -> str:
     """Cell text as Markdown shows it: HTML in names stays text (GitHub renders inline HTML),
     a "|" does not split the cell, a newline is a <br>. Escaping "&" and "<" is enough to open
     no tag or entity; ">" stays as typed ("2D -> 1D", as the seed's table writes it)."""
@@ -29,24 +29,24 @@ def _cell(r: ViewRow, c: Column) -> str:
 def to_markdown(view: View) -> str:
     lines: list[str] = []
     if not view.seed_table:
-        lines += [f"**{_esc(view.title)}**", ""]
-    lines.append("| " + " | ".join(_esc(view.headers[c]) for c in view.columns) + " |")
+        lines += [f"**{esc(view.title)}**", ""]
+    lines.append("| " + " | ".join(esc(view.headers[c]) for c in view.columns) + " |")
     lines.append("|" + "|".join("---:" if c in NUMERIC_COLUMNS else "---" for c in view.columns) + "|")
     for r in view.rows:
-        lines.append("| " + " | ".join(_esc(_cell(r, c)) for c in view.columns) + " |")
+        lines.append("| " + " | ".join(esc(_cell(r, c)) for c in view.columns) + " |")
     if view.totals and not view.seed_table:
         lines.append("")
         lines += [f"- {label}: {value}" for label, value in view.totals]
     for message, fix in view.warnings:
         lines.append("")
-        lines.append(f"> **warning**: {_esc(message)}" + (f"<br>fix: {_esc(fix)}" if fix else ""))
+        lines.append(f"> **warning**: {esc(message)}" + (f"<br>fix: {esc(fix)}" if fix else ""))
     if view.error:
         lines.append("")
         head_label, head = view.error[0]
-        lines.append(f"**{head_label}**: {_esc(head)}")
+        lines.append(f"**{head_label}**: {esc(head)}")
         lines.append("")
         for label, value in view.error[1:]:
-            lines.append(f"- {label}: {_esc(value)}" if label else f"- {_esc(value)}")
+            lines.append(f"- {label}: {esc(value)}" if label else f"- {esc(value)}")
     return "\n".join(lines) + "\n"
 
 

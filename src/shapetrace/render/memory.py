@@ -12,6 +12,7 @@ from rich.cells import cell_len
 
 from ..core.explain import Lang, as_lang
 from .fmt import bytes_text, si
+from .md import esc
 
 WORDS: dict[str, dict[str, str]] = {
     "title": {"en": "Training step of {name}: batch {batch}, {optimizer}, {dtype}{amp}, {device} backend",
@@ -71,7 +72,7 @@ def _flops(n: int) -> str:
     return si(n) if n else "--"
 
 
-def summary_lines(report, name: str, lang: Lang) -> list[tuple[str, str, str]]:
+def summary_lines(report, lang: Lang) -> list[tuple[str, str, str]]:
     """(label, value, detail) for the totals."""
     s = report.step
     out = [(_w(k, lang), bytes_text(getattr(s, k), zero="0 B"), f"{getattr(s, k):,} B")
@@ -124,7 +125,7 @@ def _header(lang: Lang) -> tuple[str, ...]:
 def text(report, name: str, lang: str | Lang = "en") -> str:
     lang = as_lang(lang)
     lines = [_title(report, name, lang), ""]
-    tops = summary_lines(report, name, lang)
+    tops = summary_lines(report, lang)
     lw = max(cell_len(a) for a, _, _ in tops)
     vw = max(cell_len(b) for _, b, _ in tops)
     lines += [f"  {_pad(a, lw)}  {_pad(b, vw, True)}  ({c})" for a, b, c in tops]
@@ -145,9 +146,8 @@ def text(report, name: str, lang: str | Lang = "en") -> str:
 
 def markdown(report, name: str, lang: str | Lang = "en") -> str:
     lang = as_lang(lang)
-    esc = (lambda s: s.replace("|", "\\|"))
     lines = [f"### {esc(_title(report, name, lang))}", "", "| | | |", "|---|---:|---|"]
-    lines += [f"| {esc(a)} | {esc(b)} | {esc(c)} |" for a, b, c in summary_lines(report, name, lang)]
+    lines += [f"| {esc(a)} | {esc(b)} | {esc(c)} |" for a, b, c in summary_lines(report, lang)]
     lines += ["", "| " + " | ".join(_header(lang)) + " |", "|---|---|---:|---:|---:|"]
     for r in _rows(report, name):
         label = r[0].lstrip(" ")

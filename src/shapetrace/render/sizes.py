@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json as _json
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from ..core.symbolic.constraints import Kind
 from ..core.symbolic.result import AcceptedSizes, PointStatus, Status
+
+if TYPE_CHECKING:
+    from .view import View
 
 MAX_BOXES_SHOWN = 12
 MAX_DIAGONAL_SHOWN = 10
@@ -164,7 +167,7 @@ def formula_text(parts: Sequence[str], shape: Sequence[int], hwc: bool, batch: i
     return "(" + ", ".join(p) + ("," if len(p) == 1 else "") + ")"
 
 
-def with_symbolic(view, formulas: Sequence[str | None], lang) -> "View":
+def with_symbolic(view: View, formulas: Sequence[str | None], lang) -> View:
     """The flow table's view (render/view.py) with the ``summary --symbolic`` column: each
     row's output as a formula of the varying input sizes (``--`` where there is none)."""
     import dataclasses

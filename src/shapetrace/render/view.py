@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.explain import formula_lines
+from ..core.explain import formula_lines, note_lines
 from ..core.records import Category, Report, Row
-from ..core.words import Lang, has, note_text, text
+from ..core.words import Lang, has, text
 from .describe import categorize, describe
 from .fmt import bytes_text, int_text, rf_text, shape_text, shapes_text, si
 from .options import Column, Options
@@ -139,7 +139,7 @@ def _values(r: Row, opts: Options, cat: Category, macs: int | None) -> dict[Colu
 
 
 def formula_and_notes(r: Row, lang: Lang) -> list[str]:
-    return formula_lines(r.formulas) + [note_text(n.key, n.args, lang) for n in r.notes]
+    return formula_lines(r.formulas) + note_lines(r.notes, lang)
 
 
 def _cell(c: Column, v: dict[Column, Any], opts: Options, batch, failed: bool) -> str:

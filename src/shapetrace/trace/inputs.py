@@ -71,7 +71,7 @@ INT64_MAX = 2**63 - 1
 def _make(make: Callable[..., torch.Tensor], shape: Shape, dtype: torch.dtype, dev: torch.device) -> torch.Tensor:
     """One made input. A storage beyond int64 bytes (torch: "Storage size calculation
     overflowed") or one the device cannot hold is bad input, not a crash of the trace."""
-    nbytes = math.prod(shape) * torch.empty((), dtype=dtype).element_size()
+    nbytes = math.prod(shape) * dtype.itemsize
     if nbytes > INT64_MAX:
         raise ArgumentError(f"input_size {tuple(shape)} of {dtype} is {nbytes:.3g} bytes, beyond what "
                             f"torch can address (2**63 - 1 bytes)")

@@ -24,7 +24,6 @@ import csv
 import io
 import json
 import math
-import os
 import platform
 import time
 from dataclasses import dataclass, field
@@ -42,7 +41,7 @@ from ..atomic import atomic_write_text, remove_stale_temps
 from .batches import Split, draw_offsets, epoch_generator, normalize, shard_of_batch, shift_by, to_device
 from .checkpoint import (CHECKPOINT_NAME, HISTORY_FIELDS, WEIGHTS_NAME, Checkpoint, export_weights,
                          load_for_resume, save_checkpoint)
-from .config import Device, Optimizer, Schedule, TrainConfig
+from .config import Device, Schedule, TrainConfig
 from .infer import evaluate, summarize
 from .optim import build_optimizer
 from .step import forward_backward
