@@ -326,6 +326,62 @@ TEXT: dict[str, dict[Lang, str]] = {
         EN: "never ran",
         KO: "실행되지 않음",
     },
+    # shapetrace memory (render/memory.py): its report's words, bound notes and batch search
+    "memory.title": {
+        EN: "Training step of {name}: batch {batch}, {optimizer}, {dtype}{amp}, {device} backend",
+        KO: "{name}의 학습 단계: 배치 {batch}, {optimizer}, {dtype}{amp}, {device} 백엔드",
+    },
+    "memory.amp": {EN: " (AMP)", KO: " (AMP)"},
+    "memory.params": {EN: "parameters", KO: "파라미터"},
+    "memory.buffers": {EN: "buffers", KO: "버퍼"},
+    "memory.grads": {EN: "gradients", KO: "그래디언트"},
+    "memory.optimizer_state": {EN: "optimizer state", KO: "옵티마이저 상태"},
+    "memory.saved_activations": {EN: "saved activations", KO: "역전파용 저장 텐서"},
+    "memory.peak": {EN: "peak", KO: "최대 메모리"},
+    "memory.peak_when": {EN: "during the {phase}", KO: "{phase} 중"},
+    "memory.forward": {EN: "forward", KO: "순전파"},
+    "memory.backward": {EN: "backward", KO: "역전파"},
+    "memory.optimizer": {EN: "optimizer step", KO: "옵티마이저 스텝"},
+    "memory.max_batch": {EN: "max batch size", KO: "최대 배치 크기"},
+    "memory.budget": {
+        EN: "budget {budget}; {how}, {n} steps simulated",
+        KO: "예산 {budget}; {how}, 시뮬레이션 {n}회",
+    },
+    "memory.none_fits": {EN: "0 (not even one sample fits)", KO: "0 (샘플 하나도 들어가지 않음)"},
+    "memory.flops": {EN: "FLOPs", KO: "FLOPs"},
+    "memory.flops_line": {EN: "forward {f}, backward {b}, total {t}", KO: "순전파 {f}, 역전파 {b}, 합계 {t}"},
+    "memory.layer": {EN: "Layer", KO: "층"},
+    "memory.kind": {EN: "Kind", KO: "종류"},
+    "memory.saved": {EN: "Saved", KO: "저장"},
+    "memory.flops_fwd": {EN: "FLOPs fwd", KO: "FLOPs 순전파"},
+    "memory.flops_bwd": {EN: "FLOPs bwd", KO: "FLOPs 역전파"},
+    "memory.bound.lower_bound": {
+        EN: ">= marks a lower bound: the backend saves more there than was sized",
+        KO: ">= 는 하한: 그 백엔드는 크기를 잴 수 없었던 것을 더 저장한다",
+    },
+    "memory.bound.upper_bound": {
+        EN: "<= marks an upper bound: the math path was computed; a fused kernel saves less",
+        KO: "<= 는 상한: math 경로로 계산했으며 fused 커널은 덜 저장한다",
+    },
+    "memory.bound.cuda_on_meta": {
+        EN: "this torch has no CUDA build: computed on meta, so CUDA's kernel choices (cuDNN, fused attention) are not modeled",
+        KO: "이 torch에는 CUDA 빌드가 없어 meta에서 계산했다: CUDA 커널 선택(cuDNN, fused attention)은 반영되지 않는다",
+    },
+    "memory.bound.rnn_workspace_unsized": {
+        EN: "oneDNN's RNN workspace is not counted (too large to size)",
+        KO: "oneDNN RNN 작업 공간은 포함되지 않음 (크기를 재기에 너무 큼)",
+    },
+    "memory.bound.attention_math_path": {
+        EN: "attention by the math path; a fused CUDA kernel saves less",
+        KO: "math 경로의 어텐션; fused CUDA 커널은 덜 저장한다",
+    },
+    "memory.bound.cudnn_reserve_unsized": {
+        EN: "computed on meta: cuDNN's reserve space is not counted",
+        KO: "meta에서 계산: cuDNN 예약 공간은 포함되지 않음",
+    },
+    "memory.search.affine, checked": {EN: "linear in the batch, checked", KO: "배치에 선형, 확인됨"},
+    "memory.search.bisection": {EN: "bisection", KO: "이분 탐색"},
+    "memory.search.not limited": {EN: "the peak does not grow with the batch", KO: "배치에 따라 늘지 않음"},
 }
 
 
