@@ -232,3 +232,24 @@ def plain_format(value: str) -> PlainFormat:
         return PlainFormat(value)
     except ValueError:
         raise ShapetraceError(f"--format must be table, markdown or json, got {value!r}") from None
+
+
+def render_plain(f: PlainFormat, renderer: Any, report: Any, *args: Any) -> str:
+    """``renderer``'s (render/sizes.py, render/memory.py) JSON, Markdown or text of ``report``;
+    the Markdown and text take ``args`` (title, language ...), JSON only the numbers."""
+    if f is PlainFormat.JSON:
+        return renderer.json(report)
+    return (renderer.markdown if f is PlainFormat.MARKDOWN else renderer.text)(report, *args)
+
+
+def emit(text: str, output: str | Path | None, target: Any) -> None:
+    """A command's answer: to ``-o`` (atomically, never onto the spec or the model's .py file
+    ``target`` was made from), else to stdout (box drawing as ASCII where it cannot encode it)."""
+    if output is not None:
+        from ..trace.targets import TargetKind
+
+        own = (target.location,) if target.kind in (TargetKind.SPEC, TargetKind.FILE) else ()
+        write_output(output, text, inputs=own)
+    else:
+        sys.stdout.write(ascii_text(text))
+        sys.stdout.flush()

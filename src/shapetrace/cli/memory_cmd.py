@@ -7,14 +7,13 @@ a spec file has no weights to train and is refused). Exit codes: 0 ok; 2 bad usa
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
 from ..core.errors import ShapetraceError
-from ._common import PlainFormat, plain_format, ascii_text, guard, write_output
+from ._common import emit, guard, plain_format, render_plain
 
 
 
@@ -86,14 +85,4 @@ def memory_command(
                               dtype=dtype, amp=amp, batch_size=batch_size, budget=budget,
                               device=device, dtypes=dtypes)
     name = type(model).__name__
-    if f is PlainFormat.JSON:
-        text = render_memory.json(report)
-    elif f is PlainFormat.MARKDOWN:
-        text = render_memory.markdown(report, name, lang)
-    else:
-        text = render_memory.text(report, name, lang)
-    if output is not None:
-        write_output(output, text, inputs=(tgt.location,) if tgt.kind is TargetKind.FILE else ())
-    else:
-        sys.stdout.write(ascii_text(text))
-        sys.stdout.flush()
+    emit(render_plain(f, render_memory, report, name, lang), output, tgt)

@@ -14,7 +14,7 @@ from typing import Optional
 import typer
 
 from ..core.errors import ShapetraceError
-from ._common import PlainFormat, plain_format, guard, parse_shape, write_output
+from ._common import emit, guard, parse_shape, plain_format, render_plain
 
 
 
@@ -61,17 +61,7 @@ def sizes_command(
         res = accepted_sizes(target or "seed", shape, axes, mx, kwargs=kw, dtype=dtype)
     point = tuple(res.input_shape[d] for d in res.dims)
     title = target or "seed"
-    if f is PlainFormat.JSON:
-        text = render_sizes.json(res)
-    elif f is PlainFormat.MARKDOWN:
-        text = render_sizes.markdown(res, title, point)
-    else:
-        text = render_sizes.text(res, title, point)
-    if output is not None:  # never onto the spec or the model's .py file it was made from
-        write_output(output, text, inputs=(tgt.location,) if tgt.kind in (TargetKind.SPEC, TargetKind.FILE) else ())
-    else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+    emit(render_plain(f, render_sizes, res, title, point), output, tgt)
     if not res.contains(point):
         print(f"error: the input {'x'.join(map(str, point))} ({', '.join(res.names)}) is not accepted; "
               f"see the accepted sizes above", file=sys.stderr)
