@@ -417,6 +417,14 @@ def finish_totals(rows: list[Row], input_bytes: int = 0) -> Totals:
     return t
 
 
+def subtree_end(rows: list[Row], i: int) -> int:
+    """One past the last row inside row ``i`` (rows are in pre-order, children deeper)."""
+    j = i + 1
+    while j < len(rows) and rows[j].depth > rows[i].depth:
+        j += 1
+    return j
+
+
 def mark_leaves(rows: list[Row]) -> None:
     """A row is a leaf unless the next row is deeper (rows are in pre-order)."""
     for i, r in enumerate(rows):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from ..core.records import Report, Row
+from ..core.records import Report, Row, subtree_end
 
 
 class NodeState(str, Enum):
@@ -159,13 +159,6 @@ def _chain(parents: list[int | None], i: int) -> tuple[int, ...]:
     return tuple(reversed(out))
 
 
-def _subtree_end(rows: list[Row], i: int) -> int:
-    j = i + 1
-    while j < len(rows) and rows[j].depth > rows[i].depth:
-        j += 1
-    return j
-
-
 def _signature(rows: list[Row], lo: int, hi: int) -> tuple:
     base = rows[lo].depth
     return tuple((r.depth - base, r.kind, r.is_op, tuple(map(tuple, r.input_shapes)),
@@ -181,7 +174,7 @@ def _runs(report: Report, parents: list[int | None]) -> list[tuple[int, int, lis
     spans_by_parent: dict[int | None, list[tuple[int, int]]] = {}
     i = 0
     while i < len(rows):
-        end = _subtree_end(rows, i)
+        end = subtree_end(rows, i)
         spans_by_parent.setdefault(parents[i], []).append((i, end))
         i += 1
     runs = []

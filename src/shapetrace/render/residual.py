@@ -24,7 +24,7 @@ never needs to go below ``s``'s index.
 
 from __future__ import annotations
 
-from ..core.records import Report
+from ..core.records import Report, subtree_end
 
 Endpoint = int | str
 
@@ -87,7 +87,7 @@ class _Graph:
         lo = _parent(rows, j)
         if lo is None:
             return False
-        hi = _end(rows, lo)
+        hi = subtree_end(rows, lo)
 
         def shortcut_row(n: Endpoint) -> bool:  # inside the block, and no op of the block's own
             return isinstance(n, int) and lo < n < hi and (rows[n].depth > depth or not rows[n].is_op)
@@ -118,10 +118,3 @@ def _parent(rows: list, j: int) -> int | None:
     return None
 
 
-def _end(rows: list, i: int) -> int:
-    """One past the last row inside row ``i`` (rows are in pre-order)."""
-    depth = rows[i].depth
-    for k in range(i + 1, len(rows)):
-        if rows[k].depth <= depth:
-            return k
-    return len(rows)

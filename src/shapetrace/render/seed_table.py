@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..core import kinds
-from ..core.records import Category, Report, Row, Shape
+from ..core.records import Category, Report, Row, Shape, subtree_end
 from ..core.words import Lang
 from .describe import categorize, describe
 
@@ -37,26 +37,19 @@ class Group:
     rows: list[int] = field(default_factory=list)  # indices into report.rows
 
 
-def _subtree_end(rows: list[Row], i: int) -> int:
-    j = i + 1
-    while j < len(rows) and rows[j].depth > rows[i].depth:
-        j += 1
-    return j
-
-
 def _units(rows: list[Row]) -> list[tuple[int, int]]:
     """(start, end) index ranges of the top-level units, containers opened."""
     if not rows:
         return []
     start, stop = 0, len(rows)
-    if _subtree_end(rows, 0) == len(rows) and len(rows) > 1:  # one root row holding all
+    if subtree_end(rows, 0) == len(rows) and len(rows) > 1:  # one root row holding all
         start = 1
     out: list[tuple[int, int]] = []
 
     def walk(lo: int, hi: int) -> None:
         i = lo
         while i < hi:
-            end = _subtree_end(rows, i)
+            end = subtree_end(rows, i)
             if rows[i].kind in _OPEN and end > i + 1:
                 walk(i + 1, end)
             else:
