@@ -122,7 +122,7 @@ def _diagnose(failure: Failure, ctx: Context) -> Diagnosis:
 # (``F.embedding(input, weight)``; ``torch.embedding(weight, indices)``).
 _EMBEDDING_INDICES = {f: i for names, i in (((torch.nn.functional, ("embedding", "embedding_bag")), 0),
                                             ((torch, ("embedding", "embedding_bag")), 1))
-                      for f in ops._resolve(*names)}
+                      for f in ops.resolve(*names)}
 _INDEX_DTYPES = (torch.int64, torch.int32)  # what torch's embedding kernels take (at::embedding)
 
 
@@ -187,14 +187,14 @@ def module_failure(row: Row, module: nn.Module, base: type | None, message: str,
                    fix=core_error.fix if core_error else None)
 
 
-_LINEAR_FUNCS = frozenset(ops._resolve(torch.nn.functional, ("linear",)))
-_MATMUL_FUNCS = frozenset(ops._resolve(torch, ("matmul", "mm")) + ops._resolve(
+_LINEAR_FUNCS = frozenset(ops.resolve(torch.nn.functional, ("linear",)))
+_MATMUL_FUNCS = frozenset(ops.resolve(torch, ("matmul", "mm")) + ops.resolve(
     torch.Tensor, ("matmul", "mm", "__matmul__")))
-_CONV_FUNCS = frozenset(ops._resolve(torch.nn.functional, ("conv1d", "conv2d", "conv3d")))
-_BINARY = frozenset(ops._resolve(torch, ("add", "sub", "mul", "div")) + ops._resolve(torch.Tensor, (
+_CONV_FUNCS = frozenset(ops.resolve(torch.nn.functional, ("conv1d", "conv2d", "conv3d")))
+_BINARY = frozenset(ops.resolve(torch, ("add", "sub", "mul", "div")) + ops.resolve(torch.Tensor, (
     "add", "sub", "mul", "div", "add_", "sub_", "mul_", "div_", "__add__", "__radd__", "__iadd__",
     "__sub__", "__rsub__", "__isub__", "__mul__", "__rmul__", "__imul__", "__truediv__", "__itruediv__")))
-_STACK = frozenset(ops._resolve(torch, ("stack", "hstack", "vstack")))
+_STACK = frozenset(ops.resolve(torch, ("stack", "hstack", "vstack")))
 
 
 def op_failure(row: Row, func: Any, args: tuple, kwargs: dict, ins: list[torch.Tensor],

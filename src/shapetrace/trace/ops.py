@@ -21,7 +21,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..core import shapes
 
 Tensor = torch.Tensor
 
@@ -34,7 +33,7 @@ class RFRule(str, Enum):
     LOSE = "lose"  # anything else: the output is not one window of the input any more
 
 
-def _resolve(owner: Any, names: Iterable[str]) -> list[Any]:
+def resolve(owner: Any, names: Iterable[str]) -> list[Any]:
     out = []
     for n in names:
         f = getattr(owner, n, None)
@@ -54,7 +53,7 @@ _PASSTHROUGH_TENSOR = (
     "detach_", "as_subclass", "__deepcopy__", "__reduce_ex__",
 )
 PASSTHROUGH: frozenset = frozenset(
-    _resolve(Tensor, _PASSTHROUGH_TENSOR) + _resolve(torch, ("clone", "detach")))
+    resolve(Tensor, _PASSTHROUGH_TENSOR) + resolve(torch, ("clone", "detach")))
 
 # Calls that return no tensor worth a row (sizes, flags, Python conversions).
 _SKIP_TENSOR = (
@@ -64,7 +63,7 @@ _SKIP_TENSOR = (
     "numpy", "untyped_storage", "storage", "_is_view", "is_floating_point", "is_complex",
     "has_names", "get_device", "__array__", "__setstate__", "__setitem__", "dim_order",
 )
-SKIP: frozenset = frozenset(_resolve(Tensor, _SKIP_TENSOR) + _resolve(torch, (
+SKIP: frozenset = frozenset(resolve(Tensor, _SKIP_TENSOR) + resolve(torch, (
     "is_tensor", "numel", "is_floating_point", "is_complex", "is_nonzero", "result_type",
     "broadcast_shapes", "can_cast", "promote_types")))
 
@@ -119,7 +118,7 @@ _ELEMENTWISE_F = (
     "batch_norm", "instance_norm", "group_norm", "local_response_norm",
 )
 ELEMENTWISE: frozenset = frozenset(
-    _resolve(torch, _ELEMENTWISE_TORCH) + _resolve(Tensor, _ELEMENTWISE_TENSOR) + _resolve(F, _ELEMENTWISE_F))
+    resolve(torch, _ELEMENTWISE_TORCH) + resolve(Tensor, _ELEMENTWISE_TENSOR) + resolve(F, _ELEMENTWISE_F))
 
 # Ops that reshape, select, reduce or join without multiply-accumulates.
 _ZERO_TORCH = (
@@ -148,10 +147,10 @@ _ZERO_F = (
     "softmax", "log_softmax", "softmin", "normalize",
 )
 ZERO_COST: frozenset = ELEMENTWISE | frozenset(
-    _resolve(torch, _ZERO_TORCH) + _resolve(Tensor, _ZERO_TENSOR) + _resolve(F, _ZERO_F))
+    resolve(torch, _ZERO_TORCH) + resolve(Tensor, _ZERO_TENSOR) + resolve(F, _ZERO_F))
 
-CONCAT: frozenset = frozenset(_resolve(torch, ("cat", "concat", "concatenate")))
-VIEWLIKE: frozenset = frozenset(_resolve(Tensor, ("view", "reshape")) + _resolve(torch, ("reshape",)))
+CONCAT: frozenset = frozenset(resolve(torch, ("cat", "concat", "concatenate")))
+VIEWLIKE: frozenset = frozenset(resolve(Tensor, ("view", "reshape")) + resolve(torch, ("reshape",)))
 
 
 def rf_rule(func: Any) -> RFRule:
@@ -259,22 +258,22 @@ def _grouped_mm(args: tuple, kwargs: dict, out: list[Tensor]) -> int | None:
 
 
 _OP_MACS: dict[Any, Callable[[tuple, dict, list[Tensor]], int | None]] = {}
-for _f in _resolve(torch, ("matmul", "mm", "bmm", "mv", "dot", "inner", "vdot")) + _resolve(
+for _f in resolve(torch, ("matmul", "mm", "bmm", "mv", "dot", "inner", "vdot")) + resolve(
         Tensor, ("matmul", "mm", "bmm", "mv", "dot", "__matmul__", "__rmatmul__")):
     _OP_MACS[_f] = _contract_last
-for _f in _resolve(torch, ("addmm", "baddbmm", "addbmm", "addmv")) + _resolve(Tensor, ("addmm", "baddbmm")):
+for _f in resolve(torch, ("addmm", "baddbmm", "addbmm", "addmv")) + resolve(Tensor, ("addmm", "baddbmm")):
     _OP_MACS[_f] = _contract_addmm
-for _f in _resolve(F, ("linear",)):
+for _f in resolve(F, ("linear",)):
     _OP_MACS[_f] = _linear
-for _f in _resolve(F, ("bilinear",)):
+for _f in resolve(F, ("bilinear",)):
     _OP_MACS[_f] = _bilinear
-for _f in _resolve(F, ("conv1d", "conv2d", "conv3d")) + _resolve(torch, ("conv1d", "conv2d", "conv3d")):
+for _f in resolve(F, ("conv1d", "conv2d", "conv3d")) + resolve(torch, ("conv1d", "conv2d", "conv3d")):
     _OP_MACS[_f] = _conv
-for _f in _resolve(F, ("conv_transpose1d", "conv_transpose2d", "conv_transpose3d")):
+for _f in resolve(F, ("conv_transpose1d", "conv_transpose2d", "conv_transpose3d")):
     _OP_MACS[_f] = _conv_transpose
-for _f in _resolve(F, ("scaled_dot_product_attention",)):
+for _f in resolve(F, ("scaled_dot_product_attention",)):
     _OP_MACS[_f] = _sdpa
-for _f in _resolve(torch, ("_grouped_mm",)):
+for _f in resolve(torch, ("_grouped_mm",)):
     _OP_MACS[_f] = _grouped_mm
 
 
@@ -404,190 +403,3 @@ def module_macs(module: nn.Module, base: type | None, ins: list[Tensor], outs: l
 def module_keeps_rf(base: type | None) -> bool:
     """An elementwise torch.nn layer: the receptive field passes through unchanged."""
     return base is not None and issubclass(base, _ELEMENTWISE_MODULES)
-
-
-# --------------------------------------------------------------------------- meta short cuts
-# On the meta device torch computes an output's shape with Python meta kernels, which cost
-# more than the rest of a trace for big models (a 13B decoder: half the time in Linear,
-# LayerNorm and GELU). For these layers the core's rule (checked against torch on CPU by
-# tests/core) already gave the output shape, so the tracer returns an empty meta tensor of
-# that shape instead of running the kernel. Each rule says the output dtype, or None when
-# the call is not the plain case (then torch's kernel runs as usual).
-
-
-def _float_same_as_weight(m: nn.Module, x: Tensor) -> torch.dtype | None:
-    w = getattr(m, "weight", None)
-    if not x.is_floating_point() or (w is not None and w.dtype != x.dtype):
-        return None  # torch raises on mixed dtypes: let its kernel do it
-    return x.dtype
-
-
-def _indices(m: nn.Module, x: Tensor) -> torch.dtype | None:
-    return m.weight.dtype if x.dtype in (torch.int64, torch.int32) else None
-
-
-SAME = "same"  # the layer returns its input tensor itself
-
-
-def _elementwise(m: nn.Module, x: Tensor):
-    if not x.is_floating_point():
-        return None
-    return SAME if getattr(m, "inplace", False) is True else x.dtype
-
-
-def _dropout(m: nn.Module, x: Tensor):
-    if not x.is_floating_point():
-        return None
-    return SAME if not m.training or m.inplace else x.dtype  # eval: F.dropout returns the input
-
-
-def _identity(m: nn.Module, x: Tensor):
-    return SAME
-
-
-def _batchnorm(m: nn.Module, x: Tensor):
-    if m.training:
-        return None  # training checks the batch (more than 1 value per channel): torch's own code
-    return _float_same_as_weight(m, x)
-
-
-def _pool(m: nn.Module, x: Tensor):
-    if not x.is_floating_point() or getattr(m, "return_indices", False):
-        return None  # two outputs: torch's kernel
-    return x.dtype
-
-
-def _short_cut_rules() -> dict[type, Callable[[nn.Module, Tensor], torch.dtype | None]]:
-    rules: dict[type, Callable[[nn.Module, Tensor], Any]] = {
-        nn.Linear: _float_same_as_weight, nn.LayerNorm: _float_same_as_weight, nn.Embedding: _indices,
-        nn.Dropout: _dropout, nn.Identity: _identity}
-    for name in ("ReLU", "GELU", "SiLU", "Tanh", "Sigmoid", "Mish", "Hardswish", "LeakyReLU", "ELU"):
-        cls = getattr(nn, name, None)
-        if cls is not None:
-            rules[cls] = _elementwise
-    for d in (1, 2, 3):
-        for name, rule in ((f"Conv{d}d", _float_same_as_weight), (f"BatchNorm{d}d", _batchnorm),
-                           (f"MaxPool{d}d", _pool), (f"AvgPool{d}d", _pool), (f"AdaptiveAvgPool{d}d", _pool),
-                           (f"AdaptiveMaxPool{d}d", _pool)):
-            cls = getattr(nn, name, None)
-            if cls is not None:
-                rules[cls] = rule
-    rules[nn.GroupNorm] = _float_same_as_weight
-    return rules
-
-
-SHORT_CUT: dict[type, Callable[[nn.Module, Tensor], Any]] = _short_cut_rules()
-
-
-# Elementwise ops and torch.cat on meta tensors: torch runs them through Python reference
-# kernels (torch._refs), and the first one in a process imports torch._dynamo (1.5-3.5 s
-# here). Their output shape and dtype are simple: broadcasting (https://pytorch.org/docs/
-# stable/notes/broadcasting.html) and type promotion (torch.result_type), so the tracer
-# computes them itself and raises torch's own message where torch would raise. Anything
-# unusual (non-contiguous inputs, out=, tensors off the meta device) goes to torch.
-
-_ADDLIKE = ("add", "sub", "mul")
-_BIN_OUT = frozenset(_resolve(torch, _ADDLIKE) + _resolve(Tensor, _ADDLIKE + (
-    "__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__")))
-_REFLECTED = frozenset(_resolve(Tensor, ("__rsub__",)))  # computes other - self
-_SUBS = frozenset(_resolve(torch, ("sub",)) + _resolve(Tensor, ("sub", "sub_", "__sub__", "__rsub__", "__isub__")))
-_BIN_INPLACE = frozenset(_resolve(Tensor, ("add_", "sub_", "mul_", "__iadd__", "__isub__", "__imul__")))
-_UNARY_OUT = frozenset(_resolve(torch, ("relu", "sigmoid", "tanh")) + _resolve(Tensor, ("relu", "sigmoid", "tanh"))
-                       + _resolve(F, ("gelu", "sigmoid", "tanh")))
-_UNARY_INPLACE = frozenset(_resolve(torch, ("relu_",)) + _resolve(Tensor, ("relu_", "sigmoid_", "tanh_"))
-                           + _resolve(F, ("relu_",)))
-# F.* activations with an ``inplace`` argument, and its position.
-_UNARY_F_INPLACE_ARG: dict[Any, int] = {f: i for f, i in (
-    (getattr(F, "relu", None), 1), (getattr(F, "relu6", None), 1), (getattr(F, "silu", None), 1),
-    (getattr(F, "mish", None), 1), (getattr(F, "hardswish", None), 1), (getattr(F, "leaky_relu", None), 2),
-    (getattr(F, "elu", None), 2)) if f is not None}
-
-META_FAST: frozenset = _BIN_OUT | _BIN_INPLACE | _UNARY_OUT | _UNARY_INPLACE | frozenset(_UNARY_F_INPLACE_ARG) | CONCAT
-
-
-def _plain_meta(t: Tensor) -> bool:
-    """A plain (not a subclass) contiguous meta tensor."""
-    return type(t) in (Tensor, nn.Parameter) and t.device.type == "meta" and t.is_contiguous()
-
-
-def broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
-    """torch's infer_size (``core.shapes.broadcast``), with torch's error message: it names
-    the last dim that does not broadcast (infer_size walks from the right)."""
-    out = shapes.broadcast(a, b)
-    if out is None:
-        i = shapes.mismatched_dims(a, b)[-1]
-        pa, pb = shapes.padded(a, b)
-        raise RuntimeError(f"The size of tensor a ({pa[i]}) must match the size of tensor b ({pb[i]}) "
-                           f"at non-singleton dimension {i}")
-    return out
-
-
-def meta_fast(func: Any, args: tuple, kwargs: dict) -> Any:
-    """The result of ``func(*args, **kwargs)`` on meta tensors without torch's Python kernels,
-    or NotImplemented when the call is not the plain case."""
-    if "out" in kwargs:
-        return NotImplemented
-    if func in CONCAT:
-        return _cat(args, kwargs)
-    a = args[0] if args else kwargs.get("input")
-    if not isinstance(a, Tensor) or not _plain_meta(a):
-        return NotImplemented
-    if func in _BIN_OUT or func in _BIN_INPLACE:
-        b = args[1] if len(args) > 1 else kwargs.get("other")
-        if isinstance(b, Tensor):
-            if not _plain_meta(b):
-                return NotImplemented
-            shape = broadcast(tuple(b.shape), tuple(a.shape)) if func in _REFLECTED else \
-                broadcast(tuple(a.shape), tuple(b.shape))
-        elif isinstance(b, (bool, int, float)):
-            shape = tuple(a.shape)
-        else:
-            return NotImplemented
-        if func in _SUBS and (a.dtype == torch.bool or isinstance(b, bool)
-                              or (isinstance(b, Tensor) and b.dtype == torch.bool)):
-            return NotImplemented  # torch refuses to subtract bools, in its own words
-        dtype = torch.result_type(a, b)
-        if func in _BIN_INPLACE:
-            if shape != tuple(a.shape):
-                raise RuntimeError(f"output with shape {list(a.shape)} doesn't match the broadcast shape "
-                                   f"{list(shape)}")
-            if not torch.can_cast(dtype, a.dtype):
-                return NotImplemented
-            return a
-        return torch.empty(shape, dtype=dtype, device="meta")
-    if not a.is_floating_point():
-        return NotImplemented
-    if func in _UNARY_INPLACE:
-        return a
-    pos = _UNARY_F_INPLACE_ARG.get(func)
-    if pos is not None:
-        inplace = kwargs.get("inplace", args[pos] if len(args) > pos else False)
-        return a if inplace else torch.empty(a.shape, dtype=a.dtype, device="meta")
-    if func in _UNARY_OUT:
-        return torch.empty(a.shape, dtype=a.dtype, device="meta")
-    return NotImplemented
-
-
-def _cat(args: tuple, kwargs: dict) -> Any:
-    ts = args[0] if args else kwargs.get("tensors")
-    if not isinstance(ts, (list, tuple)) or not ts or not all(isinstance(t, Tensor) and _plain_meta(t) for t in ts):
-        return NotImplemented
-    rank = ts[0].dim()
-    if rank == 0 or any(t.dim() != rank for t in ts):
-        return NotImplemented  # 0-d and legacy empty 1-d tensors: torch's own rules and messages
-    dim = cat_dim(args, kwargs)
-    if not -rank <= dim < rank:
-        return NotImplemented
-    d = dim % rank
-    first = ts[0].shape
-    for i, t in enumerate(ts[1:], start=1):
-        for j in range(rank):
-            if j != d and t.shape[j] != first[j]:
-                raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. Expected size "
-                                   f"{first[j]} but got size {t.shape[j]} for tensor number {i} in the list.")
-    dtype = ts[0].dtype
-    for t in ts[1:]:
-        dtype = torch.promote_types(dtype, t.dtype)
-    shape = list(first)
-    shape[d] = sum(t.shape[d] for t in ts)
-    return torch.empty(shape, dtype=dtype, device="meta")

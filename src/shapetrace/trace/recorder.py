@@ -22,7 +22,7 @@ from ..core.diagnose import Context
 from ..core.errors import ArgumentError, ShapeError, UnknownLayerError
 from ..core.records import (Diagnosis, Edge, LayerResult, ReceptiveField, Report, Row, Unreached, finish_totals,
                             mark_leaves, note)
-from . import adapters, ops
+from . import adapters, meta_fast, ops
 from .classify import Role, classify, recorded
 from .failures import (CoreRejected, Failures, WrongDtype, error_from, first_line, module_failure, op_failure,
                        wrong_index_dtype)
@@ -128,7 +128,7 @@ class _Watcher(TorchFunctionMode):
             return rec.call(func, args, kwargs)
         frame = rec.stack[-1] if rec.stack else None
         try:
-            out = ops.meta_fast(func, args, kwargs) if (rec.fast and func in ops.META_FAST) else NotImplemented
+            out = meta_fast.meta_fast(func, args, kwargs) if (rec.fast and func in meta_fast.META_FAST) else NotImplemented
             if out is NotImplemented:
                 out = rec.call(func, args, kwargs)
         except Exception as e:
@@ -265,7 +265,7 @@ class Recorder:
         computed instead of running torch's (slow, Python) meta kernel. Installed as an
         instance ``forward`` and removed after the trace."""
         base = adapters.nn_base(type(module))
-        rule = ops.SHORT_CUT.get(base) if base is not None else None
+        rule = meta_fast.SHORT_CUT.get(base) if base is not None else None
         if rule is None or "forward" in vars(module):
             return False
         original = module.forward
@@ -277,7 +277,7 @@ class Recorder:
             if (frame is not None and frame.module is module and frame.result is not None and not kwargs
                     and len(args) == 1 and isinstance(args[0], torch.Tensor) and args[0].is_contiguous()):
                 dtype = rule(module, args[0])
-                if dtype is ops.SAME:
+                if dtype is meta_fast.SAME:
                     return args[0]  # ReLU(inplace=True), Dropout in eval, Identity
                 if dtype is not None:
                     return torch.empty(frame.result.output_shape, dtype=dtype, device="meta")

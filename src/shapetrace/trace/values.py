@@ -47,13 +47,13 @@ MAX_VALUES = 1 << 20
 
 # Factories of defined values. Not ``empty`` (no values: a lazy layer materialises its
 # meta weight with it) nor the random ones (values no shape depends on).
-_FACTORIES: frozenset = frozenset(ops._resolve(torch, (
+_FACTORIES: frozenset = frozenset(ops.resolve(torch, (
     "arange", "range", "zeros", "ones", "full", "eye", "linspace", "logspace", "tensor", "as_tensor",
     "scalar_tensor", "tril_indices", "triu_indices")))
-_TO: frozenset = frozenset(ops._resolve(Tensor, ("to",)))
-_SETITEM: frozenset = frozenset(ops._resolve(Tensor, ("__setitem__",)))
+_TO: frozenset = frozenset(ops.resolve(Tensor, ("to",)))
+_SETITEM: frozenset = frozenset(ops.resolve(Tensor, ("__setitem__",)))
 # Calls that read a tensor's values into Python.
-_READS: frozenset = frozenset(ops._resolve(Tensor, (
+_READS: frozenset = frozenset(ops.resolve(Tensor, (
     "item", "tolist", "__bool__", "__int__", "__float__", "__index__", "numpy", "__array__")))
 
 
