@@ -191,3 +191,22 @@ def test_a_header_declaring_too_much_is_refused_before_reading(tmp_path):
     with pytest.raises(DataError, match=r"declares dimensions 4294967295x28x28, 3,367,254,359,280 data bytes, "
                                         r"more than the 268,435,456"):
         read_idx(path)
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_reading_holds_the_data_once(tmp_path, gz):
+    """Issue 13: the data is read straight into the array's buffer; joining it to the header and
+    copying it to an array again held MNIST's 47 MB of training images three times over."""
+    import tracemalloc
+
+    arr = (np.arange(20_000 * 784) % 251).astype(np.uint8).reshape(-1, 28, 28)  # 15.7 MB
+    path = write_idx(tmp_path / ("big.gz" if gz else "big.idx"), arr)
+    tracemalloc.start()
+    try:
+        out = read_images(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(out, arr)
+    assert out.flags.writeable
+    assert peak < 1.3 * arr.nbytes, f"peak {peak:,} bytes for {arr.nbytes:,} bytes of data"

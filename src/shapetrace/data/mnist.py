@@ -23,6 +23,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import math
 import os
 import time
 import urllib.error
@@ -161,34 +162,67 @@ def read_idx(path: str | os.PathLike, *, max_bytes: int | None = None) -> np.nda
 MAX_IDX_BYTES = 256 * 2 ** 20
 # How far past the declared data the reader looks to report trailing bytes exactly.
 _TAIL = 2 ** 16
+# How much of the data is read (and, for gzip, inflated) per request.
+_CHUNK = 2 ** 20
 
 
-def _read_stream(f, p: Path, limit: int) -> np.ndarray:
-    """The header, then exactly the bytes it declares plus at most ``_TAIL`` (see ``read_idx``)."""
+def _read_stream(f: BinaryIO, p: Path, limit: int) -> np.ndarray:
+    """The header, then exactly the bytes it declares plus at most ``_TAIL`` (see ``read_idx``).
+
+    The data is read straight into one buffer that the returned array then uses: MNIST's training
+    images are 47 MB, and joining them to the header and copying them again to an array cost twice
+    that on top."""
     head = f.read(4)
     if len(head) == 4 and head[:2] == b"\0\0":
         head += f.read(4 * head[3])
-    if len(head) < 4 or head[:2] != b"\0\0" or head[2] not in _IDX_DTYPES or len(head) < 4 + 4 * head[3]:
-        return parse_idx(head, name=str(p))  # says what is wrong with the header
-    ndim = head[3]
-    dims = [int.from_bytes(head[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
-    expected = _IDX_DTYPES[head[2]].itemsize
-    for d in dims:
-        expected *= d  # Python ints: no overflow however large the header's numbers
+    dtype, dims, _ = _parse_header(head, str(p))
+    expected = _data_bytes(dtype, dims)
     if expected > limit:
-        raise DataError(f"{p}: its header declares dimensions {'x'.join(map(str, dims))}, {expected:,} data "
+        raise DataError(f"{p}: its header declares dimensions {_shape(dims)}, {expected:,} data "
                         f"bytes, more than the {limit:,} an IDX file may hold here")
-    data = f.read(expected + _TAIL)
-    if len(data) > expected:
-        more = len(data) - expected
+    data = bytearray(expected)
+    got = _read_into(f, data)
+    if got < expected:
+        raise DataError(f"{p}: truncated: dimensions {_shape(dims)} need {expected} data bytes, found {got}")
+    more = len(f.read(_TAIL))
+    if more:
         beyond = f"more than {more}" if more == _TAIL else str(more)
         raise DataError(f"{p}: {beyond} unexpected bytes after the data of dimensions "
-                        f"{'x'.join(map(str, dims))} (the header declares {expected:,}); not read further")
-    return parse_idx(head + data, name=str(p))
+                        f"{_shape(dims)} (the header declares {expected:,}); not read further")
+    return _to_array(data, dtype, dims)
+
+
+def _read_into(f: BinaryIO, buffer: bytearray) -> int:
+    """Fill ``buffer`` from ``f`` (a file or a gzip stream) until it is full or the stream ends;
+    the number of bytes read. In chunks: a gzip stream inflates each request whole into a new
+    bytes object before copying it, so one request for all of it would hold the data twice."""
+    view = memoryview(buffer)
+    got = 0
+    while got < len(buffer):
+        n = f.readinto(view[got: got + _CHUNK])
+        if not n:
+            break
+        got += n
+    return got
 
 
 def parse_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
     """Parse the uncompressed bytes of an IDX file (see ``read_idx``)."""
+    dtype, dims, header = _parse_header(raw, name)
+    expected = _data_bytes(dtype, dims)
+    got = len(raw) - header
+    if got < expected:
+        raise DataError(f"{name}: truncated: dimensions {_shape(dims)} need {expected} "
+                        f"data bytes, found {got}")
+    if got > expected:
+        raise DataError(f"{name}: {got - expected} unexpected bytes after the data of "
+                        f"dimensions {_shape(dims)}")
+    return _to_array(bytearray(memoryview(raw)[header:]), dtype, dims)  # bytes are read-only: one copy
+
+
+def _parse_header(raw: bytes, name: str) -> tuple[np.dtype, tuple[int, ...], int]:
+    """The dtype, the dimensions and the length of the IDX header at the start of ``raw`` (which
+    may hold more than the header); a ``DataError`` naming ``name`` says what is wrong with it."""
     if len(raw) < 4:
         raise DataError(f"{name}: too short for an IDX header ({len(raw)} bytes, need at least 4)")
     if raw[0] != 0 or raw[1] != 0:
@@ -204,16 +238,24 @@ def parse_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
     if len(raw) < header:
         raise DataError(f"{name}: truncated IDX header ({len(raw)} bytes, the {ndim} dimensions need {header})")
     dims = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
-    got = len(raw) - header
-    if got < expected:
-        raise DataError(f"{name}: truncated: dimensions {'x'.join(map(str, dims))} need {expected} "
-                        f"data bytes, found {got}")
-    if got > expected:
-        raise DataError(f"{name}: {got - expected} unexpected bytes after the data of "
-                        f"dimensions {'x'.join(map(str, dims))}")
-    arr = np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
-    return arr.astype(dtype.newbyteorder("="), copy=True)  # native order, writable, owns its memory
+    return dtype, dims, header
+
+
+def _data_bytes(dtype: np.dtype, dims: tuple[int, ...]) -> int:
+    """How many data bytes the dimensions declare (Python ints: no overflow however large)."""
+    return math.prod(dims) * dtype.itemsize
+
+
+def _shape(dims: tuple[int, ...]) -> str:
+    return "x".join(map(str, dims))
+
+
+def _to_array(data: bytearray, dtype: np.dtype, dims: tuple[int, ...]) -> np.ndarray:
+    """The array over ``data`` (no copy): native byte order, writable."""
+    arr = np.frombuffer(data, dtype=dtype).reshape(dims)
+    if not dtype.isnative:  # IDX stores big-endian: swap in place rather than copy
+        arr = arr.byteswap(inplace=True).view(dtype.newbyteorder("="))
+    return arr
 
 
 def read_images(path: str | os.PathLike) -> np.ndarray:
