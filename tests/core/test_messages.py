@@ -124,9 +124,10 @@ def test_every_category_and_column_has_words():
 
 
 def test_text_for_people_lives_in_the_one_table():
-    """No renderer of the core/render side keeps its own per-language table."""
+    """No renderer of the core/render side keeps its own per-language table, nor the page's
+    presets (their titles are the table's preset.<id>, with the page's words, page.<word>)."""
     src = CORE.parent
     for rel in ("core/explain.py", "render/view.py", "render/describe.py", "render/seed_table.py",
-                "render/md.py", "render/htmlfmt.py", "render/memory.py"):
+                "render/md.py", "render/htmlfmt.py", "render/memory.py", "web/presets.py"):
         text = (src / rel).read_text()
         assert "Lang.KO" not in text and '"ko":' not in text, rel

@@ -11,10 +11,11 @@ text in web/tasks.py). Sections:
 - ``category.<value>``: what a row does (``records.Category``), the Description column;
 - ``column.<value>``: the table headers (``render.options.Column``); ``seed_column.<value>``
   the seed table's;
-- ``view.<word>``: the table's title, totals, error lines and graph labels.
+- ``view.<word>``: the table's title, totals, error lines and graph labels;
+- ``page.<word>``, ``preset.<id>``: the calculator page's own words (buttons, hints) and the
+  presets' titles, kept in core/words_ui.py and merged in here.
 
 Both languages use the same placeholders (tests/core/test_messages.py checks it).
-The page's own words (buttons, hints) are in web/static/words.js.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from enum import Enum
 from typing import Any
 
 from .errors import ShapetraceError
+from .words_ui import TABLE as _UI_TABLE
 
 
 class Lang(str, Enum):
@@ -383,6 +385,9 @@ TEXT: dict[str, dict[Lang, str]] = {
     "memory.search.bisection": {EN: "bisection", KO: "이분 탐색"},
     "memory.search.not limited": {EN: "the peak does not grow with the batch", KO: "배치에 따라 늘지 않음"},
 }
+# The page's words and the presets' titles: their own module (the page's table is long), keyed
+# by Lang here like the rest.
+TEXT.update({key: {Lang(lang): s for lang, s in texts.items()} for key, texts in _UI_TABLE.items()})
 
 
 def text(key: str, lang: str | Lang, /, **numbers: Any) -> str:

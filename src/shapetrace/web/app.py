@@ -47,6 +47,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .. import __version__
 from ..core.errors import ShapetraceError, one_line
 from ..core.explain import Lang
+from ..core.words_ui import page_words
 from ..render.options import Layout
 from . import schema
 from .catalog import layer_catalog
@@ -256,13 +257,20 @@ def create_app(limits: Limits = DEFAULT_LIMITS, *, hosts: Iterable[str] | None =
     async def index() -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
 
-    blocks_js = "window.shapetraceBlocks = " + json.dumps(schema.block_table()) + ";\n"
+    blocks_js = _script_value("shapetraceBlocks", schema.block_table())
+    words_js = _script_value("shapetraceUI", page_words())
 
     @app.get("/blocks.js", include_in_schema=False)
     async def blocks() -> Response:
         # The spec's block types, described once in Python (core.spec.BLOCK_TYPES); the page's
         # words.js builds its editor's BLOCKS from them.
         return Response(blocks_js, media_type="text/javascript; charset=utf-8")
+
+    @app.get("/words.js", include_in_schema=False)
+    async def words() -> Response:
+        # The page's words, in the one text table (core/words_ui.py); static/words.js makes
+        # its UI from them.
+        return Response(words_js, media_type="text/javascript; charset=utf-8")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -273,6 +281,16 @@ def create_app(limits: Limits = DEFAULT_LIMITS, *, hosts: Iterable[str] | None =
                        read_seconds=limits.read_seconds)
     app.add_middleware(HostGuard, hosts=hosts)
     return app
+
+
+def _script_value(name: str, value: Any) -> str:
+    """``window.<name> = <value as JSON>;``, a script the page loads. ``<``, ``>`` and ``&``
+    are escaped (JSON's ``\\u003c``...) so that no text in it can close a ``<script>`` or open
+    a comment, should it ever be inlined into the HTML; the value is the same."""
+    data = json.dumps(value, ensure_ascii=False)
+    for ch in "<>&":
+        data = data.replace(ch, f"\\u{ord(ch):04x}")
+    return f"window.{name} = {data};\n"
 
 
 class Answer(Response):

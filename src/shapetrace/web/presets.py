@@ -1,8 +1,8 @@
 """The page's presets: the spec files shipped in ``shapetrace/examples``, read by the core.
 
-Any ``*.yaml`` there becomes a preset; its id is the file's stem, its title the spec's
-``name`` and its description the first comment line of the file. The seed, ResNet-18
-and VGG-16 come first.
+Any ``*.yaml`` there becomes a preset; its id is the file's stem, its titles the one text
+table's ``preset.<id>`` (core/words_ui.py), else the spec's ``name``, and its description
+the first comment line of the file. The seed, ResNet-18 and VGG-16 come first.
 """
 
 from __future__ import annotations
@@ -13,18 +13,9 @@ from importlib import resources
 from typing import Any
 
 from ..core.spec import parse_spec, parse_text
+from ..core import words
 
 _FIRST = ("seed", "resnet18", "vgg16")
-# Titles in each page language (the page shows ``titles[lang]``; ``title`` is the English).
-# A file without one here is titled by its spec's name.
-_TITLES = {
-    "seed": {"en": "Seed: CNN with residual blocks (MNIST 28x28)",
-             "ko": "시드: 잔차 블록 CNN (MNIST 28x28)"},
-    "seed-verbatim": {"en": "Seed as written: fc1 = Linear(128 * 7 * 7, 512) fails",
-                      "ko": "시드 원본 코드: fc1 = Linear(128 * 7 * 7, 512) 오류"},
-    "resnet18": {"en": "ResNet-18 (224x224)", "ko": "ResNet-18 (224x224)"},
-    "vgg16": {"en": "VGG-16, configuration D (224x224)", "ko": "VGG-16, 구성 D (224x224)"},
-}
 
 
 @functools.lru_cache(maxsize=1)
@@ -63,10 +54,16 @@ def list_presets() -> list[dict[str, str]]:
         text = files[pid].read_text(encoding="utf-8")
         data = parse_text(text, source=pid)
         name = str(data.get("name", pid) if isinstance(data, dict) else pid)
-        titles = _TITLES.get(pid, {"en": name, "ko": name})
+        titles = _titles(pid, name)
         out.append({"id": pid, "title": titles["en"], "titles": dict(titles),
                     "description": _description(text)})
     return out
+
+
+def _titles(pid: str, name: str) -> dict[str, str]:
+    """The preset's title in each page language (the page shows ``titles[lang]``)."""
+    key = f"preset.{pid}"
+    return {lang.value: words.text(key, lang) if words.has(key) else name for lang in words.Lang}
 
 
 def load_preset(pid: str) -> dict[str, Any] | None:
