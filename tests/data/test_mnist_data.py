@@ -262,6 +262,42 @@ def test_ensure_mnist_refetches_a_corrupted_cached_file(no_env, published):
     np.testing.assert_array_equal(M.load_mnist(cache, download=False).test_images, arrays["test_images"])
 
 
+def test_ensure_mnist_hashes_a_file_again_only_when_it_changed(no_env, published, monkeypatch):
+    """Issue 13: a verified file is not hashed again by the same process while it is unchanged
+    (unless it changed too recently for its file times to tell); one rewritten in place, its size
+    and modification time put back, is hashed and refused."""
+    import os
+
+    blobs, _ = published
+    digests = _digests(no_env / "published")
+    hashed: list[str] = []
+    real = M.content_sha256
+    monkeypatch.setattr(M, "content_sha256", lambda path: hashed.append(Path(path).name) or real(path))
+    with _Mirror(blobs) as mirror:
+        cache = M.ensure_mnist(mirrors=[mirror.url], digests=digests)  # fetched (and checked) now
+        assert len(hashed) == 0
+        M.ensure_mnist(mirrors=[mirror.url], digests=digests)  # just written: hashed, not remembered
+        assert len(hashed) == 4
+        hashed.clear()
+        threading.Event().wait(0.2)  # past the racy window, M._RACY_NS (``published`` stubs time.sleep)
+        M.ensure_mnist(mirrors=[mirror.url], digests=digests)
+        assert sorted(hashed) == sorted(name for name, _md5 in M.FILES.values())
+        M.ensure_mnist(mirrors=[mirror.url], digests=digests)
+        assert len(hashed) == 4 and len(mirror.requests) == 4  # remembered: not hashed, not fetched
+        target = cache / "train-labels-idx1-ubyte.gz"
+        before = target.stat()
+        data = bytearray(target.read_bytes())
+        data[-12] ^= 0xFF
+        target.write_bytes(bytes(data))
+        os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+        assert (target.stat().st_size, target.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+        with pytest.raises(DataError, match="could not download train-labels-idx1-ubyte.gz"):
+            M.ensure_mnist(mirrors=[], digests=digests)  # refused: no mirror to fetch it again from
+        assert hashed[4:] == ["train-labels-idx1-ubyte.gz"]
+        M.ensure_mnist(mirrors=[mirror.url], digests=digests)
+        assert mirror.requests[4:] == ["/mnist/train-labels-idx1-ubyte.gz"]
+
+
 def test_ensure_mnist_refuses_a_mirror_with_other_content(no_env, published):
     """A mirror whose file matches the published md5 but not MNIST's content is refused."""
     blobs, _ = published

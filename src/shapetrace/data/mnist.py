@@ -25,6 +25,7 @@ import hashlib
 import io
 import math
 import os
+import stat
 import time
 import urllib.error
 import urllib.request
@@ -414,10 +415,41 @@ def ensure_mnist(folder: str | os.PathLike | None = None, *, mirrors: Sequence[s
     digests = SHA256 if digests is None else digests
     for key, (name, _md5) in FILES.items():
         target = folder / name
-        if target.is_file() and content_sha256(target) == digests[key]:
+        if _has_content(target, digests[key]):
             continue
         download_file(key, folder, mirrors=mirrors, retries=retries, timeout=timeout, digests=digests)
     return folder
+
+
+# Files this process has hashed and found right: resolved path -> (stat signature, digest). Hashing
+# the four files (55 MB inflated) took most of a second on every call; a file is hashed again as
+# soon as any of its signature changes. The inode change time is in it because a write can put
+# the size and the modification time back (os.utime) but not the ctime. A file changed less than
+# _RACY ago is not remembered: file times advance in clock ticks (a few ms on some kernels), so a
+# second write in the same tick would leave the signature as it was (git's "racily clean" entries).
+_VERIFIED: dict[Path, tuple[tuple[int, ...], str]] = {}
+_RACY_NS = 100_000_000
+
+
+def _has_content(path: Path, digest: str) -> bool:
+    """Whether ``path`` is a file whose content's sha256 is ``digest``: hashed once per process
+    and per version of the file (``_VERIFIED``)."""
+    try:
+        st = path.stat()  # before hashing: a change while it is hashed shows as another signature
+        key = path.resolve()
+    except OSError:
+        return False
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    signature = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    if _VERIFIED.get(key) == (signature, digest):
+        return True
+    if content_sha256(path) != digest:
+        _VERIFIED.pop(key, None)
+        return False
+    if time.time_ns() - st.st_ctime_ns > _RACY_NS:
+        _VERIFIED[key] = (signature, digest)
+    return True
 
 
 def download_file(key: str, folder: Path, *, mirrors: Sequence[str] | None = None, retries: int = 3,
