@@ -425,7 +425,7 @@ def ensure_mnist(folder: str | os.PathLike | None = None, *, mirrors: Sequence[s
 # the four files (55 MB inflated) took most of a second on every call; a file is hashed again as
 # soon as any of its signature changes. The inode change time is in it because a write can put
 # the size and the modification time back (os.utime) but not the ctime. A file changed less than
-# _RACY ago is not remembered: file times advance in clock ticks (a few ms on some kernels), so a
+# _RACY_NS ago is not remembered: file times advance in clock ticks (a few ms on some kernels), so a
 # second write in the same tick would leave the signature as it was (git's "racily clean" entries).
 _VERIFIED: dict[Path, tuple[tuple[int, ...], str]] = {}
 _RACY_NS = 100_000_000
