@@ -94,6 +94,21 @@ def test_a_huge_image_is_refused_from_its_header(tmp_path, recwarn):
     assert not [w for w in recwarn if "DecompressionBomb" in type(w.message).__name__]
 
 
+def test_an_image_over_pillows_own_limit_gets_our_error(tmp_path):
+    """Issue 13: a header of 20000x20000 (400 million pixels, over twice Pillow's MAX_IMAGE_PIXELS)
+    makes Image.open itself raise DecompressionBombError; the error is ours, one line naming the
+    file and the limit, not Pillow's text about a "DOS attack"."""
+    from PIL import Image
+
+    path = tmp_path / "bomb.png"
+    _png_header_only(path, 20000, 20000, bit_depth=8, color_type=0)
+    assert path.stat().st_size < 1000 and 20000 * 20000 > 2 * Image.MAX_IMAGE_PIXELS
+    with pytest.raises(DataError) as info:
+        load_digit(path)
+    assert str(info.value) == (f"{path}: the image is too large (400,000,000 pixels); a digit image may have "
+                               f"at most 16,777,216 (4096x4096): shrink it first")
+
+
 def test_the_size_limit_is_on_pixels_not_sides(tmp_path):
     """A long thin strip of more than 4096 columns is read (its header passes; its token data
     fails later as unreadable, not as too large); 4097x4096 is refused."""

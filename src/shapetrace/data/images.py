@@ -16,6 +16,7 @@ at (14, 14).
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -56,16 +57,24 @@ def load_digit(path: str | os.PathLike) -> np.ndarray:
         raise DataError(f"{p}: is a directory, expected an image") from None
     except UnidentifiedImageError:
         raise DataError(f"{p}: not an image Pillow can read (give a PNG or JPEG)") from None
-    except (OSError, ValueError, Image.DecompressionBombError) as e:
+    except Image.DecompressionBombError as e:
+        # Image.open itself refuses a header over twice Image.MAX_IMAGE_PIXELS (179 million), before
+        # _check_size sees the size; Pillow's message says how many pixels
+        found = re.search(r"\((\d+) pixels\)", str(e))
+        pixels = f" ({int(found[1]):,} pixels)" if found else ""
+        raise DataError(f"{p}: the image is too large{pixels}; {_LIMIT}") from None
+    except (OSError, ValueError) as e:
         raise DataError(f"{p}: cannot read the image ({' '.join(str(e).split())})") from None
     return prepare_digit(gray, name=str(p))
+
+
+_LIMIT = f"a digit image may have at most {MAX_PIXELS:,} ({MAX_SIDE}x{MAX_SIDE}): shrink it first"
 
 
 def _check_size(img, p: Path) -> None:
     w, h = img.size
     if w * h > MAX_PIXELS:
-        raise DataError(f"{p}: the image is {w}x{h} pixels ({w * h:,}); a digit image may have at most "
-                        f"{MAX_PIXELS:,} ({MAX_SIDE}x{MAX_SIDE}): shrink it first")
+        raise DataError(f"{p}: the image is {w}x{h} pixels ({w * h:,}); {_LIMIT}")
 
 
 def _to_gray(img) -> np.ndarray:
