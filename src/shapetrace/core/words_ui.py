@@ -4,7 +4,8 @@ Plain data that imports nothing (torch-free, web-free): core/words.py merges ``T
 into the one text table (``TEXT``, keys ``page.<word>`` and ``preset.<id>``), web/app.py
 serves ``page_words()`` to the page as /words.js, and web/presets.py titles the presets
 from it. The page's scripts ask for a word by its name in ``PAGE`` (``t("subtitle")``,
-``data-i18n="subtitle"``); the page's static/words.js turns the entries into what those scripts call:
+``data-i18n="subtitle"``); the page's static/words.js turns the entries into what those
+scripts call:
 
 - ``{name}`` placeholders make a word a function; its arguments fill the placeholders in
   the order they first appear in the English text (``rfTitle(size, jump, start)``);
