@@ -1,8 +1,9 @@
 """Short cuts on the meta device: a traced call's result without torch's Python meta kernels.
 
 Two kinds, both used by the recorder only while ``fast`` is on (a meta trace):
-``SHORT_CUT`` for torch.nn layers whose output shape the core's rule already gave, and
-``meta_fast`` for elementwise ops and ``torch.cat``. Each returns NotImplemented (or None)
+``SHORT_CUT`` for torch.nn layers whose output shape the core's rule already gave
+(``install_short_cut`` puts it on a module for the trace), and ``meta_fast`` for
+elementwise ops and ``torch.cat``. Each returns NotImplemented (or None)
 for anything but the plain case, and torch's kernel runs as usual. Split from
 ``trace/ops.py`` (what the tracer knows about torch functions), whose tables it reads.
 """
@@ -16,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..core import shapes
+from . import adapters
 from .ops import CONCAT, resolve, cat_dim
 
 Tensor = torch.Tensor
@@ -90,6 +92,39 @@ def _short_cut_rules() -> dict[type, Callable[[nn.Module, Tensor], torch.dtype |
 
 
 SHORT_CUT: dict[type, Callable[[nn.Module, Tensor], Any]] = _short_cut_rules()
+
+
+def install_short_cut(module: nn.Module, current: Callable[[], Any]) -> bool:
+    """On meta, let a plain layer call return an empty tensor of the shape the core
+    computed instead of running torch's (slow, Python) meta kernel. Installed as an
+    instance ``forward``; the caller removes it after the trace (``del module.forward``).
+    ``current()`` is the recorder's module call in progress (its ``module`` and the core's
+    ``result``, set by the pre-hook). Returns whether it was installed."""
+    base = adapters.nn_base(type(module))
+    rule = SHORT_CUT.get(base) if base is not None else None
+    if rule is None or "forward" in vars(module):
+        return False
+    original = module.forward
+
+    def fast(args: tuple, kwargs: dict) -> Any:
+        frame = current()
+        if (frame is not None and frame.module is module and frame.result is not None and not kwargs
+                and len(args) == 1 and isinstance(args[0], Tensor) and args[0].is_contiguous()):
+            dtype = rule(module, args[0])
+            if dtype is SAME:
+                return args[0]  # ReLU(inplace=True), Dropout in eval, Identity
+            if dtype is not None:
+                return torch.empty(frame.result.output_shape, dtype=dtype, device="meta")
+        return None
+
+    def forward(*args: Any, **kwargs: Any) -> Any:
+        # its own tensor calls are not the model's: torch-function handling off
+        with torch._C.DisableTorchFunction():
+            out = fast(args, kwargs)
+        return original(*args, **kwargs) if out is None else out
+
+    module.forward = forward
+    return True
 
 
 # Elementwise ops and torch.cat on meta tensors: torch runs them through Python reference

@@ -291,8 +291,8 @@ def op_macs(func: Any, args: tuple, kwargs: dict, outs: list[Tensor]) -> int | N
 
 
 # --------------------------------------------------------------------------- MACs of torch.nn modules
-# the core has no rule for (recurrent layers, attention); used only when core.compute
-# does not know the module.
+# the core has no rule for (recurrent layers, attention); used only when the layer has no
+# rule in the core (a layer with a rule takes its MACs and receptive field from the rule).
 
 
 def _rnn_macs(m: nn.RNNBase, ins: list[Tensor], outs: list[Tensor]) -> int | None:
@@ -354,39 +354,13 @@ _MODULE_MACS: list[tuple[type, Callable[[Any, list[Tensor], list[Tensor]], int |
     (nn.RNNBase, _rnn_macs),
     (nn.RNNCellBase, _rnn_cell_macs),
     (nn.MultiheadAttention, _mha_macs),
+    # Lookups and sums: no multiply-accumulates (per_sample_weights would add one per looked-up value).
+    (nn.EmbeddingBag, lambda m, ins, outs: 0),
 ]
-
-# torch.nn leaves that do no multiply-accumulates (used when the core lacks them).
-_ZERO_MODULES: tuple[type, ...] = tuple(c for c in (
-    getattr(nn, n, None) for n in (
-        "Identity", "Flatten", "Unflatten", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d",
-        "AlphaDropout", "FeatureAlphaDropout", "ReLU", "ReLU6", "LeakyReLU", "PReLU", "ELU", "SELU",
-        "CELU", "GELU", "SiLU", "Mish", "Sigmoid", "Tanh", "Hardtanh", "Hardswish", "Hardsigmoid",
-        "Softmax", "LogSoftmax", "Softmin", "Softplus", "Softsign", "Tanhshrink", "Threshold", "GLU",
-        "LogSigmoid", "Hardshrink", "Softshrink", "RReLU", "Embedding", "EmbeddingBag",
-        "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
-        "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
-        "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "Upsample", "UpsamplingNearest2d",
-        "UpsamplingBilinear2d", "PixelShuffle", "PixelUnshuffle", "ZeroPad1d", "ZeroPad2d",
-        "ZeroPad3d", "ConstantPad1d", "ConstantPad2d", "ConstantPad3d", "ReflectionPad1d",
-        "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d",
-        "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d", "ChannelShuffle",
-        "LayerNorm", "RMSNorm", "GroupNorm", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d",
-        "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LocalResponseNorm")) if c is not None)
-
-_ELEMENTWISE_MODULES: tuple[type, ...] = tuple(c for c in (
-    getattr(nn, n, None) for n in (
-        "Identity", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
-        "FeatureAlphaDropout", "ReLU", "ReLU6", "LeakyReLU", "PReLU", "ELU", "SELU", "CELU", "GELU",
-        "SiLU", "Mish", "Sigmoid", "Tanh", "Hardtanh", "Hardswish", "Hardsigmoid", "Softplus",
-        "Softsign", "Tanhshrink", "Threshold", "LogSigmoid", "Hardshrink", "Softshrink", "RReLU",
-        "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d",
-        "InstanceNorm3d", "GroupNorm", "LocalResponseNorm"))
-    if c is not None)
 
 
 def module_macs(module: nn.Module, base: type | None, ins: list[Tensor], outs: list[Tensor]) -> int | None:
-    """MACs of a torch.nn leaf the core does not know; None when unknown."""
+    """MACs of a torch.nn leaf the core has no rule for; None when unknown."""
     if base is None:
         return None
     for cls, rule in _MODULE_MACS:
@@ -395,11 +369,4 @@ def module_macs(module: nn.Module, base: type | None, ins: list[Tensor], outs: l
                 return rule(module, ins, outs)
             except (AttributeError, IndexError, TypeError):
                 return None
-    if issubclass(base, _ZERO_MODULES):
-        return 0
     return None
-
-
-def module_keeps_rf(base: type | None) -> bool:
-    """An elementwise torch.nn layer: the receptive field passes through unchanged."""
-    return base is not None and issubclass(base, _ELEMENTWISE_MODULES)

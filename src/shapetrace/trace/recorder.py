@@ -17,11 +17,12 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from ..core import diagnose, receptive
-from ..core.api import compute
 from ..core.diagnose import Context
 from ..core.errors import ArgumentError, ShapeError, UnknownLayerError
 from ..core.records import (Diagnosis, Edge, LayerResult, ReceptiveField, Report, Row, Unreached, finish_totals,
                             mark_leaves, note)
+from .answers import answer
+from .call_args import call_tensors, new_bytes, shapes
 from . import adapters, meta_fast, ops
 from .classify import Role, classify, recorded
 from .failures import (CoreRejected, Failures, WrongDtype, error_from, first_line, module_failure, op_failure,
@@ -29,12 +30,6 @@ from .failures import (CoreRejected, Failures, WrongDtype, error_from, first_lin
 from .flow import FlowTensors
 from .inputs import tensors, uninitialized
 from .params import ParamCounter
-
-
-# (layer, kwargs, input shapes) -> the core's answer (a pure function of those; LayerResult
-# is frozen), kept for the process; emptied when it reaches _ANSWERS_MAX entries.
-_ANSWERS: dict[tuple, LayerResult] = {}
-_ANSWERS_MAX = 4096
 
 
 class Frame:
@@ -68,44 +63,6 @@ def _unrecorded(method: Any) -> Any:
         with torch._C.DisableTorchFunction():
             return method(*args, **kwargs)
     return wrapper
-
-
-def _new_bytes(ins: list[torch.Tensor], outs: list[torch.Tensor]) -> int:
-    """Bytes the outputs newly allocate: a view of an input or an in-place result adds none."""
-    bases = set()
-    for t in ins:
-        bases.add(id(t))
-        if t._base is not None:
-            bases.add(id(t._base))
-    total = 0
-    for t in outs:
-        if id(t) in bases or (t._base is not None and id(t._base) in bases):
-            continue
-        total += t.numel() * t.element_size()
-    return total
-
-
-# Argument values that hold no tensor: a call made of tensors and these needs no walk.
-_ATOMS = (int, float, bool, str, type(None), torch.dtype, torch.device, torch.memory_format, torch.layout,
-          slice, type(Ellipsis))
-
-
-def _call_tensors(args: tuple, kwargs: dict) -> list[torch.Tensor]:
-    """``tensors((args, kwargs))``, without its walk for the usual call (tensors and plain
-    values, no keyword arguments)."""
-    if not kwargs:
-        out = []
-        for a in args:
-            if isinstance(a, torch.Tensor):
-                out.append(a)
-            elif not isinstance(a, _ATOMS):
-                return tensors((args, kwargs))
-        return out
-    return tensors((args, kwargs))
-
-
-def _shapes(ts: list[torch.Tensor]) -> list[tuple[int, ...]]:
-    return [tuple(t.shape) for t in ts]
 
 
 def _call(func: Any, args: tuple, kwargs: dict) -> Any:
@@ -189,7 +146,7 @@ class Recorder:
             for _, m in self.modules:
                 handles.append(m.register_forward_pre_hook(self._pre, with_kwargs=True))
                 handles.append(m.register_forward_hook(self._post, with_kwargs=True))
-                if self.fast and self._short_cut(m):
+                if self.fast and meta_fast.install_short_cut(m, self._frame):
                     patched.append(m)
             with torch.no_grad(), _Watcher(self):
                 output = self.model(*args, **kwargs)
@@ -216,7 +173,7 @@ class Recorder:
         if error is not None:
             error_inputs = self._failed_edges(error, failed_frame)
             unreached = self._unreached(error)
-        return Report(model=self.model_name, input_shapes=_shapes(inputs), rows=self.rows, totals=totals,
+        return Report(model=self.model_name, input_shapes=shapes(inputs), rows=self.rows, totals=totals,
                       warnings=self.warnings, error=error, device=self.dev.type, edges=self.edges,
                       not_reached=unreached, error_inputs=error_inputs)
 
@@ -260,35 +217,9 @@ class Recorder:
             out.append(Unreached(name, type(m).__name__, name.count(".") + 1))
         return out
 
-    def _short_cut(self, module: nn.Module) -> bool:
-        """On meta, let a plain layer call return an empty tensor of the shape the core
-        computed instead of running torch's (slow, Python) meta kernel. Installed as an
-        instance ``forward`` and removed after the trace."""
-        base = adapters.nn_base(type(module))
-        rule = meta_fast.SHORT_CUT.get(base) if base is not None else None
-        if rule is None or "forward" in vars(module):
-            return False
-        original = module.forward
-        rec = self
-
-        @_unrecorded
-        def fast(args: tuple, kwargs: dict) -> Any:
-            frame = rec.stack[-1] if rec.stack else None
-            if (frame is not None and frame.module is module and frame.result is not None and not kwargs
-                    and len(args) == 1 and isinstance(args[0], torch.Tensor) and args[0].is_contiguous()):
-                dtype = rule(module, args[0])
-                if dtype is meta_fast.SAME:
-                    return args[0]  # ReLU(inplace=True), Dropout in eval, Identity
-                if dtype is not None:
-                    return torch.empty(frame.result.output_shape, dtype=dtype, device="meta")
-            return None
-
-        def forward(*args: Any, **kwargs: Any) -> Any:
-            out = fast(args, kwargs)
-            return original(*args, **kwargs) if out is None else out
-
-        module.forward = forward
-        return True
+    def _frame(self) -> Frame | None:
+        """The module call in progress (innermost), if any."""
+        return self.stack[-1] if self.stack else None
 
     def _context(self) -> Context:
         if self._linears is None:
@@ -311,8 +242,8 @@ class Recorder:
             if name is None:  # a module made inside forward, not registered on the model
                 name = (parent.name + "." if parent and parent.name else "") + f"<{type(module).__name__}>"
             depth = parent.depth + 1 if parent else 0
-            ins = _call_tensors(args, kwargs)
-            row = Row(name=name, kind=type(module).__name__, depth=depth, input_shapes=_shapes(ins),
+            ins = call_tensors(args, kwargs)
+            row = Row(name=name, kind=type(module).__name__, depth=depth, input_shapes=shapes(ins),
                       output_shapes=[])
             n = self.calls.get(id(module), 0) + 1
             self.calls[id(module)] = n
@@ -340,10 +271,10 @@ class Recorder:
         n = adapters.n_inputs(name)
         if kwargs or len(args) != n or not all(isinstance(a, torch.Tensor) for a in args):
             return  # called with extra arguments the core's rule does not model
-        shapes = tuple(frame.row.input_shapes)  # the args: all tensors, no kwargs
+        given = tuple(frame.row.input_shapes)  # the args: all tensors, no kwargs
         frame.core_name, frame.core_kwargs = name, kw
         try:
-            frame.result = self._compute(name, shapes[0] if n == 1 else list(shapes), kw)
+            frame.result = answer(name, given[0] if n == 1 else list(given), kw)
         except (ArgumentError, UnknownLayerError):
             return  # the arguments could not be mapped: no formula, no check
         except ShapeError as e:
@@ -353,29 +284,26 @@ class Recorder:
                 self.failures.note(self._module_failure(frame, str(e)), rejected, append=False)
                 raise rejected from None
 
+    def _rule_on(self, frame: Frame, ins: list[torch.Tensor]) -> LayerResult | None:
+        """A known layer whose call the core did not check (called with arguments its rule
+        does not model, or with the checks off): its rule's answer on the tensor inputs it
+        got, for the row's MACs and receptive field; None when there is no rule or it
+        cannot answer."""
+        call = adapters.core_call(frame.module)
+        if call is None:
+            return None
+        name, kw = call
+        n = adapters.n_inputs(name)
+        if len(ins) < n:
+            return None
+        try:
+            return answer(name, tuple(ins[0].shape) if n == 1 else [tuple(t.shape) for t in ins[:n]], kw)
+        except (ArgumentError, UnknownLayerError, ShapeError):
+            return None
+
     def _module_failure(self, frame: Frame, message: str):
         return module_failure(frame.row, frame.module, frame.base, message, frame.core_error,
                               frame.core_name, frame.core_kwargs)
-
-    def _compute(self, name: str, shape: Any, kw: dict[str, Any]) -> LayerResult:
-        """``compute``, remembered for the process (``_ANSWERS``): repeated blocks ask the
-        same question (ResNet-50's bottlenecks), and so does every trace of a model after
-        the first. Errors are not remembered (they raise every time)."""
-        try:
-            # the value's type is in the key: True == 1 and 1.0 == 1 hash alike, but the
-            # answer's kwargs keep the argument as given
-            key: tuple | None = (name, tuple((k, v.__class__, v) for k, v in kw.items()), tuple(shape))
-            hash(key)
-        except TypeError:  # an unhashable argument value: ask the core every time
-            key = None
-        result = _ANSWERS.get(key) if key is not None else None
-        if result is None:
-            result = compute(name, shape, **kw)
-            if key is not None:
-                if len(_ANSWERS) >= _ANSWERS_MAX:
-                    _ANSWERS.clear()
-                _ANSWERS[key] = result
-        return result
 
     @_unrecorded
     def _post(self, module: nn.Module, args: tuple, kwargs: dict, output: Any) -> None:
@@ -389,10 +317,10 @@ class Recorder:
                 return None
             frame = self.stack.pop()
             row = frame.row
-            ins = _call_tensors(args, kwargs)
+            ins = call_tensors(args, kwargs)
             outs = tensors(output)
-            row.output_shapes = _shapes(outs)
-            row.output_bytes = _new_bytes(ins, outs)
+            row.output_shapes = shapes(outs)
+            row.output_bytes = new_bytes(ins, outs)
             has_children = self.rows[-1] is not row
             res = frame.result
             flow = self.flow
@@ -406,8 +334,13 @@ class Recorder:
                 if has_children and outs and outs[0] in flow:
                     rf = flow.rf(outs[0])
             elif frame.internal and not has_children:
-                row.macs = ops.module_macs(module, frame.base, ins, outs)
-                rf = flow.merged(ins[:1]) if ops.module_keeps_rf(frame.base) else None
+                rule = self._rule_on(frame, ins)
+                if rule is not None:  # the layer's rule, on the input it got
+                    row.macs = rule.macs
+                    rf = receptive.apply(flow.rf(ins[0]), rule)
+                else:
+                    row.macs = ops.module_macs(module, frame.base, ins, outs)
+                    rf = None
             else:  # the model's own module or a torch.nn container: its rows say it all
                 row.macs = 0
                 rf = flow.rf(outs[0]) if outs else None
@@ -435,7 +368,7 @@ class Recorder:
     # ---------------------------------------------------------------- functional ops
 
     def op_done(self, func: Any, args: tuple, kwargs: dict, out: Any, frame: Frame) -> None:
-        ins = _call_tensors(args, kwargs)
+        ins = call_tensors(args, kwargs)
         outs = tensors(out)
         role = classify(func, frame, ins, outs, self.flow)
         if role is Role.IGNORED:
@@ -455,8 +388,8 @@ class Recorder:
                 self.edges.append(Edge(src, index, tuple(t.shape)))
         kind = ops.op_kind(func)
         row = Row(name=f"{frame.name}.{kind}" if frame.name else kind, kind=kind, depth=frame.depth + 1,
-                  input_shapes=_shapes(ins), output_shapes=_shapes(outs),
-                  macs=ops.op_macs(func, args, kwargs, outs), output_bytes=_new_bytes(ins, outs), is_op=True)
+                  input_shapes=shapes(ins), output_shapes=shapes(outs),
+                  macs=ops.op_macs(func, args, kwargs, outs), output_bytes=new_bytes(ins, outs), is_op=True)
         layer = self._functional_layer(func, args, kwargs, ins)
         if layer is not None:  # F.conv2d & co.: the layer's formula and receptive field
             row.formulas, row.notes, row.kwargs = list(layer.formulas), list(layer.notes), dict(layer.kwargs)
@@ -484,7 +417,7 @@ class Recorder:
             return None
         name, kw = call
         try:
-            return self._compute(name, tuple(ins[0].shape), kw)
+            return answer(name, tuple(ins[0].shape), kw)
         except ShapeError:  # torch accepted the call: no formula rather than a wrong one
             return None
 
@@ -527,7 +460,7 @@ class Recorder:
                 return
             kind = ops.op_kind(func)
             row = Row(name=f"{frame.name}.{kind}" if frame.name else kind, kind=kind, depth=frame.depth + 1,
-                      input_shapes=_shapes(ins), output_shapes=[], is_op=True)
+                      input_shapes=shapes(ins), output_shapes=[], is_op=True)
             self.failed_sources = (row.name, [(self.flow.src(t), tuple(t.shape)) for t in ins])
             self.failures.note(op_failure(row, func, args, kwargs, ins, exc), exc, append=True, wrong_dtype=wrong)
         finally:

@@ -23,7 +23,7 @@ while the weights and everything computed from them stay on meta:
 
 Memory stays that of the input and what the forward computes from it alone, whatever
 the model's size. ``MetaCalls`` also answers the ops whose torch meta kernel follows
-another device's rules (``meta_ops``).
+another device's rules (``meta_ops``), and remembers meta kernels' answers (``meta_memo``).
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ from typing import Any
 import torch
 
 from ..core.records import Warning_
-from . import meta_ops, ops
+from . import meta_memo, meta_ops, ops
+from .call_args import call_tensors
 from .inputs import tensors
 
 Tensor = torch.Tensor
@@ -123,7 +124,7 @@ class MetaCalls:
 
     def _op(self, func: Any, args: tuple, kwargs: dict) -> Any:
         real = meta = stale = False
-        for t in _tensors(args, kwargs):
+        for t in call_tensors(args, kwargs):
             if t.is_meta:
                 meta = True
             elif id(t) in self.stale:
@@ -155,7 +156,7 @@ class MetaCalls:
         if isinstance(first, Tensor) and not first.is_meta and (
                 func in _SETITEM or (isinstance(out, Tensor) and out is new_args[0])):
             self._lose(first)  # changed in place by a call with no values: its values are gone
-        for t in _tensors((kwargs.get("out"),), {}):  # written by the call: gone as well
+        for t in call_tensors((kwargs.get("out"),), {}):  # written by the call: gone as well
             if not t.is_meta:
                 self._lose(t)
         return out
@@ -167,6 +168,11 @@ class MetaCalls:
 
 
 def _run(func: Any, args: tuple, kwargs: dict) -> Any:
+    """``func`` on its arguments, its answer remembered where that is exact (``meta_memo``)."""
+    return meta_memo.run(func, args, kwargs, _kernel)
+
+
+def _kernel(func: Any, args: tuple, kwargs: dict) -> Any:
     """``func`` on its arguments: by our meta kernel where ``meta_ops`` has one."""
     if func in meta_ops.KERNELS:
         out = meta_ops.run(func, args, kwargs)
@@ -195,14 +201,3 @@ def used_values(calls: MetaCalls) -> Warning_:
 
 _READ_WORDS = {"__bool__": "bool()", "__int__": "int()", "__float__": "float()", "__index__": "index",
                "item": ".item()", "tolist": ".tolist()", "numpy": ".numpy()", "__array__": "numpy"}
-
-
-def _tensors(args: tuple, kwargs: dict) -> list[Tensor]:
-    """The tensors a call takes: arguments, and tensors in list/tuple arguments (torch.cat)."""
-    out: list[Tensor] = []
-    for a in (*args, *kwargs.values()):
-        if isinstance(a, Tensor):
-            out.append(a)
-        elif isinstance(a, (list, tuple)):
-            out.extend(v for v in a if isinstance(v, Tensor))
-    return out

@@ -1,0 +1,38 @@
+"""The core's answers during a trace, remembered for the process.
+
+Each known layer's call is checked with the core's rule (``core.api.compute``) before it
+runs. The answer is a pure function of the layer's name, its arguments and its input
+shapes (``LayerResult`` is frozen), and repeated blocks ask the same question (ResNet-50's
+bottlenecks, every decoder layer), as does every trace of a model after the first. Errors
+are not remembered: they raise every time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core.api import compute
+from ..core.records import LayerResult
+
+# (layer, kwargs, input shapes) -> the core's answer; emptied when it reaches MAX_ENTRIES.
+_ANSWERS: dict[tuple, LayerResult] = {}
+MAX_ENTRIES = 4096
+
+
+def answer(name: str, shape: Any, kw: dict[str, Any]) -> LayerResult:
+    """``compute(name, shape, **kw)``, from the table when it was asked before."""
+    try:
+        # the value's type is in the key: True == 1 and 1.0 == 1 hash alike, but the
+        # answer's kwargs keep the argument as given
+        key: tuple | None = (name, tuple((k, v.__class__, v) for k, v in kw.items()), tuple(shape))
+        hash(key)
+    except TypeError:  # an unhashable argument value: ask the core every time
+        key = None
+    result = _ANSWERS.get(key) if key is not None else None
+    if result is None:
+        result = compute(name, shape, **kw)
+        if key is not None:
+            if len(_ANSWERS) >= MAX_ENTRIES:
+                _ANSWERS.clear()
+            _ANSWERS[key] = result
+    return result

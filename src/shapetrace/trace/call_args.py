@@ -1,0 +1,49 @@
+"""What one torch call takes and makes, as the recorder reads it: the tensors among its
+arguments, their shapes, and the bytes its outputs newly allocate. One walker for a
+call's tensors (``call_tensors``), used by the recorder, ``values`` and ``meta_memo``.
+"""
+
+from __future__ import annotations
+
+
+import torch
+
+from .inputs import tensors
+
+# Argument values that hold no tensor: a call made of tensors and these needs no walk.
+ATOMS = (int, float, bool, str, type(None), torch.dtype, torch.device, torch.memory_format, torch.layout,
+         slice, type(Ellipsis))
+
+
+def call_tensors(args: tuple, kwargs: dict) -> list[torch.Tensor]:
+    """Every tensor a call takes (``tensors((args, kwargs))``: nested lists, tuples and
+    dicts too), without the walk for the usual call: tensors and plain values, no keyword
+    arguments."""
+    if not kwargs:
+        out = []
+        for a in args:
+            if isinstance(a, torch.Tensor):
+                out.append(a)
+            elif not isinstance(a, ATOMS):
+                return tensors((args, kwargs))
+        return out
+    return tensors((args, kwargs))
+
+
+def shapes(ts: list[torch.Tensor]) -> list[tuple[int, ...]]:
+    return [tuple(t.shape) for t in ts]
+
+
+def new_bytes(ins: list[torch.Tensor], outs: list[torch.Tensor]) -> int:
+    """Bytes the outputs newly allocate: a view of an input or an in-place result adds none."""
+    bases = set()
+    for t in ins:
+        bases.add(id(t))
+        if t._base is not None:
+            bases.add(id(t._base))
+    total = 0
+    for t in outs:
+        if id(t) in bases or (t._base is not None and id(t._base) in bases):
+            continue
+        total += t.numel() * t.element_size()
+    return total
