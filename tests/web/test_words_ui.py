@@ -96,19 +96,15 @@ def test_every_word_the_page_uses_is_in_the_table():
     conv = {k.split(".", 1)[1] for k in words_ui.PAGE if k.startswith("conv.")}
     missing = set(CONV.findall(scripts["convpic.js"])) - conv
     assert not missing, f"convpic.js reads conv words not in the table: {sorted(missing)}"
-
-
-# symbolic.js (the formula toggle) still keeps its two words; the table has them
-# (formulas, formulasTitle) for when it reads UI like the rest.
-OWN_WORDS = {"symbolic.js"}
+    toggle = set(re.findall(r"\bw\.(\w+)", scripts["symbolic.js"]))  # the formula toggle's UI[lang()]
+    assert toggle == {"formulas", "formulasTitle"}
+    assert all(has_word(k) for k in toggle)
 
 
 def test_no_page_script_keeps_its_own_words():
     """The words are the server's: no Korean text left in the page's scripts or HTML (but the
     language button's own name, the same in either language)."""
     for p in [*STATIC.glob("*.js"), STATIC / "index.html"]:
-        if p.name in OWN_WORDS:
-            continue
         found = HANGUL.findall(p.read_text(encoding="utf-8").replace(">한국어<", "><"))
         assert not found, f"{p.name} holds Korean text: {''.join(found[:20])}"
 

@@ -5,10 +5,6 @@
 // "shapetrace:view" event. The table is redrawn by results.js (a new answer, a layout or
 // language change), so the formulas are put back whenever #flow-body changes.
 (() => {
-  const WORDS = {
-    en: { label: "Formulas", title: "Show each output as a formula of the input's varying sizes (H, W …)" },
-    ko: { label: "공식", title: "각 출력을 입력의 가변 크기(H, W …)에 대한 공식으로 보기" },
-  };
   let display = null;
   let on = false;
   let busy = false;
@@ -41,9 +37,9 @@
   }
 
   function label(box, text) {
-    const w = WORDS[lang()];
-    text.textContent = w.label;
-    box.parentElement.title = w.title;
+    const w = window.shapetraceWords.UI[lang()];  // the served table (core/words_ui.py)
+    text.textContent = w.formulas;
+    box.parentElement.title = w.formulasTitle;
   }
 
   function start() {
