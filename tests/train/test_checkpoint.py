@@ -139,6 +139,56 @@ def test_unreadable_files(tmp_path, content, message):
         C.load_checkpoint(path)
 
 
+@pytest.mark.parametrize("error", [MemoryError(), ImportError("no module named x"), NameError("y")])
+def test_errors_that_are_not_the_files_fault_are_not_reported_as_a_bad_file(tmp_path, monkeypatch, error):
+    """Issue 13: only what torch.load raises on a damaged or foreign file becomes "not a readable
+    checkpoint"; running out of memory or a broken install is not blamed on the file."""
+    path = C.save_checkpoint(tmp_path / "c.pt", _state())
+
+    def load(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(C.torch, "load", load)
+    with pytest.raises(type(error)):
+        C.load_checkpoint(path)
+
+
+def test_damaged_checkpoints_are_one_line_errors(tmp_path):
+    """Bytes flipped, cut out or cut off anywhere in a real checkpoint (both torch formats): each
+    either loads or is a CheckpointError, never another exception (the errors caught are a list)."""
+    import random
+
+    state = _state()
+    good = C.save_checkpoint(tmp_path / "good.pt", state).read_bytes()
+    legacy_path = tmp_path / "legacy.pt"
+    torch.save({"format": C.FORMAT, "version": C.VERSION, "model": C.MODEL_NAME, **state}, legacy_path,
+               _use_new_zipfile_serialization=False)
+    legacy = legacy_path.read_bytes()
+    rnd = random.Random(13)
+    path = tmp_path / "bad.pt"
+    outcomes = set()
+    for src in (good, legacy):
+        pickled = src.find(b"data.pkl") if src is good else 0  # where the structure is, not the tensors
+        for _ in range(60):
+            data = bytearray(src)
+            at = rnd.randrange(pickled, pickled + 3000)
+            kind = rnd.choice(["flip", "cut out", "cut off"])
+            if kind == "flip":
+                data[at] ^= 1 << rnd.randrange(8)
+            elif kind == "cut out":
+                del data[at: at + rnd.randint(1, 20)]
+            else:
+                del data[rnd.randrange(len(data)):]
+            path.write_bytes(bytes(data))
+            try:
+                C.load_checkpoint(path)
+                outcomes.add("loads")
+            except CheckpointError as e:
+                assert "\n" not in str(e)
+                outcomes.add("refused")
+    assert "refused" in outcomes
+
+
 def test_truncated_checkpoint(tmp_path):
     path = C.save_checkpoint(tmp_path / "c.pt", _state())
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])

@@ -12,6 +12,7 @@ import json
 import math
 import os
 import pickle
+import struct
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,10 +135,9 @@ class Checkpoint:
                    history, last_eval, world_size, rng, batchnorm)
 
     def restore(self, model: torch.nn.Module, opt: torch.optim.Optimizer, sched: Any,
-                device: torch.device) -> tuple[list[dict[str, Any]], dict[str, Any] | None, int]:
+                device: torch.device) -> None:
         """Load the weights, optimizer, scheduler and RNG state into freshly built objects of the
-        same config; anything that does not fit them is a ``CheckpointError``. Returns what the
-        resumed loop continues from: the history, the last evaluation and the next epoch."""
+        same config; anything that does not fit them is a ``CheckpointError``."""
         fresh_sched = sched.state_dict()
         for k, v in self.scheduler_state.items():
             if k not in fresh_sched or not _same_kind(v, fresh_sched[k]):
@@ -166,7 +166,6 @@ class Checkpoint:
                 torch.cuda.set_rng_state_all(list(self.rng["cuda"]))
         except (RuntimeError, TypeError, ValueError) as e:
             raise CheckpointError(f"{self.path}: damaged checkpoint: rng ({' '.join(str(e).split())[:200]})") from None
-        return list(self.history), self.last_eval, self.epoch + 1
 
 
 # Fields that describe where and how a run executes rather than what it computes: a resumed run
@@ -222,6 +221,16 @@ def _checked_checkpoint(obj: Any, p: Path) -> tuple[dict[str, Any], bool]:
     return {"model_state": ckpt.model_state}, ckpt.batchnorm
 
 
+# What torch.load(weights_only=True) raises on a damaged or foreign file besides UnpicklingError,
+# found by cutting, deleting and flipping bytes of real checkpoints (zip and legacy formats): its
+# zip reader's RuntimeError; the unpickler's EOFError, IndexError, KeyError, ValueError (also
+# UnicodeDecodeError) and struct.error; TypeError, AttributeError and AssertionError from
+# rebuilding tensors out of damaged records; OSError from reading. Anything else (MemoryError,
+# ImportError, NameError, ...) is not the file's fault and is not reported as if it were.
+_UNREADABLE = (OSError, EOFError, RuntimeError, ValueError, KeyError, IndexError, TypeError, AttributeError,
+               AssertionError, struct.error)
+
+
 def _torch_load(p: Path) -> Any:
     if not p.exists():
         raise CheckpointError(f"{p}: no such file")
@@ -240,8 +249,7 @@ def _torch_load(p: Path) -> Any:
                                   f"plain data; weights_only=True never runs them ({detail.rstrip('.')})") from None
         raise CheckpointError(f"{p}: not a readable checkpoint (not a torch.save file of tensors and plain "
                               f"data: {detail.rstrip('.')})") from None
-    except Exception as e:  # noqa: BLE001 (any file at all reaches torch's unpickler: a text file
-        # raised IndexError from it; whatever it raises, the file is not a checkpoint)
+    except _UNREADABLE as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise CheckpointError(f"{p}: not a readable checkpoint ({first[:200]})") from None
 

@@ -237,7 +237,10 @@ def _run(cfg: TrainConfig, dinfo: distributed.Dist, device: torch.device, mnist:
     last_eval: dict[str, Any] | None = None
     start_epoch = 1
     if checkpoint is not None:
-        history, last_eval, start_epoch = checkpoint.restore(model, opt, sched, device)
+        checkpoint.restore(model, opt, sched, device)
+        history = list(checkpoint.history)  # a copy: the loop appends to it
+        last_eval = checkpoint.last_eval
+        start_epoch = checkpoint.epoch + 1
         if start_epoch <= cfg.epochs:
             say(f"resuming {out} after epoch {start_epoch - 1}/{cfg.epochs}")
         else:
