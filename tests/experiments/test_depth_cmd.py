@@ -250,3 +250,21 @@ def test_ctrl_c_exits_130_with_a_word(tmp_path, capsys, monkeypatch):
     assert err == (f"interrupted; the experiment writes its outputs when every net is trained, so {tmp_path / 'o'} "
                    f"holds none of its outputs: start it again\n")
     assert [p.name for p in (tmp_path / "o").iterdir()] == [MARKER]
+
+
+def test_the_config_is_checked_once(tmp_path, capsys, monkeypatch):
+    """Issue 13: the command, run_experiment and depth.run each validated the same config; now
+    run_experiment does, once, before anything is created (the messages are the same:
+    test_bad_options_give_one_line_errors)."""
+    from shapetrace.experiments import depth
+
+    checks = []
+    validate = depth.DepthConfig.validate
+    monkeypatch.setattr(depth.DepthConfig, "validate", lambda self: checks.append(self) or validate(self))
+
+    def interrupted(*a, **k):  # stop at the first net: the checks are all done by then
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(depth, "train_one", interrupted)
+    code, _, _ = run(["experiment", "depth", "--depths", "8", "--sample", "--out", tmp_path / "o", *TINY], capsys)
+    assert code == 130 and len(checks) == 1

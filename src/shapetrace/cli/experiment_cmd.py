@@ -89,8 +89,8 @@ def depth_command(
     if sample:  # the sample has 800 training and 200 test digits
         overrides.setdefault("train_subset", 800)
         overrides.setdefault("test_subset", 200)
-    config = dataclasses.replace(PRESETS[preset], batchnorm=bn, init=init, optimizer=optimizer,
-                                 **overrides).validate()
+    # checked once, by run_experiment, before anything is created
+    config = dataclasses.replace(PRESETS[preset], batchnorm=bn, init=init, optimizer=optimizer, **overrides)
 
     from ..experiments.depth_report import findings_text, results_table
     from ..experiments.depth_run import run_experiment

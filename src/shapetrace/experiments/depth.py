@@ -352,10 +352,12 @@ def plan(config: DepthConfig) -> list[tuple[Kind, int, bool]]:
 
 def run(config: DepthConfig, mnist: Any,
         progress: Callable[[int, int, dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    """Train every net of ``plan(config)``; return the results (the content of results.json)."""
+    """Train every net of ``plan(config)``; return the results (the content of results.json).
+
+    ``config`` must be valid (``DepthConfig.validate``; ``depth_run.run_experiment`` checks it
+    before it claims the folder and reads the data)."""
     import torch
 
-    config.validate()
     device = resolve(config.device)
     threads_before = torch.get_num_threads()
     flush_before = None

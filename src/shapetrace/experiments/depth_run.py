@@ -33,11 +33,14 @@ Progress = Callable[[int, int, dict[str, Any]], None]
 def run_experiment(config: DepthConfig, out: Path, *, data: str | os.PathLike | None, sample: bool,
                    download: bool, overwrite: bool = False,
                    progress: Progress | None = None) -> tuple[dict[str, Any], dict[str, Path]]:
-    """Train as ``config`` says into ``out``; returns the results and the paths written."""
+    """Train as ``config`` says into ``out``; returns the results and the paths written.
+
+    The one place the config is checked (``DepthConfig.validate``): the command only builds it,
+    and ``depth.run`` trusts it."""
     from ..data.mnist import load_source
     from . import depth
 
-    config.validate()
+    config.validate()  # before the folder is claimed or the data read
     resolve(config.device)  # --device cuda without CUDA: fail before anything is created
     folder = run_folder.claim(out, RUN_KIND, OUTPUTS, overwrite=overwrite)
     try:
