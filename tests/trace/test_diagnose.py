@@ -223,3 +223,29 @@ def test_factor_like() -> None:
     assert factor_like(81, (3, 2, 2, 2)) == (3, 3, 3, 3)
     assert factor_like(1000, (128, 3, 3)) is None  # not a multiple of 128
     assert factor_like(128 * 6, (128, 3, 3)) is None  # 6 is no square
+
+
+def test_the_model_itself_is_named_by_its_class_and_replaced_as_model_in_the_core() -> None:
+    """The root row (named '', as torch names it) is named once, in the core's diagnosis:
+    its class in the words, ``model = ...`` in the fixes, its real name kept in ``row``."""
+    from shapetrace.core.diagnose import Failure, FailOp, Context, diagnose
+    from shapetrace.core.records import Row
+
+    row = Row(name="", kind="Linear", depth=0, input_shapes=[(1, 5)], output_shapes=[])
+    d = diagnose(Failure(row=row, op=FailOp.LINEAR, message="bad",
+                         info={"in_features": 3, "out_features": 4, "module": True}), Context([], 1))
+    assert d.row == "" and d.message.startswith("`Linear` (Linear) expects 3 input features")
+    assert d.fixes == ["model = nn.Linear(5, 4)", "model = nn.LazyLinear(4)"]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_a_view_inside_a_model_that_is_a_linear_fixes_the_model(device: str) -> None:
+    """A Linear subclass whose own forward reshapes: the fix replaces the model, not 'layer : '."""
+    class Lin(nn.Linear):
+        def forward(self, x):
+            return super().forward(x.view(-1, 6))
+
+    assert _torch_fails(Lin(6, 2), (2, 5))
+    d = shapetrace.summary(Lin(6, 2), (2, 5), device=device).error
+    assert d is not None and d.row == "view"
+    assert "model = nn.Linear(5, 2)" in d.fixes and not any(f.startswith("layer ") for f in d.fixes)

@@ -159,7 +159,7 @@ def _view(f: Failure, ctx: Context) -> Diagnosis:
         fixes += _linear_fixes(ctx, target, per_n)
     else:
         arithmetic.append(f"{numel} = {x_join(shape)} values cannot take the shape {fmt_shape(request)}")
-    msg = (f"`{f.row.name}`: {call} cannot reshape {fmt_shape(shape)} ({numel} values) "
+    msg = (f"`{shown(f.row)}`: {call} cannot reshape {fmt_shape(shape)} ({numel} values) "
            f"into rows of {target}")
     return Diagnosis(row=f.row.name, kind=f.row.kind, message=msg, expected=expected, actual=shape,
                      arithmetic=arithmetic, fixes=fixes, argument="shape")
@@ -171,7 +171,7 @@ def _linear(f: Failure, ctx: Context) -> Diagnosis:
     if not shape or fin is None:
         return _generic(f, ctx)
     got = shape[-1]
-    msg = (f"`{f.row.name}` ({f.row.kind}) expects {fin} input features (in_features={fin}) "
+    msg = (f"`{shown(f.row)}` ({f.row.kind}) expects {fin} input features (in_features={fin}) "
            f"but its input {fmt_shape(shape)} has {got}")
     arithmetic = []
     origin = _flatten_origin(ctx.rows, got, ctx.batch)
@@ -238,7 +238,7 @@ def _add(f: Failure, ctx: Context) -> Diagnosis:
     if len(shapes) < 2:
         return _generic(f, ctx)
     a, b = shapes[0], shapes[1]
-    msg = (f"`{f.row.name}`: cannot {f.row.kind} {fmt_shape(a)} and {fmt_shape(b)}: "
+    msg = (f"`{shown(f.row)}`: cannot {f.row.kind} {fmt_shape(a)} and {fmt_shape(b)}: "
            f"the shapes do not broadcast")
     fixes = []
     if len(a) == len(b) and len(a) >= 3:
@@ -273,13 +273,13 @@ def _cat(f: Failure, ctx: Context) -> Diagnosis:
     d = dim % rank if rank else 0
     for i, s in enumerate(shapes[1:], start=1):
         if len(s) != rank:
-            msg = f"`{f.row.name}`: tensor {i} is {len(s)}D {fmt_shape(s)}, tensor 0 is {rank}D {fmt_shape(first)}"
+            msg = f"`{shown(f.row)}`: tensor {i} is {len(s)}D {fmt_shape(s)}, tensor 0 is {rank}D {fmt_shape(first)}"
             return Diagnosis(row=f.row.name, kind=f.row.kind, message=msg, expected=first, actual=s,
                              fixes=["give all tensors the same number of dims"], argument="tensors")
         bad = [j for j in range(rank) if j != d and s[j] != first[j]]
         if bad:
             j = bad[0]
-            msg = (f"`{f.row.name}`: sizes must match except in dim {d}; tensor 0 is {fmt_shape(first)}, "
+            msg = (f"`{shown(f.row)}`: sizes must match except in dim {d}; tensor 0 is {fmt_shape(first)}, "
                    f"tensor {i} is {fmt_shape(s)} (dim {j}: {first[j]} vs {s[j]})")
             fixes = [f"crop or pad tensor {i} to {first[j]} along dim {j} (e.g. F.pad, or "
                      f"F.interpolate(x, size=...) before the {f.row.kind})",
@@ -297,7 +297,7 @@ def _generic(f: Failure, ctx: Context) -> Diagnosis:
     msg = f.message
     if not msg.startswith("`"):
         named = msg.startswith(f"{f.row.kind}:")  # the core's messages start with the layer
-        msg = f"`{f.row.name or f.row.kind}`{'' if named else ' (' + f.row.kind + ')'}: {msg}"
+        msg = f"`{shown(f.row)}`{'' if named else ' (' + f.row.kind + ')'}: {msg}"
     return Diagnosis(row=f.row.name, kind=f.row.kind, message=msg, actual=shape,
                      arithmetic=[], fixes=fixes, argument=f.argument)
 
@@ -317,8 +317,18 @@ def diagnose(f: Failure, ctx: Context) -> Diagnosis:
     return d
 
 
+def shown(row: Row) -> str:
+    """The row's name in a message. The model itself (its root row, named '' as torch names
+    it) is called by its class, as the table calls it: "`Linear` (Linear) expects ...", never
+    "`` (Linear)". ``Diagnosis.row`` keeps the real name, which the renderers match rows by."""
+    return row.name or row.kind
+
+
 def assign(name: str, expr: str) -> str:
-    """'fc1 = nn.Linear(1152, 512)'; a Sequential's numbered layer reads 'layer 2: nn.Conv2d(...)'."""
+    """'fc1 = nn.Linear(1152, 512)'; a Sequential's numbered layer reads 'layer 2: nn.Conv2d(...)';
+    the model itself (the root, named '') is what gets replaced: 'model = nn.Linear(...)'."""
+    if not name:
+        return f"model = {expr}"
     last = name.rpartition(".")[2]
     return f"{name} = {expr}" if last.isidentifier() else f"layer {name}: {expr}"
 

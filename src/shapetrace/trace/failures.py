@@ -11,7 +11,6 @@ never mistaken for the one that stopped it. ``error_from`` turns it into the dia
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -91,7 +90,7 @@ def error_from(e: Exception, failures: Failures, *, rows: list[Row], frame_row: 
                              f"device ({first_line(root)}); trace it with device='cpu'") from None
         if f.append:
             rows.append(f.failure.row)
-        return _diagnose(f.failure, context())
+        return diagnose.diagnose(f.failure, context())
     if isinstance(e, (AssertionError, ValueError)) and not isinstance(e, ShapetraceError):
         # The model's own check (``assert x.shape[1] == 3``): a shape error in its words.
         kind = frame_row.kind if frame_row is not None else model_name
@@ -101,21 +100,6 @@ def error_from(e: Exception, failures: Failures, *, rows: list[Row], frame_row: 
     hint = ("; the meta device holds no values, so data-dependent code (.item(), "
             "if x.sum() > 0) needs device='cpu'") if meta else ""
     raise ModelError(f"{model_name}.forward raised {type(e).__name__}: {first_line(e)}{hint}") from None
-
-
-def _diagnose(failure: Failure, ctx: Context) -> Diagnosis:
-    """The diagnosis of ``failure``. The model itself failing (its root row, named '' as torch
-    names it) is called by its class in the words, as the table calls it: its message read
-    "`` (Linear) expects ..." and its layer line "layer:  (Linear)". ``Diagnosis.row`` keeps
-    the row's real name, which the renderers match rows by."""
-    row = failure.row
-    if row.name:
-        return diagnose.diagnose(failure, ctx)
-    named = dataclasses.replace(failure, row=dataclasses.replace(row, name=row.kind))
-    d = diagnose.diagnose(named, ctx)
-    own = f"{row.kind} = "  # diagnose.assign's "name = nn.Linear(...)": here the model is replaced
-    fixes = ["model = " + fx[len(own):] if fx.startswith(own) else fx for fx in d.fixes]
-    return dataclasses.replace(d, row=row.name, fixes=fixes)
 
 
 # The functional embedding lookups and the position of their indices argument
