@@ -1,4 +1,5 @@
-"""The IDX reader on generated files: good ones round-trip, corrupt ones give one-line DataErrors."""
+"""The IDX reader (data/idx.py) and MNIST's two readers on generated files: good ones round-trip,
+corrupt ones give one-line DataErrors."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 from shapetrace.core.errors import DataError
-from shapetrace.data.mnist import parse_idx, read_idx, read_images, read_labels, write_idx
+from shapetrace.data.idx import parse_idx, read_idx, write_idx
+from shapetrace.data.mnist import read_images, read_labels
 
 
 def _idx(code: int, dims: tuple[int, ...], payload: bytes) -> bytes:
