@@ -5,9 +5,9 @@ the tracer's own: shapes without values) and the module the forward runs on
 (``prepared``): the user's model itself when it already lives there, the model with meta
 tensors swapped in and everything put back (``swapped``), or a copy (``copy_to``). On its
 own device the model runs on copies of its buffers, so a forward's in-place updates
-(BatchNorm's statistics in train mode, counters) stay off it. The user's model, the
-thread count and the garbage collector are exactly as before when the ``with`` block
-ends; torch's other global state is ``state.kept``'s.
+(BatchNorm's statistics in train mode, counters) stay off it. The user's model and the
+garbage collector are exactly as before when the ``with`` block ends; torch's global
+state, the thread count that ``threads`` sets included, is ``state.kept``'s.
 """
 
 from __future__ import annotations
@@ -95,18 +95,14 @@ def no_gc() -> Iterator[None]:
 
 @contextlib.contextmanager
 def threads(n: int | None) -> Iterator[None]:
-    """Run with ``n`` intra-op threads, then restore. A small model's forward takes
+    """Run with ``n`` intra-op threads (None: as they are). A small model's forward takes
     milliseconds on one thread; several threads only add contention (on a busy 2-core
-    machine the seed's forward took 280 ms with 2 threads and 6 ms with 1)."""
-    if n is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    machine the seed's forward took 280 ms with 2 threads and 6 ms with 1). The count is
+    not put back here: ``state.kept``, which every trace runs in, owns torch's global
+    settings and puts it back, also when the forward itself changed it."""
+    if n is not None:
+        torch.set_num_threads(n)
+    yield
 
 
 @contextlib.contextmanager

@@ -42,7 +42,7 @@ def _put_cuda_rng(states: list[torch.Tensor] | None) -> None:
 # (read, write) for each setting, compared with == before writing back
 _SETTINGS: list[tuple[Callable[[], Any], Callable[[Any], None]]] = [
     (torch.get_default_dtype, torch.set_default_dtype),
-    (torch.get_num_threads, torch.set_num_threads),
+    (torch.get_num_threads, torch.set_num_threads),  # also the count placement.threads sets
     (torch.is_grad_enabled, torch.set_grad_enabled),
     (lambda: (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()),
      lambda v: torch.use_deterministic_algorithms(v[0], warn_only=v[1])),
