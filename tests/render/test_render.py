@@ -120,6 +120,17 @@ def test_hwc_layout() -> None:
     assert shape_text((1152,), Layout.NCHW, None, seed_style=True) == "(1152, )"
 
 
+@pytest.mark.parametrize("shape,batch", [((1, 32, 28, 28), 1), ((1, 8, 4, 5, 6), 1), ((1, 1152), 1),
+                                         ((9, 6272), 49), ((3, 4, 5), None), ((7,), 7), ((2, 3, 4, 5, 6, 7), 2)])
+def test_a_formula_is_laid_out_as_its_shape(shape, batch) -> None:
+    """``summary --symbolic``'s formulas and the shapes follow one hwc rule (fmt.laid_out)."""
+    from shapetrace.render.sizes import formula_text
+
+    parts = [str(d) for d in shape]  # a formula that is its own value
+    for lay in Layout:
+        assert formula_text(parts, shape, lay is Layout.HWC, batch) == shape_text(shape, lay, batch)
+
+
 def test_korean_words() -> None:
     text = render.table(report("seed"), lang="ko", width=220)
     for word in ("특징 추출", "차원 축소", "단축 경로", "펼치기", "특징 결합", "라벨 분류", "총 파라미터"):

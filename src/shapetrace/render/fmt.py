@@ -2,29 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Sequence, TypeVar
 
 from ..core.shapes import fmt_shape
 from .options import Layout
 
 
+T = TypeVar("T")
+
+
+def laid_out(dims: Sequence[T], shape: Sequence[int], layout: Layout, batch: int | None) -> tuple[T, ...]:
+    """One entry per dim of ``shape`` (its sizes, or a formula per size) in ``layout``: the
+    one rule of ``hwc``. Dim 0 goes when it equals the input's batch size (so a view that
+    changed the batch still shows it), then image-like tensors put channels last:
+    (C, H, W) -> (H, W, C), (C, D, H, W) -> (D, H, W, C)."""
+    d = tuple(dims)
+    if layout is Layout.HWC:
+        if batch is not None and len(shape) >= 2 and shape[0] == batch:
+            d = d[1:]
+        if len(d) in (3, 4):
+            d = d[1:] + d[:1]
+    return d
+
+
 def shape_text(shape: Sequence[int] | None, layout: Layout = Layout.NCHW, batch: int | None = None,
                *, seed_style: bool = False) -> str:
-    """A shape as text (``core.shapes.fmt_shape`` in a layout). ``hwc`` drops the batch
-    dimension (dim 0, when it equals the input's batch size, so a view that changed the batch
-    still shows it) and puts channels last for image-like tensors: (1, 32, 28, 28) ->
-    (28, 28, 32); (1, 1152) -> (1152,).
+    """A shape as text (``core.shapes.fmt_shape`` in a layout, ``laid_out``). ``hwc`` drops
+    the batch and puts channels last for image-like tensors: (1, 32, 28, 28) -> (28, 28, 32);
+    (1, 1152) -> (1152,).
 
     ``seed_style`` writes a one-element shape as the seed's table does: ``(1152, )``.
     """
     if shape is None:
         return ""
-    s = tuple(int(d) for d in shape)
-    if layout is Layout.HWC:
-        if batch is not None and len(s) >= 2 and s[0] == batch:
-            s = s[1:]
-        if len(s) in (3, 4):  # (C, H, W) / (C, D, H, W)
-            s = s[1:] + s[:1]
+    s = laid_out(tuple(int(d) for d in shape), shape, layout, batch)
     if len(s) == 1 and seed_style:
         return f"({s[0]}, )"
     return fmt_shape(s)

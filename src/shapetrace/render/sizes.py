@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Sequence
 
 from ..core.symbolic.constraints import Kind
 from ..core.symbolic.result import AcceptedSizes, PointStatus, Status
+from .fmt import laid_out
+from .options import Layout
 
 if TYPE_CHECKING:
     from .view import View
@@ -157,13 +159,8 @@ def markdown(res: AcceptedSizes, title: str, point=None, rows: bool = True) -> s
 
 def formula_text(parts: Sequence[str], shape: Sequence[int], hwc: bool, batch: int | None) -> str:
     """A row's output formula in a layout, as ``fmt.shape_text`` lays out its concrete
-    ``shape``: ``hwc`` drops the batch and puts channels last, (H, W, C)."""
-    p = list(parts)
-    if hwc:
-        if batch is not None and len(shape) >= 2 and shape[0] == batch:
-            p = p[1:]
-        if len(p) in (3, 4):
-            p = p[1:] + p[:1]
+    ``shape`` (one rule: ``fmt.laid_out``): ``hwc`` drops the batch and puts channels last."""
+    p = laid_out(parts, shape, Layout.HWC if hwc else Layout.NCHW, batch)
     return "(" + ", ".join(p) + ("," if len(p) == 1 else "") + ")"
 
 
