@@ -2,13 +2,13 @@
 
 A row's kind is a torch.nn class name (a module row), a torch function name as the
 tracer names op rows (``trace/ops.op_kind``: "relu", "add", "conv2d") or a spec block
-("Residual", "Concat"). A registered layer rule answers for its class and for its
-``functional`` names (core/layers/base.py: the rule carries its category and label).
-The table below is only for the kinds no rule covers: torch functions with no layer
-(add, view, matmul ...), functions shared by several rules (``pad``) and torch.nn
-classes the core does not model (LSTM, MultiheadAttention, Sequential ...). A test
-checks that no kind is in both places. Kinds in neither get no category (``None``):
-no description rather than a guess.
+(``core.spec_tree.BLOCK_TYPES``: their categories are derived from that table here). A
+registered layer rule answers for its class and for its ``functional`` names
+(core/layers/base.py: the rule carries its category and label). The table below is only
+for the kinds no rule covers: torch functions with no layer (add, view, matmul ...),
+functions shared by several rules (``pad``) and torch.nn classes the core does not model
+(LSTM, MultiheadAttention, ModuleList ...). A test checks that no kind is in both places.
+Kinds in neither get no category (``None``): no description rather than a guess.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import functools
 
 from .layers import REGISTRY, LayerDef
 from .records import Category
+from .spec_tree import BLOCK_TYPES
 
 
 def _dims(*names: str) -> tuple[str, ...]:
@@ -36,19 +37,24 @@ _OTHER: dict[Category, tuple[str, ...]] = {
     Category.ARITH: ("mul", "mul_", "div", "div_", "rsub", "rdiv", "neg", "pow", "exp", "log", "sqrt", "rsqrt",
                      "abs", "clamp", "clamp_", "where", "masked_fill", "masked_fill_", "maximum", "minimum"),
     Category.REDUCE: ("mean", "sum", "amax", "amin", "max", "min", "std", "var", "logsumexp", "norm", "prod"),
-    Category.RESIDUAL: ("Residual",),
-    Category.CONCAT: ("cat", "concat", "concatenate", "stack", "hstack", "vstack", "Concat"),
+    Category.CONCAT: ("cat", "concat", "concatenate", "stack", "hstack", "vstack"),
     Category.EMBED: ("EmbeddingBag",),
     Category.RNN: ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"),
     Category.ATTN: ("MultiheadAttention", "scaled_dot_product_attention", "multi_head_attention_forward",
                     "TransformerEncoderLayer", "TransformerDecoderLayer"),
     Category.MATMUL: ("matmul", "mm", "bmm", "einsum", "baddbmm", "mv", "dot"),
     Category.PAD: ("pad",),
-    Category.BLOCK: ("Sequential", "ModuleList", "ModuleDict", "TransformerEncoder", "TransformerDecoder",
-                     "Transformer"),
+    Category.BLOCK: ("ModuleList", "ModuleDict", "TransformerEncoder", "TransformerDecoder", "Transformer"),
 }
 
-OTHER_CATEGORY: dict[str, Category] = {k: cat for cat, kinds in _OTHER.items() for k in kinds}
+# The spec's blocks, by what their own op row does: Residual adds, Concat concatenates; a
+# block without one (Sequential, which also names torch.nn.Sequential's rows) groups layers.
+_BLOCK_BY_OP: dict[str | None, Category] = {"add": Category.RESIDUAL, "cat": Category.CONCAT}
+BLOCK_CATEGORY: dict[str, Category] = {b.type: _BLOCK_BY_OP.get(b.op, Category.BLOCK)
+                                       for b in BLOCK_TYPES.values()}
+
+OTHER_CATEGORY: dict[str, Category] = {**{k: cat for cat, kinds in _OTHER.items() for k in kinds},
+                                       **BLOCK_CATEGORY}
 
 # Short labels of kinds without a rule (the rest are labelled by their own name).
 OTHER_SHORT: dict[str, str] = {

@@ -259,8 +259,11 @@ def components(limits: Limits, layer_names: list[str]) -> dict[str, Any]:
 
 def block_table() -> list[dict[str, Any]]:
     """The spec's block types for the page (GET /blocks.js): each block's fields, from
-    core.spec.BLOCK_TYPES, so the page's editor knows the blocks the parser knows."""
+    core.spec.BLOCK_TYPES, so the page's editor knows the blocks the parser knows. ``always``:
+    the field is sent even when empty (the page drops the other empty sections, as
+    ``Spec.to_dict`` does); ``default``: an int field's value when the spec leaves it out."""
     return [{"type": b.type, "description": b.description, "op": b.op,
              "fields": [{"key": f.key, "kind": f.kind.value, "required": f.required, "min_items": f.min_items,
-                         "default": f.default, "start_items": f.start_items} for f in b.fields]}
+                         "always": f.always, "default": f.default, "start_items": f.start_items}
+                        for f in b.fields]}
             for b in BLOCK_TYPES.values()]

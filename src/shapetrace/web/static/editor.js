@@ -142,9 +142,7 @@ function renderNode(node, path, siblings) {
         renderStack([...path, sec], node[sec], sec)));
     }
   } else if (node.type === "Concat") {
-    const dim = h("input", { type: "text", class: "dim", value: formatArg(node.dim ?? 1), "aria-label": "dim",
-      oninput: () => { const v = parseArg(dim.value); if (v === undefined) delete node.dim; else node.dim = v; changed(false); } });
-    card.append(h("div", { class: "args" }, h("label", { class: "arg" }, h("span", { class: "arg-name", text: "dim" }), dim)));
+    card.append(blockInts(node));
     if (node.branches === undefined) node.branches = [];
     if (!Array.isArray(node.branches)) card.append(badItem([...path, "branches"], node.branches, t("notAList"), null));
     else node.branches.forEach((br, b) => {
@@ -165,6 +163,18 @@ function renderNode(node, path, siblings) {
   card.append(h("div", { class: "card-out" }, h("span", { class: "out-shape" }), h("span", { class: "out-formula" })));
   card.append(h("div", { class: "card-error", hidden: true }));
   return card;
+}
+
+// A block's int fields (Concat's dim), showing the value the server takes when one is left
+// out (its default, from /blocks.js).
+function blockInts(node) {
+  const box = h("div", { class: "args" });
+  for (const [key, value] of Object.entries(BLOCKS[node.type].defaults)) {
+    const field = h("input", { type: "text", class: key, value: formatArg(node[key] ?? value), "aria-label": key,
+      oninput: () => { const v = parseArg(field.value); if (v === undefined) delete node[key]; else node[key] = v; changed(false); } });
+    box.append(h("label", { class: "arg" }, h("span", { class: "arg-name", text: key }), field));
+  }
+  return box;
 }
 
 function renderArgs(node, path) {

@@ -112,20 +112,23 @@ function ensureList(path) {
 
 const isNode = (n) => n !== null && typeof n === "object" && !Array.isArray(n) && typeof n.type === "string";
 
-// The spec as sent: empty optional sections dropped (an empty shortcut means identity).
-// Anything that is not a layer (a share link's `layers: [null]`) is sent as it is: the
-// server's message names it.
+// The spec as sent: the empty sections a block sends only when not empty dropped (an
+// empty shortcut means identity), as the server's Spec.to_dict writes them (BLOCKS, from
+// /blocks.js). Anything that is not a layer (a share link's `layers: [null]`) is sent as
+// it is: the server's message names it.
 function specForServer() {
   const s = clone(state.spec);
   const tidy = (list) => {
     if (!Array.isArray(list)) return;
     for (const n of list) {
-      if (!isNode(n)) continue;
-      if (n.type === "Residual") {
-        tidy(n.body);
-        for (const sec of ["shortcut", "post"]) if (Array.isArray(n[sec]) && !n[sec].length) delete n[sec]; else tidy(n[sec]);
-      } else if (n.type === "Concat") { if (Array.isArray(n.branches)) n.branches.forEach(tidy); }
-      else if (n.type === "Sequential") tidy(n.layers);
+      const block = isNode(n) && BLOCKS[n.type];
+      if (!block) continue;
+      for (const sec of block.sections) {
+        const v = n[sec];
+        if (block.dropEmpty.includes(sec) && Array.isArray(v) && !v.length) delete n[sec];
+        else if (block.nested) { if (Array.isArray(v)) v.forEach(tidy); }
+        else tidy(v);
+      }
     }
   };
   tidy(s.layers);

@@ -4,7 +4,7 @@
 // come from POST /api/view) is in UI, per language, made from the words the server serves
 // (/words.js, from core/words_ui.py: the one text table); everything the page knows about
 // blocks (which sections hold layers, what a new one starts with) is in BLOCKS, built from
-// the block types the server describes (/blocks.js, from core/spec.py).
+// the block types the server describes (/blocks.js, from core/spec_tree.py).
 "use strict";
 
 (() => {
@@ -44,14 +44,17 @@
   };
   const UI = Object.fromEntries(Object.entries(served).map(([lang, table]) => [lang, build(table)]));
 
-  // The spec's block types, described once in Python (core/spec.py BLOCK_TYPES) and served
-  // as /blocks.js: the keys of each that hold lists of layers, how a new one starts, and
-  // whether its sections are lists of lists (Concat's branches).
+  // The spec's block types, described once in Python (core/spec_tree.py BLOCK_TYPES) and
+  // served as /blocks.js: the keys of each that hold lists of layers, whether those are lists
+  // of lists (Concat's branches), the sections sent only when not empty (Residual's shortcut
+  // and post), each int field's default (Concat's dim), and how a new one starts.
   const startValue = (f) => (f.kind === "int" ? f.default
     : f.kind === "branches" ? Array.from({ length: f.start_items }, () => []) : []);
   const BLOCKS = Object.fromEntries((window.shapetraceBlocks || []).map((b) => [b.type, {
     sections: b.fields.filter((f) => f.kind !== "int").map((f) => f.key),
     nested: b.fields.some((f) => f.kind === "branches"),
+    dropEmpty: b.fields.filter((f) => f.kind !== "int" && !f.always).map((f) => f.key),
+    defaults: Object.fromEntries(b.fields.filter((f) => f.kind === "int").map((f) => [f.key, f.default])),
     make: () => Object.fromEntries([["type", b.type], ...b.fields.map((f) => [f.key, startValue(f)])]),
   }]));
 
