@@ -21,7 +21,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..core.errors import ShapeError
-from ..core.symbolic import (AcceptedSizes, axis_names, check_request, from_flow, never, probe)
+from ..core.symbolic import (DEFAULT_MAX, AcceptedSizes, axis_names, check_request, from_flow, never, probe,
+                             rows_of)
 from ..core.symbolic.constraints import Constraint, Kind
 from ..core.symbolic.expr import Dim
 from ..core.symbolic.flow import SymFlow
@@ -272,50 +273,60 @@ def _sizes(rest: Sequence[Any]) -> list:
     return out
 
 
-def analyze_model(model: nn.Module, input_shape: Sequence[int], dims: Sequence[int] | None = None,
-                  max_size: int = 4096, dtype: torch.dtype | None = None) -> AcceptedSizes:
-    """The accepted sizes of ``model`` for inputs like ``input_shape`` (see core.symbolic)."""
+class _Untraceable(Exception):
+    """torch.fx cannot trace the forward (control flow on values); the probe's op text."""
+
+
+def _flow(input_shape: Sequence[int], dims: Sequence[int] | None, max_size: int) -> SymFlow:
+    """The empty flow of a request: the example shape and its varying axes, checked."""
     shape = tuple(int(s) for s in input_shape)
-    axes = check_request(shape, dims, max_size)
-    names = axis_names(shape, axes)
+    return SymFlow(shape, check_request(shape, dims, max_size))
+
+
+def _run(model: nn.Module, flow: SymFlow) -> None:
+    """The model's graph through the engine into ``flow``, in eval mode; every module's
+    training flag is put back. Raises ``_Untraceable`` when fx cannot trace the forward,
+    ``Unmodelled`` at an op the engine cannot model and ``ShapeError`` at a constant
+    mismatch, the rows so far left in ``flow``."""
     flags = {m: m.training for m in model.modules()}
     try:
         model.eval()
-        flow = SymFlow(shape, axes)
         try:
             gm = torch.fx.symbolic_trace(model)
-        except Exception as e:  # noqa: BLE001 - fx cannot trace this forward (control flow on values)
-            return _probe(model, shape, axes, names, max_size, dtype,
-                          f"the forward (torch.fx cannot trace it: {type(e).__name__})", [])
-        try:
-            _Graph(gm, flow).run()
-        except Unmodelled as u:
-            return _probe(model, shape, axes, names, max_size, dtype, str(u), flow.rows)
-        except ShapeError as e:
-            return never(flow, names, max_size, str(e))
-        return from_flow(flow, names, max_size)
+        except Exception as e:  # noqa: BLE001 - any failure of fx's is "it cannot trace this"
+            raise _Untraceable(f"the forward (torch.fx cannot trace it: {type(e).__name__})") from None
+        _Graph(gm, flow).run()
     finally:
         for m, t in flags.items():
             m.training = t
+
+
+def analyze_model(model: nn.Module, input_shape: Sequence[int], dims: Sequence[int] | None = None,
+                  max_size: int = DEFAULT_MAX, dtype: torch.dtype | None = None) -> AcceptedSizes:
+    """The accepted sizes of ``model`` for inputs like ``input_shape`` (see core.symbolic)."""
+    flow = _flow(input_shape, dims, max_size)
+    shape, axes = flow.input_shape, flow.dims
+    names = axis_names(shape, axes)
+    try:
+        _run(model, flow)
+    except _Untraceable as e:
+        return _probe(model, shape, axes, names, max_size, dtype, str(e), [])
+    except Unmodelled as u:
+        return _probe(model, shape, axes, names, max_size, dtype, str(u), flow.rows)
+    except ShapeError as e:
+        return never(flow, names, max_size, str(e))
+    return from_flow(flow, names, max_size)
 
 
 def model_rows(model: nn.Module, input_shape: Sequence[int], dims: Sequence[int] | None = None):
     """The model's rows with symbolic output shapes, up to an op the engine cannot model
     (none when fx cannot trace it); with the axis names and the example's varying sizes."""
-    shape = tuple(int(s) for s in input_shape)
-    axes = check_request(shape, dims, 4096)
-    flow = SymFlow(shape, axes)
-    flags = {m: m.training for m in model.modules()}
+    flow = _flow(input_shape, dims, DEFAULT_MAX)
     try:
-        model.eval()
-        gm = torch.fx.symbolic_trace(model)
-        _Graph(gm, flow).run()
+        _run(model, flow)
     except Exception:  # noqa: BLE001 - the rows so far are what we have
         pass
-    finally:
-        for m, t in flags.items():
-            m.training = t
-    return flow.rows, axis_names(shape, axes), tuple(shape[d] for d in axes)
+    return rows_of(flow)
 
 
 def _probe(model, shape, axes, names, max_size, dtype, op, rows) -> AcceptedSizes:

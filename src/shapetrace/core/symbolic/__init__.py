@@ -22,7 +22,7 @@ MAX_LIMIT = 1 << 16  # beyond this a box list of a coupled model could be too lo
 MAX_PROBES = 4096
 
 __all__ = ["AcceptedSizes", "PointStatus", "Status", "SizesError", "analyze_spec", "default_dims",
-           "axis_names", "check_request", "from_flow", "probe", "spec_rows"]
+           "axis_names", "check_request", "from_flow", "probe", "rows_of", "spec_rows"]
 
 
 class SizesError(ShapetraceError, ValueError):
@@ -137,7 +137,14 @@ def spec_rows(spec, input_shape: Sequence[int] | None = None, dims: Sequence[int
         spec_flow(spec, sym)
     except (Unmodelled, ShapeError):
         pass
-    return sym.rows, axis_names(shape, axes), tuple(shape[d] for d in axes)
+    return rows_of(sym)
+
+
+def rows_of(flow: SymFlow) -> tuple[list, tuple[str, ...], tuple[int, ...]]:
+    """A flow's rows so far, with the axis names and the example's varying sizes: what
+    ``rows.row_formulas`` takes (``spec_rows``, and ``model_rows`` for an nn.Module)."""
+    shape, axes = flow.input_shape, flow.dims
+    return flow.rows, axis_names(shape, axes), tuple(shape[d] for d in axes)
 
 
 def analyze_spec(spec, input_shape: Sequence[int] | None = None, dims: Sequence[int] | None = None,
