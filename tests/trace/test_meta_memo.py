@@ -179,3 +179,23 @@ def test_a_trace_is_the_same_with_the_memo_as_without():
     assert rows(first) == rows(second)
     meta_memo.clear()
     assert rows(shapetrace.summary(model, input_size=(2, 5, 16))) == rows(first)
+
+
+def test_reshape_keeps_its_views_and_remembers_its_copies():
+    """``reshape`` is a view where it can be (never from the memo: a new tensor would lose the
+    alias) and a copy where it cannot (its slow kernel, remembered)."""
+    seen, kernel = _kernel_calls()
+    x = _meta(4, 6)
+    for _ in range(2):
+        view = meta_memo.run(torch.Tensor.reshape, (x, 24), {}, kernel)
+        assert view.untyped_storage()._cdata == x.untyped_storage()._cdata
+    assert len(seen) == 2
+    xt = x.t()
+    with torch.no_grad():
+        copies = [meta_memo.run(torch.Tensor.reshape, (xt, 24), {}, kernel) for _ in range(3)]
+    assert len(seen) == 3  # the copy's answer was asked once
+    want = xt.reshape(24)
+    assert all(c.shape == want.shape and c.stride() == want.stride() for c in copies)
+    assert all(c.untyped_storage()._cdata != xt.untyped_storage()._cdata for c in copies)
+    meta_memo.run(torch.Tensor.reshape, (x, 24), {}, kernel)  # still a view, asked again
+    assert len(seen) == 4

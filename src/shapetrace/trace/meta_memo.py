@@ -23,7 +23,9 @@ Kept only where that is exactly right:
   a view, ``detach``, ``contiguous`` of a contiguous tensor and every in-place op return
   an alias, which a new tensor would break), offset 0, no ``_base``, real dtype, not
   requiring grad. A function seen once returning anything else (an alias, a tuple, a
-  Python value, a property's value) is never looked up again;
+  Python value, a property's value) is never looked up again, but for those that copy
+  only where a view cannot do (``reshape``, ``contiguous``, ``to``: ``_VIEW_OR_COPY``),
+  whose aliases are remembered per call;
 * an error is never kept: the call raises again the next time, with torch's own words.
 
 The table holds ``MAX_ENTRIES`` answers and is emptied when full (the core's answers,
@@ -50,7 +52,17 @@ _UNCACHED: set = set()
 # Argument values that are plain data: their value (and class) is all a kernel reads.
 _PLAIN = (int, float, bool, str, type(None), torch.dtype, torch.device, torch.memory_format, torch.layout,
           type(Ellipsis))
-_NO_KEY = object()
+_PLAIN_CLASSES = frozenset(_PLAIN)
+# Functions that return a view or their input where they can and a new tensor where they
+# cannot (``reshape`` of a transposed tensor copies, through a slow Python kernel): their
+# aliases are remembered per call, not per function.
+_VIEW_OR_COPY = frozenset(f for owner, names in (
+    (Tensor, ("reshape", "contiguous", "to", "flatten", "reshape_as", "type_as", "float", "half", "bfloat16",
+              "double", "long", "int", "bool", "type")),
+    (torch, ("reshape", "flatten"))) for f in (getattr(owner, n, None) for n in names) if f is not None)
+_ALIAS = ("alias",)
+_STRIDED = torch.strided
+_META = torch.device("meta")
 
 
 def run(func: Any, args: tuple, kwargs: dict, kernel: Callable[[Any, tuple, dict], Any]) -> Any:
@@ -62,16 +74,25 @@ def run(func: Any, args: tuple, kwargs: dict, kernel: Callable[[Any, tuple, dict
         return kernel(func, args, kwargs)
     hit = _ANSWERS.get(key)
     if hit is not None:
-        return torch.empty_strided(hit[0], hit[1], dtype=hit[2], device="meta")
+        if hit is _ALIAS:
+            return kernel(func, args, kwargs)
+        return torch.empty_strided(hit[0], hit[1], dtype=hit[2], device=_META)
     out = kernel(func, args, kwargs)  # an error propagates and nothing is kept
     if not _new_tensor(out, args, kwargs):
-        _UNCACHED.add(func)
+        if func in _VIEW_OR_COPY:
+            _keep(key, _ALIAS)  # this call's answer is an alias; another call's may be a copy
+        else:
+            _UNCACHED.add(func)
         return out
     if not out.requires_grad:  # a grad_fn is more than metadata
-        if len(_ANSWERS) >= MAX_ENTRIES:
-            _ANSWERS.clear()
-        _ANSWERS[key] = (tuple(out.shape), out.stride(), out.dtype)
+        _keep(key, (tuple(out.shape), out.stride(), out.dtype))
     return out
+
+
+def _keep(key: tuple, answer: Any) -> None:
+    if len(_ANSWERS) >= MAX_ENTRIES:
+        _ANSWERS.clear()
+    _ANSWERS[key] = answer
 
 
 def clear() -> None:
@@ -83,13 +104,17 @@ def _key(func: Any, args: tuple, kwargs: dict) -> tuple | None:
     if "out" in kwargs:
         return None
     found = [0]
-    parts = _atom_seq(args, found)
-    if parts is _NO_KEY:
+    parts = _atoms(args, found)
+    if parts is None:
         return None
-    kw = _atom_seq(tuple(kwargs.values()), found) if kwargs else ()
-    if kw is _NO_KEY or not found[0]:
+    if kwargs:
+        kw = _atoms(tuple(kwargs.values()), found)
+        if kw is None:
+            return None
+        parts = (parts, tuple(kwargs), kw)
+    if not found[0]:
         return None
-    key = (func, parts, tuple(kwargs), kw, torch.is_grad_enabled(), torch.get_default_dtype())
+    key = (func, parts, torch.is_grad_enabled(), torch.get_default_dtype())
     try:
         hash(key)
     except TypeError:  # an unhashable func (a bound method of an unhashable object)
@@ -97,35 +122,41 @@ def _key(func: Any, args: tuple, kwargs: dict) -> tuple | None:
     return key
 
 
-def _atom_seq(values: tuple | list, found: list) -> Any:
+def _atoms(values: tuple | list, found: list) -> tuple | None:
+    """What of each value a meta kernel can read, as hashable values; None when unsure. Runs
+    on every meta call: the usual arguments (tensors, numbers) are read inline."""
     out = []
     for v in values:
-        a = _atom(v, found)
-        if a is _NO_KEY:
-            return _NO_KEY
-        out.append(a)
+        cls = v.__class__
+        if cls is Tensor or cls is Parameter:  # not a subclass: a lazy layer's UninitializedParameter has no shape
+            if not v.is_meta or v.layout is not _STRIDED or v.dtype.is_complex:
+                return None
+            found[0] += 1
+            out.append((cls, v.dtype, v.shape, v.stride(), v.storage_offset(), v.requires_grad))
+        elif cls in _PLAIN_CLASSES:
+            out.append((cls, v))
+        else:
+            a = _atom(v, found)
+            if a is None:
+                return None
+            out.append(a)
     return tuple(out)
 
 
 def _atom(v: Any, found: list) -> Any:
-    """What of ``v`` a meta kernel can read, as a hashable value; ``_NO_KEY`` when unsure."""
+    """``_atoms`` for the rarer values: subclasses of the plain ones, sequences, slices."""
     cls = v.__class__
-    if cls is Tensor or cls is Parameter:  # not a subclass: a lazy layer's UninitializedParameter has no shape
-        if not v.is_meta or v.layout is not torch.strided or v.dtype.is_complex:
-            return _NO_KEY
-        found[0] += 1
-        return (cls, v.dtype, tuple(v.shape), v.stride(), v.storage_offset(), v.requires_grad)
     if isinstance(v, Tensor):
-        return _NO_KEY
+        return None
     if isinstance(v, _PLAIN):
         return (cls, v)
     if cls is tuple or cls is list or cls is torch.Size:
-        inner = _atom_seq(v, found)
-        return _NO_KEY if inner is _NO_KEY else (cls, inner)
+        inner = _atoms(v, found)
+        return None if inner is None else (cls, inner)
     if cls is slice:
-        inner = _atom_seq((v.start, v.stop, v.step), found)
-        return _NO_KEY if inner is _NO_KEY else (cls, inner)
-    return _NO_KEY
+        inner = _atoms((v.start, v.stop, v.step), found)
+        return None if inner is None else (cls, inner)
+    return None
 
 
 def _new_tensor(out: Any, args: tuple, kwargs: dict) -> bool:
