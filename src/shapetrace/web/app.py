@@ -14,8 +14,9 @@ Endpoints (schemas at ``/openapi.json``, components in ``web/schema.py``):
 * ``POST /api/spec/export?format=yaml|json``: spec -> a spec file's text;
 * ``POST /api/table?format=markdown|csv&layout=nchw|hwc&lang=en|ko``: spec -> the flow
   table, rendered by ``shapetrace.render``;
-* ``POST /api/view``: the same flow plus its display text (shapes in both layouts, notes in
-  both languages, rendered by ``shapetrace.render`` and ``core.explain``): what the page uses;
+* ``POST /api/view?symbolic=false|true``: the same flow plus its display text (shapes in both
+  layouts, notes in both languages, rendered by ``shapetrace.render`` and ``core.explain``;
+  with symbolic=true each row's output as a formula too): what the page uses;
 * ``GET /api/layers``, ``/api/presets``, ``/api/presets/{id}``.
 
 Bad requests get a 4xx with ``{"detail": "<one line>"}``, never a 500: see ``limits``.
@@ -199,8 +200,11 @@ def create_app(limits: Limits = DEFAULT_LIMITS, *, hosts: Iterable[str] | None =
                                        "each row's shapes as shapetrace.render writes them in both "
                                        "layouts and its notes in both languages"),
                          **_error_responses(*POST_ERRORS)})
-    async def api_view(request: Request) -> Response:
-        return answer(await work("view", request), "application/json")
+    async def api_view(request: Request, symbolic: bool = Query(
+            False, description="also each row's output as a formula of the varying input sizes "
+                               "(display.rows[i].sym), as `shapetrace summary --symbolic` "
+                               "writes it: the page asks only while its formula toggle is on")) -> Response:
+        return answer(await work("view_symbolic" if symbolic else "view", request), "application/json")
 
     @app.post("/api/spec/parse", tags=["spec"], summary="Read a spec file's text (YAML or JSON)",
               openapi_extra=_json_body("ParseRequest", "the text of a spec file"),

@@ -205,6 +205,12 @@ def components(limits: Limits, layer_names: list[str]) -> dict[str, Any]:
                 "rows": {"type": "array", "items": {
                     "type": "object", "required": ["in", "out", "notes"],
                     "properties": {"in": ref("ShapesText"), "out": ref("ShapesText"),
+                                   "sym": {"anyOf": [{"type": "null"}, {
+                                       "type": "object", "required": _LAYOUTS,
+                                       "properties": {lay: {"type": "string"} for lay in _LAYOUTS}}],
+                                       "description": "only with ?symbolic=true: the output as a "
+                                                      "formula of the varying input sizes, per "
+                                                      "layout; null where there is none"},
                                    "notes": {"type": "object", "required": ["en", "ko"],
                                              "properties": {lg: {"type": "array",
                                                                  "items": {"type": "string"}}

@@ -46,7 +46,8 @@ async function compute() {
   inflight = ctl;
   document.body.dataset.state = "computing";
   try {
-    const data = await api("POST", "/api/view", specForServer(), "json", ctl.signal);
+    const url = state.symbolic ? "/api/view?symbolic=true" : "/api/view";
+    const data = await api("POST", url, specForServer(), "json", ctl.signal);
     if (my !== seq) return;
     showReport(data.flow, data.display);
     window.dispatchEvent(new CustomEvent("shapetrace:view", { detail: data })); // symbolic.js
@@ -58,6 +59,13 @@ async function compute() {
   }
   saveHash();
 }
+
+// The formulas cost the server time on every edit: asked for only while the toggle is on,
+// and at once when it is switched on (the answer on screen has none).
+window.addEventListener("shapetrace:symbolic", (e) => {
+  state.symbolic = Boolean(e.detail && e.detail.on);
+  if (state.symbolic) schedule(true);
+});
 
 function showFailure(e) {
   if (e.kind === "down") showProblem(t("serverDown"), t("serverDownHint"), "server-down");

@@ -18,6 +18,7 @@ const state = {
   catalogList: [],
   report: null, // the flow: exactly POST /api/flow's JSON
   display: null, // its text, from POST /api/view
+  symbolic: false, // the formula toggle is on (symbolic.js): /api/view adds the formulas
   expanded: new Set(),
   collapsed: new Set(), // path keys of blocks shown collapsed
   addType: new Map(), // stack key -> last type picked there

@@ -1,7 +1,8 @@
 // The formula toggle (issue 16): with it on, each row's Output cell also shows the output
 // shape as a formula of the varying input sizes, e.g. (1, 128, ⌊H/8⌋, ⌊W/8⌋), as
-// `shapetrace summary --symbolic` does. The formulas come with POST /api/view
-// (display.rows[i].sym, per layout); app.js hands each answer over in a
+// `shapetrace summary --symbolic` does. The formulas come with POST /api/view?symbolic=true
+// (display.rows[i].sym, per layout), which app.js asks for only while the toggle is on: it
+// says so in a "shapetrace:symbolic" event, and hands each answer over in a
 // "shapetrace:view" event. The table is redrawn by results.js (a new answer, a layout or
 // language change), so the formulas are put back whenever #flow-body changes.
 (() => {
@@ -55,7 +56,11 @@
     holder.append(box, " ", text);
     results.insertBefore(holder, wrap);
     label(box, text);
-    box.addEventListener("change", () => { on = box.checked; paint(); });
+    box.addEventListener("change", () => {
+      on = box.checked;
+      paint();
+      window.dispatchEvent(new CustomEvent("shapetrace:symbolic", { detail: { on } })); // app.js
+    });
     window.addEventListener("shapetrace:view", (e) => { display = e.detail.display; paint(); });
     new MutationObserver(paint).observe(document.getElementById("flow-body"), { childList: true });
     new MutationObserver(() => { label(box, text); paint(); })
