@@ -87,6 +87,14 @@ def test_any_width(width: int) -> None:
         assert fast == render.table(r, width=width)
 
 
+def test_numbers_never_wrap() -> None:
+    """grid lays out a wrapped cell left-justified only: every right-justified (numeric)
+    column the table builds must be a no-wrap one."""
+    from shapetrace.render.options import NUMERIC_COLUMNS
+
+    assert NUMERIC_COLUMNS <= text._NOWRAP
+
+
 def test_control_characters_fall_back_to_rich() -> None:
     columns = [text.GridColumn("Layer", False, True)]
     assert text.fast_table("t", columns, [text.GridRow(["a\tb"])], lambda: None) is None

@@ -36,7 +36,7 @@ _UNSAFE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")  # rich strips or expands
 @dataclass
 class GridColumn:
     header: str
-    right: bool  # justify right (numbers); else left
+    right: bool  # justify right (numbers, which are never wrapped: no_wrap too); else left
     no_wrap: bool
 
 
@@ -121,7 +121,7 @@ class FastTable:
             return None
         if col.no_wrap:  # Text.wrap(no_wrap=True): justified, cropped to the width
             return [stripped[:inner].rjust(inner) if col.right else text[:inner].ljust(inner)]
-        return None if col.right else _wrap(text, inner)
+        return _wrap(text, inner)  # a left column: a right one never wraps (GridColumn)
 
     def _rich_cell(self, text: str, i: int, width: int, console: Console, options: ConsoleOptions,
                    style: Style | None, cstyle: Style | None) -> list[list[Segment]]:
