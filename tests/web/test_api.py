@@ -555,3 +555,27 @@ def test_view_leaves_out_a_graph_too_big_to_send(client):
     spec = {"input": [1, 8], "layers": [{"type": "ReLU"}] * (MAX_GRAPH_NODES + 1)}
     view = post(client, spec, "/api/view").json()
     assert view["display"]["graph"] == {} and len(view["flow"]["rows"]) == MAX_GRAPH_NODES + 1
+
+
+def test_every_task_answers_the_bytes_to_send():
+    """Encoded once, in the worker: the size check measures the bytes the server then sends
+    as they are (a text answer was encoded twice, once only to be measured)."""
+    from dataclasses import replace
+
+    from shapetrace.web.limits import DEFAULT_LIMITS
+    from shapetrace.web.tasks import TASKS, run
+
+    body = json.dumps(spec_dict("seed")).encode()
+    parse = json.dumps({"text": json.dumps(spec_dict("seed"))}).encode()
+    calls = {"flow": (body,), "view": (body,), "view_symbolic": (body,), "parse": (parse,),
+             "export": (body, "yaml"), "table": (body, "markdown", "nchw", "ko")}
+    assert set(calls) <= set(TASKS)
+    for name, args in calls.items():
+        status, value = run(name, (*args, DEFAULT_LIMITS))
+        assert status == "ok" and isinstance(value, bytes), (name, status, type(value))
+    # the Korean table: its bytes, not its characters, are held to the cap
+    table = run("table", (*calls["table"], DEFAULT_LIMITS))[1]
+    assert len(table.decode()) < len(table)
+    capped = replace(DEFAULT_LIMITS, max_answer_bytes=len(table.decode()))
+    status, code, message = run("table", (*calls["table"], capped))
+    assert (status, code) == ("error", 422) and f"would be {len(table):,} bytes" in message

@@ -182,7 +182,7 @@ def create_app(limits: Limits = DEFAULT_LIMITS, *, hosts: Iterable[str] | None =
             raise RequestError(outcome.message, outcome.status)
         return outcome.value
 
-    def answer(value: bytes | str, media_type: str) -> Response:
+    def answer(value: bytes, media_type: str) -> Response:
         return Answer(value, media_type=media_type, limits=limits, pending=pending)
 
     # ------------------------------------------------------------------ API
@@ -221,9 +221,8 @@ def create_app(limits: Limits = DEFAULT_LIMITS, *, hosts: Iterable[str] | None =
                                            "application/json": {"schema": schema.ref("Spec")}}},
                          **_error_responses(*POST_ERRORS)})
     async def api_export(request: Request, format: SpecFormat = Query(SpecFormat.yaml)) -> Response:
-        text = await work("export", request, format.value)
         media = "application/json" if format is SpecFormat.json else "application/yaml"
-        return answer(text, media + "; charset=utf-8")
+        return answer(await work("export", request, format.value), media + "; charset=utf-8")
 
     @app.post("/api/table", tags=["flow"], summary="The flow table as Markdown or CSV",
               openapi_extra=_json_body("Spec", "a spec"),
@@ -234,9 +233,9 @@ def create_app(limits: Limits = DEFAULT_LIMITS, *, hosts: Iterable[str] | None =
     async def api_table(request: Request, format: TableFormat = Query(TableFormat.markdown),
                         layout: Layout = Query(Layout.NCHW),
                         lang: Lang = Query(Lang.EN)) -> Response:
-        text = await work("table", request, format.value, layout.value, lang.value)
         media = "text/csv" if format is TableFormat.csv else "text/markdown"
-        return answer(text, media + "; charset=utf-8")
+        return answer(await work("table", request, format.value, layout.value, lang.value),
+                      media + "; charset=utf-8")
 
     @app.get("/api/layers", tags=["catalog"], summary="Every layer the core knows, with its arguments",
              responses=_ok({"type": "array", "items": schema.ref("LayerInfo")}, "the layer catalog"))
@@ -304,7 +303,7 @@ class Answer(Response):
     ``Limits.send_seconds`` is cut off. Answers waiting for their clients may hold at most
     ``Limits.max_pending_answer_bytes`` together; past it a new answer is a 503."""
 
-    def __init__(self, content: bytes | str, *, media_type: str, limits: Limits,
+    def __init__(self, content: bytes, *, media_type: str, limits: Limits,
                  pending: list[int]) -> None:
         super().__init__(content, media_type=media_type)
         self.limits = limits

@@ -3,7 +3,9 @@
 They run in a worker process (``web/worker.py``), so that no request, whatever it asks
 of the core, can hold the server past a deadline. This module imports no web framework.
 
-Each task returns its answer, or raises ``RequestError`` (status and one-line message).
+Each task returns its answer as the bytes to send (encoded once, here: the worker checks
+their size, the server sends them as they are), or raises ``RequestError`` (status and
+one-line message).
 """
 
 from __future__ import annotations
@@ -159,19 +161,19 @@ def parse_request(body: bytes, limits: Limits) -> bytes:
     return json.dumps(spec.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def export_text(body: bytes, fmt: str, limits: Limits) -> str:
-    """POST /api/spec/export: the spec as a spec file's text."""
-    return spec_text(spec_of(body, limits).to_dict(), fmt)
+def export_text(body: bytes, fmt: str, limits: Limits) -> bytes:
+    """POST /api/spec/export: the spec as a spec file's text, UTF-8."""
+    return spec_text(spec_of(body, limits).to_dict(), fmt).encode()
 
 
-def table_text(body: bytes, fmt: str, layout: str, lang: str, limits: Limits) -> str:
+def table_text(body: bytes, fmt: str, layout: str, lang: str, limits: Limits) -> bytes:
     """POST /api/table: the page's table as a file: shapetrace.render's Markdown or CSV with the
     worked-formula column, in the page's layout and language (what `shapetrace summary SPEC
-    --format markdown --explain --layout hwc --lang ko` prints)."""
+    --format markdown --explain --layout hwc --lang ko` prints), UTF-8."""
     from .. import render
 
     report = flow_report(spec_of(body, limits))
-    return render.render(report, fmt, layout=layout, lang=lang, explain=True)
+    return render.render(report, fmt, layout=layout, lang=lang, explain=True).encode()
 
 
 def spec_text(data: dict[str, Any], fmt: str) -> str:
@@ -237,14 +239,6 @@ else:
     _TEST_SLEEP = None
 
 
-def _answer_size(value: Any) -> int:
-    if isinstance(value, (bytes, bytearray)):
-        return len(value)
-    if isinstance(value, str):
-        return len(value) if value.isascii() else len(value.encode("utf-8", "replace"))
-    return 0
-
-
 def run(name: str, args: tuple) -> tuple:
     """One task -> ("ok", value) or ("error", status, message); never raises."""
     try:
@@ -254,7 +248,7 @@ def run(name: str, args: tuple) -> tuple:
                 time.sleep(int(m.group(1)) / 1000)
         value = TASKS[name](*args)
         limits = next((a for a in args if isinstance(a, Limits)), None)
-        size = _answer_size(value)
+        size = len(value) if isinstance(value, bytes) else 0  # the test tasks answer numbers
         if limits is not None and size > limits.max_answer_bytes:
             # Checked here, in the worker: the server never holds an answer past the cap.
             return ("error", 422, f"the answer would be {size:,} bytes, more than the limit of "

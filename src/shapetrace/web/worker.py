@@ -309,10 +309,6 @@ class Pool:
         if not isinstance(w, Outcome):
             self._release(w, keep=True)
 
-    def pids(self) -> list[int]:
-        with self._cond:
-            return [w.proc.pid for w in (*self._idle, *self._busy)]
-
     def close(self) -> None:
         """Stop every child, idle or busy; waiting and running requests answer 503."""
         with self._cond:
