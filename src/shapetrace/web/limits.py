@@ -18,6 +18,7 @@ computation in a worker process with a deadline (``worker.py``, ``max_seconds``)
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -205,7 +206,9 @@ def check_unicode(data: Any, what: str = "request body") -> None:
 # Tokens of a YAML (or JSON) text that matter for its nesting: quoted strings (skipped whole,
 # so brackets in names do not count; a quote only opens one where a scalar can start), comments
 # (after a space), flow brackets, and each line's indentation with its leading "- " items.
-_YAML_TOKENS = None
+_YAML_TOKENS = re.compile(
+    r"""(?:(?<=[\s\[{,:])|^)(?:"(?:[^"\\]|\\.)*"|'(?:[^']|'')*')"""
+    r"|(?:(?<=\s)|^)#[^\n]*|[\[\]{}]|^[ \t]*(?:-[ \t]+)*", re.M)
 
 
 def check_text_depth(text: str, max_depth: int, what: str = "spec") -> None:
@@ -213,13 +216,6 @@ def check_text_depth(text: str, max_depth: int, what: str = "spec") -> None:
     PyYAML spends about 1 s on 2 KB of 1,000 nested ``[``. A cheap over-estimate (the deepest
     block indentation plus the deepest flow nesting, one regex pass), never an under-estimate
     for the flow brackets and indentation that make YAML deep."""
-    import re
-
-    global _YAML_TOKENS
-    if _YAML_TOKENS is None:
-        _YAML_TOKENS = re.compile(
-            r"""(?:(?<=[\s\[{,:])|^)(?:"(?:[^"\\]|\\.)*"|'(?:[^']|'')*')"""
-            r"|(?:(?<=\s)|^)#[^\n]*|[\[\]{}]|^[ \t]*(?:-[ \t]+)*", re.M)
     flow = flow_max = 0
     indents: list[int] = []
     block_max = 0
