@@ -86,3 +86,41 @@ def test_search_equals_brute_force(kind, budget):
 def test_a_peak_that_does_not_grow_is_not_limited():
     found = largest_batch(lambda b: {"forward": 10, "backward": 20, "optimizer": 30}, 100)
     assert (found.batch, found.how) == (MAX_BATCH, "not limited")
+
+
+@pytest.mark.parametrize("kind", sorted(PEAKS))
+def test_known_peaks_are_used_and_not_counted(kind):
+    """A size given as ``known`` (the report's own step) is not simulated again nor counted."""
+    f = PEAKS[kind]
+    calls = []
+
+    def peak(b):
+        calls.append(b)
+        return f(b)
+
+    alone = largest_batch(f, 9100)
+    found = largest_batch(peak, 9100, known={1: f(1), 2: f(2)})
+    assert (found.batch, found.how) == (alone.batch, alone.how)
+    assert 1 not in calls and 2 not in calls  # the search always asks for 1 and 2
+    assert found.evaluations == len(calls) == len(set(calls)) == alone.evaluations - 2
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 5])
+def test_steps_simulated_are_the_steps_the_search_ran(monkeypatch, batch_size):
+    """"n steps simulated" counts the search's own steps: not the report's step at
+    ``batch_size``, which the search reuses (it always asks for 1 and 2)."""
+    from shapetrace.memory import api
+
+    ran = []
+    real = api.simulate
+
+    def counted(model, cfg, b):
+        ran.append(b)
+        return real(model, cfg, b)
+
+    monkeypatch.setattr(api, "simulate", counted)
+    case = CASES["inplace"]
+    r = shapetrace.train_memory(case.model(), case.shape, budget="1MiB", batch_size=batch_size,
+                                **case.api_kwargs())
+    assert ran[0] == batch_size and len(ran) == len(set(ran))  # each size simulated once
+    assert r.batch_evaluations == len(ran) - 1 > 0

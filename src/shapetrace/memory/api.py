@@ -77,14 +77,8 @@ def train_memory(model: Any, input_size: Any = None, *, optimizer: str = "adamw"
                 f"budget {limit} bytes is smaller than the weights with their gradients and "
                 f"optimizer state ({fixed} bytes: params {step.params}, buffers {step.buffers}, "
                 f"grads {step.grads}, optimizer state {step.optimizer_state}); no batch can fit")
-        known = {batch_size: step.phase_peaks}
-
-        def phase_peaks_at(b: int) -> dict[str, int]:
-            if b not in known:
-                known[b] = simulate(model, cfg, b).phase_peaks
-            return known[b]
-
-        found = batch_search.largest_batch(phase_peaks_at, limit)
+        found = batch_search.largest_batch(lambda b: simulate(model, cfg, b).phase_peaks, limit,
+                                           known={batch_size: step.phase_peaks})
         report.max_batch_size = found.batch
         report.batch_search = found.how
         report.batch_evaluations = found.evaluations

@@ -25,23 +25,32 @@ SECANT_ROUNDS = 4
 class BatchSearch:
     batch: int  # 0 when not even one sample fits
     how: str  # "affine, checked", "bisection" or "not limited"
-    evaluations: int
+    evaluations: int  # the steps this search simulated (``phase_peaks_at`` calls; ``known`` ones not)
 
 
-def largest_batch(phase_peaks_at: Callable[[int], Mapping[str, int]], budget: int) -> BatchSearch:
-    """The largest ``b`` in 1..MAX_BATCH with ``max(phase_peaks_at(b).values()) <= budget``."""
-    cache: dict[int, Mapping[str, int]] = {}
+def largest_batch(phase_peaks_at: Callable[[int], Mapping[str, int]], budget: int,
+                  known: Mapping[int, Mapping[str, int]] | None = None) -> BatchSearch:
+    """The largest ``b`` in 1..MAX_BATCH with ``max(phase_peaks_at(b).values()) <= budget``.
+    ``known``: phase peaks already simulated (the report's own step), used without a call.
+    The one cache of the search: each size is simulated at most once, and counted when it is."""
+    cache: dict[int, Mapping[str, int]] = {}  # the sizes the search asked for, in order
+    simulated = 0
 
     def peaks(b: int) -> Mapping[str, int]:
+        nonlocal simulated
         if b not in cache:
-            cache[b] = phase_peaks_at(b)
+            if known is not None and b in known:
+                cache[b] = known[b]
+            else:
+                cache[b] = phase_peaks_at(b)
+                simulated += 1
         return cache[b]
 
     def fits(b: int) -> bool:
         return max(peaks(b).values()) <= budget
 
     def result(b: int, how: str) -> BatchSearch:
-        return BatchSearch(b, how, len(cache))
+        return BatchSearch(b, how, simulated)
 
     if not fits(1):
         return result(0, "bisection")
