@@ -23,7 +23,8 @@ Bad requests get a 4xx with ``{"detail": "<one line>"}``, never a 500: see ``lim
 Under load the server answers in JSON too: 429 when ``Limits.max_waiting`` requests already
 wait for a worker, 503 when none frees up in ``max_wait_seconds``; a request whose client
 has gone is cancelled (its worker killed and replaced), and an answer is sent in pieces to a
-client that reads, and cut off from one that stops reading (``send_seconds``). Who may call
+client that reads, and cut off from one that stops reading (``send_seconds``, enforced by
+``protocol.py``'s connection under ``shapetrace serve``). Who may call
 the API (Host, Origin, Content-Type) is ``guard.py``.
 """
 
@@ -76,6 +77,9 @@ class SpecFormat(str, Enum):
 
 
 POST_ERRORS = (400, 403, 413, 415, 422, 429, 503)
+SYMBOLIC = ("also each row's output as a formula of the varying input sizes (display.rows[i].sym), "
+            "as `shapetrace summary --symbolic` writes it; the page asks only while its formula "
+            "toggle is on (up to 0.4 s of work at 400 rows)")
 ANSWER_CHUNK = 64 << 10  # an answer goes out in pieces this big, each after the last was taken
 
 
@@ -200,11 +204,10 @@ def create_app(limits: Limits = DEFAULT_LIMITS, *, hosts: Iterable[str] | None =
                                        "each row's shapes as shapetrace.render writes them in both "
                                        "layouts and its notes in both languages"),
                          **_error_responses(*POST_ERRORS)})
-    async def api_view(request: Request, symbolic: bool = Query(
-            False, description="also each row's output as a formula of the varying input sizes "
-                               "(display.rows[i].sym), as `shapetrace summary --symbolic` "
-                               "writes it: the page asks only while its formula toggle is on")) -> Response:
-        return answer(await work("view_symbolic" if symbolic else "view", request), "application/json")
+    async def api_view(request: Request,
+                       symbolic: bool = Query(False, description=SYMBOLIC)) -> Response:
+        task = "view_symbolic" if symbolic else "view"
+        return answer(await work(task, request), "application/json")
 
     @app.post("/api/spec/parse", tags=["spec"], summary="Read a spec file's text (YAML or JSON)",
               openapi_extra=_json_body("ParseRequest", "the text of a spec file"),
@@ -300,8 +303,10 @@ class Answer(Response):
     """An answer sent in ``ANSWER_CHUNK`` pieces, each after the client took the last (uvicorn
     waits for its write buffer to drain before each send), so a client that does not read
     holds one piece of socket buffer, not a copy of the answer. One that takes nothing for
-    ``Limits.send_seconds`` is cut off. Answers waiting for their clients may hold at most
-    ``Limits.max_pending_answer_bytes`` together; past it a new answer is a 503."""
+    ``Limits.send_seconds`` is cut off by its connection (web/protocol.py aborts it, the one
+    place that can drop the buffer; every send of this answer then returns at once). Answers
+    waiting for their clients may hold at most ``Limits.max_pending_answer_bytes`` together;
+    past it a new answer is a 503."""
 
     def __init__(self, content: bytes, *, media_type: str, limits: Limits,
                  pending: list[int]) -> None:
@@ -320,22 +325,13 @@ class Answer(Response):
         self.pending[0] += size
         try:
             view = memoryview(self.body)
-            start = {"type": "http.response.start", "status": self.status_code,
-                     "headers": self.raw_headers}
-            if not await self._send(send, start):
-                return
+            await send({"type": "http.response.start", "status": self.status_code,
+                        "headers": self.raw_headers})
             for at in range(0, max(size, 1), ANSWER_CHUNK):
-                piece = {"type": "http.response.body", "body": bytes(view[at:at + ANSWER_CHUNK]),
-                         "more_body": at + ANSWER_CHUNK < size}
-                if not await self._send(send, piece):
-                    return  # the server closes a connection whose response is left unfinished
+                await send({"type": "http.response.body", "body": bytes(view[at:at + ANSWER_CHUNK]),
+                            "more_body": at + ANSWER_CHUNK < size})
         finally:
             self.pending[0] -= size
-
-    async def _send(self, send, message) -> bool:
-        with anyio.move_on_after(self.limits.send_seconds) as timer:
-            await send(message)
-        return not timer.cancelled_caught
 
 
 class SecurityHeaders:

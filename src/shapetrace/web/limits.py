@@ -43,7 +43,7 @@ class Limits:
     max_waiting: int = 16
     max_wait_seconds: float = 10.0  # a queued request waits this long for a worker; then 503
     max_pending_answer_bytes: int = 64 << 20  # answers not yet taken by slow readers; then 503
-    send_seconds: float = 10.0  # a client that takes no part of its answer this long is cut
+    send_seconds: float = 10.0  # a client taking no part of its answer this long is cut (protocol.py)
     read_seconds: float = 10.0  # a request's head and body must arrive within this; then closed
 
 

@@ -10,7 +10,8 @@ deadline (``limits.BodyLimit``).
 A client that stops reading its answer is the same attack the other way round: the
 transport's buffer fills, writing pauses, and a plain ``close()`` waits for the buffer to
 drain, which it never does. So a connection whose writing stays paused for ``send_seconds``
-is aborted (its buffer dropped at once).
+is aborted (its buffer dropped at once): the one deadline for a slow reader, as the app's
+``Answer`` only waits for each piece to be taken (an aborted connection's sends return).
 
 Imports uvicorn: used by ``shapetrace serve`` only.
 """
