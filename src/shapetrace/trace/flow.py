@@ -10,12 +10,10 @@ inherits another tensor's place.
 
 from __future__ import annotations
 
-import functools
 import weakref
 
 import torch
 
-from ..core import receptive
 from ..core.records import ReceptiveField
 
 
@@ -30,6 +28,11 @@ class FlowTensors:
     def __contains__(self, t: torch.Tensor) -> bool:
         e = self._store.get(id(t))
         return e is not None and e[0]() is t
+
+    def entry(self, t: torch.Tensor) -> tuple[ReceptiveField | None, int | str | None] | None:
+        """``(rf, src)`` of ``t``, or None when it is not in the flow: one lookup for both."""
+        e = self._store.get(id(t))
+        return (e[1], e[2]) if e is not None and e[0]() is t else None
 
     def rf(self, t: torch.Tensor) -> ReceptiveField | None:
         """``t``'s receptive field; None where it has none or is not in the flow."""
@@ -53,10 +56,3 @@ class FlowTensors:
                 del store[key]
 
         store[key] = (weakref.ref(t, drop), rf, src)
-
-    def merged(self, tensors: list[torch.Tensor]) -> ReceptiveField | None:
-        """The union of the receptive fields of those of ``tensors`` in the flow."""
-        fields = [self.rf(t) for t in tensors if t in self]
-        if not fields:
-            return None
-        return functools.reduce(receptive.merge, fields)

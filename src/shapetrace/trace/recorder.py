@@ -369,21 +369,27 @@ class Recorder:
 
     def op_done(self, func: Any, args: tuple, kwargs: dict, out: Any, frame: Frame) -> None:
         ins = call_tensors(args, kwargs)
-        outs = tensors(out)
-        role = classify(func, frame, ins, outs, self.flow)
+        outs = [out] if out.__class__ is torch.Tensor else tensors(out)
+        flow = self.flow
+        tracked: list[torch.Tensor] = []  # the inputs in the flow, in order
+        entries: list[tuple] = []  # their (receptive field, source), looked up once
+        for t in ins:
+            e = flow.entry(t)
+            if e is not None:
+                tracked.append(t)
+                entries.append(e)
+        role = classify(func, frame, ins, outs, flow)
         if role is Role.IGNORED:
             return
-        flow = self.flow
         if role is Role.PASSTHROUGH:
-            if ins[0] in flow:
-                rf, src = flow.rf(ins[0]), flow.src(ins[0])
+            if tracked and tracked[0] is ins[0]:
+                rf, src = entries[0]
                 for t in outs:
                     if t is not ins[0]:
                         flow.add(t, rf, src)
             return
         index = len(self.rows)
-        for t in ins:
-            src = flow.src(t)
+        for t, (_, src) in zip(tracked, entries):
             if src is not None:
                 self.edges.append(Edge(src, index, tuple(t.shape)))
         kind = ops.op_kind(func)
@@ -395,7 +401,7 @@ class Recorder:
             row.formulas, row.notes, row.kwargs = list(layer.formulas), list(layer.notes), dict(layer.kwargs)
             rf = receptive.apply(flow.rf(ins[0]), layer)
         else:
-            rf = self._op_rf(func, args, kwargs, ins, outs)
+            rf = _op_rf(func, args, kwargs, tracked, [e[0] for e in entries], outs)
         row.receptive_field = rf
         for t in outs:
             flow.add(t, rf, index)
@@ -420,19 +426,6 @@ class Recorder:
             return answer(name, tuple(ins[0].shape), kw)
         except ShapeError:  # torch accepted the call: no formula rather than a wrong one
             return None
-
-    def _op_rf(self, func: Any, args: tuple, kwargs: dict, ins: list[torch.Tensor],
-               outs: list[torch.Tensor]) -> ReceptiveField | None:
-        tracked = [t for t in ins if t in self.flow]
-        if not tracked:
-            return None
-        rule = ops.rf_rule(func)
-        if rule is ops.RFRule.KEEP and all(t.dim() == outs[0].dim() for t in tracked):
-            return self.flow.merged(tracked)
-        if rule is ops.RFRule.CAT and outs[0].dim() >= 3:
-            if ops.cat_dim(args, kwargs) % outs[0].dim() in (0, 1):  # batch or channels
-                return self.flow.merged(tracked)
-        return None
 
     def _check_batch(self, row: Row, req: tuple[int, ...], x: torch.Tensor, y: torch.Tensor) -> None:
         """A view/reshape with -1 that mixed samples: rows no longer align with the batch."""
@@ -465,3 +458,19 @@ class Recorder:
             self.failures.note(op_failure(row, func, args, kwargs, ins, exc), exc, append=True, wrong_dtype=wrong)
         finally:
             self.busy = was
+
+
+def _op_rf(func: Any, args: tuple, kwargs: dict, tracked: list[torch.Tensor], fields: list,
+           outs: list[torch.Tensor]) -> ReceptiveField | None:
+    """An op row's receptive field from its inputs in the flow (``tracked``, with their
+    ``fields``): kept by elementwise ops of equal rank, merged by a concat along the batch
+    or channels; else none."""
+    if not tracked:
+        return None
+    rule = ops.rf_rule(func)
+    if rule is ops.RFRule.KEEP and all(t.dim() == outs[0].dim() for t in tracked):
+        return functools.reduce(receptive.merge, fields)
+    if rule is ops.RFRule.CAT and outs[0].dim() >= 3:
+        if ops.cat_dim(args, kwargs) % outs[0].dim() in (0, 1):  # batch or channels
+            return functools.reduce(receptive.merge, fields)
+    return None
