@@ -96,3 +96,33 @@ def test_budget_strings(text, value):
 def test_bad_budget_strings(text):
     with pytest.raises(MemoryUsageError):
         parse_budget(text)
+
+
+class _Logits(torch.nn.Module):
+    """A head whose output is the tensor itself, or a dataclass / dict / namedtuple holding it."""
+
+    def __init__(self, wrap) -> None:
+        super().__init__()
+        self.fc, self.wrap = torch.nn.Linear(8, 4), wrap
+
+    def forward(self, x):
+        return self.wrap(self.fc(torch.relu(x)))
+
+
+@pytest.mark.parametrize("wrap", ["dataclass", "dict", "namedtuple"])
+def test_outputs_are_found_as_summary_finds_them(wrap):
+    """The step finds the forward's output tensors with the tracer's walker (``inputs.tensors``):
+    a dataclass output (as ``summary`` reads it) trains, and costs what the bare tensor costs."""
+    import collections
+    import dataclasses
+
+    Out = dataclasses.make_dataclass("Out", [("logits", torch.Tensor), ("n", int, 0)])
+    Pair = collections.namedtuple("Pair", "logits extra")
+    wraps = {"dataclass": Out, "dict": lambda t: {"logits": t, "n": 3}, "namedtuple": lambda t: Pair(t, None)}
+    torch.manual_seed(0)
+    bare = shapetrace.train_memory(_Logits(lambda t: t), (2, 8))
+    torch.manual_seed(0)
+    got = shapetrace.train_memory(_Logits(wraps[wrap]), (2, 8))
+    assert shapetrace.summary(_Logits(wraps[wrap]), (2, 8)).rows[0].output_shapes == [(2, 4)]
+    assert (got.peak, got.saved_activations, got.grads, got.flops_forward, got.flops_backward) == \
+        (bare.peak, bare.saved_activations, bare.grads, bare.flops_forward, bare.flops_backward)

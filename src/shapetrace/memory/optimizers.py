@@ -38,11 +38,7 @@ def warm_up(opt, params: list) -> None:
 
 
 def state_storages(opt) -> list:
-    import torch
+    """Every tensor of the optimizer's state (per parameter: a dict of buffers and counters)."""
+    from ..trace.inputs import tensors
 
-    out = []
-    for st in opt.state.values():
-        for v in st.values():
-            if isinstance(v, torch.Tensor):
-                out.append(v)
-    return out
+    return tensors(list(opt.state.values()))

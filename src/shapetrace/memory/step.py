@@ -58,7 +58,8 @@ class _State:
 def _recorder_class():
     import torch
     from torch.utils._python_dispatch import TorchDispatchMode
-    from torch.utils._pytree import tree_leaves
+
+    from ..trace.inputs import tensors
 
     aten = torch.ops.aten
     queries = {aten.sym_size.default, aten.sym_stride.default, aten.sym_numel.default,
@@ -111,9 +112,8 @@ def _recorder_class():
             out = func(*args, **kwargs)
             if self.fix_rnn and backends.is_rnn_workspace_op(func):
                 out = self._rnn_workspace(args, out)
-            for t in tree_leaves(out):
-                if isinstance(t, torch.Tensor):
-                    self.track(t)
+            for t in tensors(out):
+                self.track(t)
             phase = self.state.phase
             if phase in self.peaks and self.current > self.peaks[phase]:
                 self.peaks[phase] = self.current
@@ -153,10 +153,10 @@ def _recorder_class():
 
 
 def _marks_class():
-    import torch
     import torch.nn.functional as F
     from torch.overrides import TorchFunctionMode
-    from torch.utils._pytree import tree_leaves
+
+    from ..trace.inputs import tensors
 
     class Marks(TorchFunctionMode):
         """In the forward: each op's output node -> the row running (for the backward's FLOPs);
@@ -176,8 +176,8 @@ def _marks_class():
             if self.meta and sdpa and row is not None:
                 row.bound = Bound.UPPER
                 row.note = "attention_math_path"
-            for t in tree_leaves(out):
-                if isinstance(t, torch.Tensor) and t.grad_fn is not None:
+            for t in tensors(out):
+                if t.grad_fn is not None:
                     self.nodes.mark(t.grad_fn._sequence_nr(), row)
             return out
 
@@ -355,11 +355,11 @@ def simulate(model, cfg: StepConfig, batch: int) -> StepMemory:
 
 
 def _loss(out):
-    """The sum of every output that requires grad (a loss's own memory is a scalar)."""
-    import torch
-    from torch.utils._pytree import tree_leaves
+    """The sum of every output that requires grad (a loss's own memory is a scalar), found
+    as the tracer finds a forward's outputs (``inputs.tensors``: dataclass outputs too)."""
+    from ..trace.inputs import tensors
 
-    leaves = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor) and t.requires_grad]
+    leaves = [t for t in tensors(out) if t.requires_grad]
     if not leaves:
         raise MemoryUsageError("the model's output does not require grad: nothing to train")
     loss = leaves[0].sum()
