@@ -16,6 +16,7 @@ import contextlib
 import copy
 import functools
 import gc
+import weakref
 from typing import Any, Callable, Iterator
 
 import torch
@@ -123,20 +124,28 @@ def prepared(model: nn.Module, dev: torch.device, train: bool,
         versions = [(n, p, p._version) for n, p in model.named_parameters()] if dev.type != META else []
         try:
             with swapped(model, _buffer_copy) as same:
-                same.train(train)
+                _set_mode(same, train)
                 yield same
         finally:
             if changed is not None:
                 changed.extend(n for n, p, v in versions if p._version != v)
         return
     if dev.type == META and not any(isinstance(m, nn.modules.lazy.LazyModuleMixin) for m in model.modules()):
-        with swapped(model, functools.partial(_moved, dev=dev)) as same:
-            same.train(train)
+        with swapped(model, meta_twin) as same:
+            _set_mode(same, train)
             yield same
         return
     clone = copy_to(model, dev)
     clone.train(train)
     yield clone
+
+
+def _set_mode(model: nn.Module, train: bool) -> None:
+    """``model.train(train)``, unless every module is in that mode already (a model in eval
+    traced in eval: ``train()`` sets the flag through ``__setattr__`` on each module, 0.5 ms
+    on ResNet-50). ``swapped`` puts every module's own flag back afterwards either way."""
+    if any(m.training is not train for m in model.modules()):
+        model.train(train)
 
 
 def _moved(t: torch.Tensor, dev: torch.device) -> torch.Tensor:
@@ -150,6 +159,42 @@ def _moved(t: torch.Tensor, dev: torch.device) -> torch.Tensor:
     if isinstance(t, nn.Parameter):
         return nn.Parameter(new, requires_grad=t.requires_grad)
     return new
+
+
+# id(tensor) -> (a weak reference to it, what it was, its meta twin, what the twin was made as)
+_TWINS: dict[int, tuple] = {}
+_META_DEVICE = torch.device(META)
+
+
+def _signature(t: torch.Tensor) -> tuple:
+    return (t.__class__, t.shape, t.stride(), t.dtype, t.requires_grad)
+
+
+def meta_twin(t: torch.Tensor) -> torch.Tensor:
+    """``_moved(t, meta)``, made once per tensor: every trace of a model after the first
+    swaps in the same twins (on ResNet-50, 320 Parameters at 6 µs each). A twin is made anew
+    when its tensor changed (shape, strides, dtype, requires_grad) or the twin itself did (a
+    forward may set ``.data``, a flag or an attribute on what it is given); it holds no data,
+    and nothing a forward does to it on meta reaches the user's tensor."""
+    if uninitialized(t):
+        return _moved(t, _META_DEVICE)
+    key = id(t)
+    entry = _TWINS.get(key)
+    if entry is not None:
+        ref, was, twin, made = entry
+        if (ref() is t and was == _signature(t) and made == _signature(twin) and twin.grad is None
+                and not vars(twin) and twin._backward_hooks is None):
+            return twin
+    with torch.no_grad():
+        twin = _moved(t, _META_DEVICE)
+
+    def drop(ref: weakref.ref, key: int = key) -> None:
+        e = _TWINS.get(key)
+        if e is not None and e[0] is ref:
+            del _TWINS[key]
+
+    _TWINS[key] = (weakref.ref(t, drop), _signature(t), twin, _signature(twin))
+    return twin
 
 
 def weights_changed(names: list[str], dev: torch.device) -> Warning_:
@@ -210,7 +255,8 @@ def swapped(model: nn.Module, move: Move) -> Iterator[nn.Module]:
             d = vars(m)
             for key in ("_parameters", "_buffers"):
                 old = attrs[key]
-                d[key] = type(old)((k, None if t is None else memo[id(t)]) for k, t in old.items())
+                new = {k: None if t is None else memo[id(t)] for k, t in old.items()}
+                d[key] = new if type(old) is dict else type(old)(new)
             for k, v in attrs.items():
                 if isinstance(v, torch.Tensor):
                     d[k] = memo[id(v)]
