@@ -123,7 +123,7 @@ def install_short_cut(module: nn.Module, current: Callable[[], Any]) -> bool:
             out = fast(args, kwargs)
         return original(*args, **kwargs) if out is None else out
 
-    module.forward = forward
+    vars(module)["forward"] = forward  # what Module.__setattr__ does with a function, without its checks
     return True
 
 

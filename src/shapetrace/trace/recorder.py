@@ -164,7 +164,7 @@ class Recorder:
             for h in handles:
                 h.remove()
             for m in patched:
-                del m.forward  # the class's forward again
+                vars(m).pop("forward", None)  # the class's forward again
         self.params.attribute_unused(self.model, self.first_row)
         mark_leaves(self.rows)
         totals = finish_totals(self.rows, input_bytes=input_bytes)
