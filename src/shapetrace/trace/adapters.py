@@ -60,11 +60,8 @@ _READERS: dict[tuple[type, str], Callable[[nn.Module], Any]] = {
 }
 
 
-def _read(module: nn.Module, base: type, arg: str, default: Any) -> Any:
-    reader = _READERS.get((base, arg))
-    if reader is not None:
-        return reader(module)
-    value = getattr(module, arg, _MISSING)
+def _value(value: Any, default: Any) -> Any:
+    """The argument as given to the constructor, from the attribute torch keeps it in."""
     if value is _MISSING:
         return _MISSING
     if isinstance(value, torch.Tensor):
@@ -79,6 +76,17 @@ def _read(module: nn.Module, base: type, arg: str, default: Any) -> Any:
     return _MISSING
 
 
+@functools.lru_cache(maxsize=None)
+def _plan(base: type) -> tuple[str, tuple[tuple[str, Any, Callable[[nn.Module], Any] | None], ...]] | None:
+    """For a torch.nn class the core knows: its layer name and, per constructor argument in
+    torch's order, (argument, default, its reader if torch keeps it under another name).
+    Worked out once per class: ``core_call`` runs on every module call of a trace."""
+    name = _core_names().get(base)
+    if name is None:
+        return None
+    return name, tuple((arg, default, _READERS.get((base, arg))) for arg, default in REGISTRY[name].signature)
+
+
 def core_call(module: nn.Module) -> tuple[str, dict[str, Any]] | None:
     """``(layer name, kwargs)`` to hand to ``core.compute`` for this module, or None.
 
@@ -88,12 +96,13 @@ def core_call(module: nn.Module) -> tuple[str, dict[str, Any]] | None:
     base = nn_base(type(module))
     if base is None:
         return None
-    name = _core_names().get(base)
-    if name is None:
+    plan = _plan(base)
+    if plan is None:
         return None
+    name, args = plan
     kwargs: dict[str, Any] = {}
-    for arg, default in REGISTRY[name].signature:
-        value = _read(module, base, arg, default)
+    for arg, default, reader in args:
+        value = reader(module) if reader is not None else _value(getattr(module, arg, _MISSING), default)
         if value is _MISSING:
             if default is REQUIRED:
                 return None
