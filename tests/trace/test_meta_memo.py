@@ -199,3 +199,35 @@ def test_reshape_keeps_its_views_and_remembers_its_copies():
     assert all(c.untyped_storage()._cdata != xt.untyped_storage()._cdata for c in copies)
     meta_memo.run(torch.Tensor.reshape, (x, 24), {}, kernel)  # still a view, asked again
     assert len(seen) == 4
+
+
+def test_a_meta_factory_is_remembered_by_its_arguments():
+    """values.MetaCalls asks a factory on meta for its size first (torch's meta factories are
+    Python); the answer depends on the arguments and the default dtype only."""
+    seen, kernel = _kernel_calls()
+    for _ in range(3):
+        out = meta_memo.run(torch.arange, (2, 11, 3), {"device": "meta"}, kernel, factory=True)
+    assert len(seen) == 1 and out.shape == (3,) and out.dtype == torch.int64 and out.is_meta
+    before = torch.get_default_dtype()
+    try:
+        torch.set_default_dtype(torch.float64)
+        assert meta_memo.run(torch.ones, ((2, 3),), {"device": "meta"}, kernel, factory=True).dtype == torch.float64
+    finally:
+        torch.set_default_dtype(before)
+    assert meta_memo.run(torch.ones, ((2, 3),), {"device": "meta"}, kernel, factory=True).dtype == before
+    n = len(seen)
+    meta_memo.run(torch.ones, ((2, 3),), {"device": "meta"}, kernel)  # not a factory call: never kept
+    meta_memo.run(torch.ones, ((2, 3),), {"device": "meta"}, kernel)
+    assert len(seen) == n + 2
+
+
+def test_a_meta_trace_keeps_small_factories_real():
+    """The memo answers the size check only: the factory's values still come from the CPU."""
+    class Positions(torch.nn.Module):
+        def forward(self, x):
+            pos = torch.arange(x.shape[1], device=x.device)
+            return x + pos.float() if bool((pos < 100).all()) else x
+
+    for _ in range(2):
+        report = shapetrace.summary(Positions(), input_data=torch.zeros(2, 5))
+        assert report.ok and any(w.code == "input_values" for w in report.warnings)

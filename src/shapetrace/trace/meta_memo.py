@@ -65,11 +65,14 @@ _STRIDED = torch.strided
 _META = torch.device("meta")
 
 
-def run(func: Any, args: tuple, kwargs: dict, kernel: Callable[[Any, tuple, dict], Any]) -> Any:
-    """``kernel(func, args, kwargs)``, or its remembered answer (see the module docstring)."""
+def run(func: Any, args: tuple, kwargs: dict, kernel: Callable[[Any, tuple, dict], Any], *,
+        factory: bool = False) -> Any:
+    """``kernel(func, args, kwargs)``, or its remembered answer (see the module docstring).
+    ``factory``: a call with no tensor argument asked for the meta device
+    (``torch.arange(n, device="meta")``), whose answer its arguments decide as well."""
     if func in _UNCACHED:
         return kernel(func, args, kwargs)
-    key = _key(func, args, kwargs)
+    key = _key(func, args, kwargs, factory)
     if key is None:
         return kernel(func, args, kwargs)
     hit = _ANSWERS.get(key)
@@ -100,7 +103,7 @@ def clear() -> None:
     _UNCACHED.clear()
 
 
-def _key(func: Any, args: tuple, kwargs: dict) -> tuple | None:
+def _key(func: Any, args: tuple, kwargs: dict, factory: bool = False) -> tuple | None:
     if "out" in kwargs:
         return None
     found = [0]
@@ -112,7 +115,7 @@ def _key(func: Any, args: tuple, kwargs: dict) -> tuple | None:
         if kw is None:
             return None
         parts = (parts, tuple(kwargs), kw)
-    if not found[0]:
+    if not (found[0] or factory):
         return None
     key = (func, parts, torch.is_grad_enabled(), torch.get_default_dtype())
     try:

@@ -51,6 +51,7 @@ MAX_VALUES = 1 << 20
 _FACTORIES: frozenset = frozenset(ops.resolve(torch, (
     "arange", "range", "zeros", "ones", "full", "eye", "linspace", "logspace", "tensor", "as_tensor",
     "scalar_tensor", "tril_indices", "triu_indices")))
+_DATA_FACTORIES: frozenset = frozenset(ops.resolve(torch, ("tensor", "as_tensor")))
 _TO: frozenset = frozenset(ops.resolve(Tensor, ("to",)))
 _SETITEM: frozenset = frozenset(ops.resolve(Tensor, ("__setitem__",)))
 # Calls that read a tensor's values into Python.
@@ -99,7 +100,9 @@ class MetaCalls:
         return func(*args, **kwargs)
 
     def _factory(self, func: Any, args: tuple, kwargs: dict) -> Any:
-        out = func(*args, **kwargs)  # on meta first: the size, without memory
+        # on meta first: the size, without memory (torch's meta factories are Python, ~100 µs:
+        # remembered for the sizes; not torch.tensor's data, which is the whole point of it)
+        out = meta_memo.run(func, args, kwargs, _kernel, factory=func not in _DATA_FACTORIES)
         if out.numel() > MAX_VALUES:
             return out
         self.real_calls += 1
