@@ -17,17 +17,16 @@ ATOMS = (int, float, bool, str, type(None), torch.dtype, torch.device, torch.mem
 
 def call_tensors(args: tuple, kwargs: dict) -> list[torch.Tensor]:
     """Every tensor a call takes (``tensors((args, kwargs))``: nested lists, tuples and
-    dicts too), without the walk for the usual call: tensors and plain values, no keyword
-    arguments."""
-    if not kwargs:
-        out = []
-        for a in args:
+    dicts too), without the walk for the usual call: tensors and plain values, positional
+    or by keyword."""
+    out = []
+    for values in (args, kwargs.values()) if kwargs else (args,):
+        for a in values:
             if isinstance(a, torch.Tensor):
                 out.append(a)
             elif not isinstance(a, ATOMS):
                 return tensors((args, kwargs))
-        return out
-    return tensors((args, kwargs))
+    return out
 
 
 def shapes(ts: list[torch.Tensor]) -> list[tuple[int, ...]]:

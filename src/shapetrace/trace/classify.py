@@ -45,7 +45,8 @@ def recorded(func: Any) -> bool:
 def classify(call: Any, frame: _Frame | None, ins: list[torch.Tensor] = (),  # type: ignore[assignment]
              outs: list[torch.Tensor] = (), flow: FlowTensors | None = None) -> Role:  # type: ignore[assignment]
     """The role of ``call`` (a module, or a torch function after it ran with tensor inputs
-    ``ins`` and outputs ``outs``) made inside ``frame`` (the innermost module call)."""
+    ``ins`` and outputs ``outs``) made inside ``frame`` (the innermost module call). Of
+    ``ins`` only whether one is in ``flow`` matters: the recorder passes those that are."""
     if isinstance(call, nn.Module):
         return Role.MODULE_ROW
     if frame is None or frame.internal or not recorded(call):

@@ -378,7 +378,7 @@ class Recorder:
             if e is not None:
                 tracked.append(t)
                 entries.append(e)
-        role = classify(func, frame, ins, outs, flow)
+        role = classify(func, frame, tracked, outs, flow)  # its inputs in the flow decide
         if role is Role.IGNORED:
             return
         if role is Role.PASSTHROUGH:
