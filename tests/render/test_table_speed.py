@@ -106,3 +106,36 @@ def test_a_terminal_still_shows_the_failing_row_in_red() -> None:
     with console.capture() as cap:
         console.print(render.rich_table(report("failing"), width=160))
     assert "\x1b[1;31m" in cap.get() or "\x1b[31;1m" in cap.get()  # bold red: the failing output
+
+
+@pytest.mark.parametrize("name", ["seed", "named", "failing"])
+def test_fit_measures_each_column_once_and_agrees_with_richs_table(name: str, monkeypatch) -> None:
+    """``fit`` adds up each column's widest cell instead of measuring the whole table for
+    every set of columns it tries: each sum equals rich's own Table's measure, and ``fit``
+    keeps the columns that measuring every table would keep."""
+    import dataclasses
+    import itertools
+
+    from shapetrace.render.text import _DROP_ORDER, _content_widths, _natural, fit, natural_width
+
+    for lang in ("en", "ko"):
+        v = render.view(report(name), lang=lang)
+        content = _content_widths(v)
+        assert content is not None
+        droppable = [c for c in _DROP_ORDER if c in v.columns]
+        with monkeypatch.context() as m:
+            m.setattr(text, "_fast_table", lambda view, labels: None)  # rich's Table measures
+            for k in range(len(droppable) + 1):
+                for gone in itertools.combinations(droppable, k):
+                    cols = tuple(c for c in v.columns if c not in gone)
+                    assert _natural(content, cols) == natural_width(dataclasses.replace(v, columns=cols))
+            for width in (20, 60, 80, 100, 120, 160, 400):
+                slow = v
+                for col in _DROP_ORDER:
+                    if natural_width(slow) <= width:
+                        break
+                    if col in slow.columns and len(slow.columns) > 2:
+                        slow = dataclasses.replace(slow, columns=tuple(c for c in slow.columns if c is not col))
+                m.undo()
+                assert fit(v, width).columns == slow.columns, width
+                m.setattr(text, "_fast_table", lambda view, labels: None)

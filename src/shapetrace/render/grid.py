@@ -57,8 +57,8 @@ class FastTable:
         # pad_edge=False: no padding left of the first column nor right of the last
         self.pads = [(0 if i == 0 else 1, 0 if i == n - 1 else 1) for i in range(n)]
         self.extra = n - 1  # one separator between columns, no edges
-        self.lens = [[_width(r.cells[i]) for r in rows] for i in range(n)]
-        self.natural = [max([_width(c.header)] + self.lens[i]) + sum(self.pads[i])
+        self.lens = [[cell_width(r.cells[i]) for r in rows] for i in range(n)]
+        self.natural = [max([cell_width(c.header)] + self.lens[i]) + sum(self.pads[i])
                         for i, c in enumerate(columns)]
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
@@ -192,7 +192,7 @@ class FastTable:
             yield Segment.line()
 
 
-def _width(text: str) -> int:
+def cell_width(text: str) -> int:
     """The cells the widest line of ``text`` takes."""
     return max(cell_len(line) for line in text.split("\n")) if "\n" in text else cell_len(text)
 

@@ -98,12 +98,34 @@ def fit(view: View, width: int, *, droppable: bool = True) -> View:
     column set: columns a user asked for are kept, and wrap)."""
     if not droppable:
         return view
+    content = _content_widths(view)
     for col in _DROP_ORDER:
-        if natural_width(view) <= width:
+        needed = natural_width(view) if content is None else _natural(content, view.columns)
+        if needed <= width:
             break
         if col in view.columns and len(view.columns) > 2:
             view = dataclasses.replace(view, columns=tuple(c for c in view.columns if c is not col))
     return view
+
+
+def _content_widths(view: View) -> dict[Column, int] | None:
+    """Each column's widest cell (its header too), measured once for ``fit``: a column's cells
+    are the same whichever others are kept. None where the grid cannot lay the table out
+    (rich's Table measures it then)."""
+    prefixes = tree_prefixes(view.rows) if not view.seed_table else [""] * len(view.rows)
+    labels = [prefix + (r.label if not view.seed_table else r.cells[Column.LAYER])
+              for prefix, r in zip(prefixes, view.rows)]
+    table = _fast_table(view, labels)
+    if table is None:
+        return None
+    return {c: table.natural[i] - sum(table.pads[i]) for i, c in enumerate(view.columns)}
+
+
+def _natural(content: dict[Column, int], columns: tuple[Column, ...]) -> int:
+    """``natural_width`` of the grid's table of ``columns`` (``grid.FastTable``: one space of
+    padding on each inner side of a column and a one-space separator between columns)."""
+    n = len(columns)
+    return sum(content[c] for c in columns) + 3 * (n - 1)
 
 
 def to_text(view: View, width: int | None = 160) -> str:
