@@ -138,3 +138,30 @@ def test_weights_a_forward_changes_in_place_are_left_alone_or_said(device: str) 
     else:
         assert not torch.equal(model.fc.weight, before)
         assert [w.row for w in said] == ["fc.weight"] and "in place" in said[0].message
+
+
+class GrowsItself(nn.Module):
+    """A forward that adds to its module's own containers: a submodule on the first call, a
+    hook, a non-persistent buffer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        if not hasattr(self, "head"):
+            self.head = nn.Linear(4, 2)
+        self.fc.register_forward_hook(lambda *args: None)
+        self.register_buffer("scratch", torch.zeros(1), persistent=False)
+        return self.head(self.fc(x))
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("device", DEVICES)
+def test_submodules_and_hooks_a_forward_adds_are_gone_afterwards(device: str, mode: str) -> None:
+    model = GrowsItself()
+    report = check_unchanged(model, input_size=(3, 4), device=device, mode=mode)
+    assert report.ok, report.error
+    assert report.rows[-1].output_shapes == [(3, 2)]
+    assert [n for n, _ in model.named_modules()] == ["", "fc"]
+    assert not model.fc._forward_hooks and not model._non_persistent_buffers_set

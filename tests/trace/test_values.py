@@ -168,3 +168,35 @@ def test_to_with_copy_traces_on_meta_with_values() -> None:
     report = shapetrace.summary(model, input_data=x)
     assert report.ok, report.error
     assert module_rows(report) == oracle(model, (x,), {})
+
+
+class OwnConstants(nn.Module):
+    """Tensors the forward makes itself on the default device (the CPU): a constant it adds,
+    one whose value it reads, and a layer it builds on its first call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        y = self.fc(x) + torch.ones(4)  # a (4,) CPU tensor meets the meta output
+        if torch.ones(3).sum().item() > 0:  # a value of its own, not the input's
+            y = y * torch.arange(4.0)
+        extra = nn.Linear(4, 2)  # made as it runs: CPU weights, meta input
+        return extra(y)
+
+
+@pytest.mark.parametrize("given", ["input_size", "input_data"])
+def test_a_forwards_own_cpu_tensors_meet_meta_ones(given: str) -> None:
+    """Without the input's values kept (``input_size``) too: torch refuses to mix CPU and
+    meta tensors, which the meta trace once reported as a shape error ("cannot add (1, 4)
+    and (4,)")."""
+    torch.manual_seed(0)
+    model, x = OwnConstants(), torch.randn(2, 4)
+    kw = {"input_size": (2, 4)} if given == "input_size" else {"input_data": x}
+    report = shapetrace.summary(model, **kw)
+    assert report.ok, report.error
+    assert report.rows[-1].output_shapes == [(2, 2)]
+    assert module_rows(report) == oracle(model, (x,), {})
+    if given == "input_size":  # its own value was read, no value of the input's
+        assert [w.code for w in report.warnings if w.code == "input_values"] == []

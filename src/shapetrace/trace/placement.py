@@ -219,6 +219,14 @@ def _buffer_copy(t: torch.Tensor) -> torch.Tensor:
 
 Move = Callable[[torch.Tensor], torch.Tensor]
 
+# nn.Module's own containers (submodules, hooks, the non-persistent buffer names), which a
+# forward changes in place (``self.proj = nn.Linear(...)`` on a first call, a hook it
+# registers): ``swapped`` gives each module copies, so the change stays on the copies.
+# ``_parameters`` and ``_buffers`` are made anew there anyway.
+_CONTAINERS: tuple[str, ...] = tuple(
+    k for k, v in vars(nn.Module()).items()
+    if isinstance(v, (dict, set)) and k not in ("_parameters", "_buffers"))
+
 
 def _moved_tensors(model: nn.Module, move: Move) -> dict[int, torch.Tensor]:
     """id -> ``move(t)``, for every parameter, buffer and tensor attribute of every module;
@@ -240,9 +248,10 @@ def swapped(model: nn.Module, move: Move) -> Iterator[nn.Module]:
     tensors (meta ones, or copies of the buffers) for the duration, then put back.
 
     Every module's attribute dict is saved first and restored afterwards (the original
-    ``_parameters`` and ``_buffers`` dicts are replaced, never changed), so nothing the
-    forward sets (caches, the training flag, weights that a hook recomputes) stays on the
-    user's model. Five times cheaper than a structural copy (on ResNet-50, 2 ms instead of
+    ``_parameters``, ``_buffers``, ``_modules`` and hook dicts are replaced by copies, never
+    changed), so nothing the forward sets (attributes, the training flag, weights that a
+    hook recomputes, a submodule or hook it adds) stays on the user's model. Containers of
+    the model's own (a dict it fills as a cache) are its data: not copied. Five times cheaper than a structural copy (on ResNet-50, 2 ms instead of
     10 ms), and no copied module graph for the garbage collector. Not for lazy modules,
     which change their own class when they materialise (those get ``copy_to``). While the
     trace runs, another thread using the same model would see the swapped tensors.
@@ -257,6 +266,9 @@ def swapped(model: nn.Module, move: Move) -> Iterator[nn.Module]:
                 old = attrs[key]
                 new = {k: None if t is None else memo[id(t)] for k, t in old.items()}
                 d[key] = new if type(old) is dict else type(old)(new)
+            for key in _CONTAINERS:
+                if key in attrs:
+                    d[key] = attrs[key].copy()
             for k, v in attrs.items():
                 if isinstance(v, torch.Tensor):
                     d[k] = memo[id(v)]

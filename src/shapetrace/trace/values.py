@@ -11,7 +11,9 @@ while the weights and everything computed from them stay on meta:
 * a call on real tensors only runs on the CPU for real (the input is small, and these
   calls are few: mask and position bookkeeping);
 * a call that mixes real and meta tensors gets meta copies of the real ones (torch
-  refuses most mixed calls, and computes some, like ``cpu.add_(meta)``, silently wrong);
+  refuses most mixed calls, and computes some, like ``cpu.add_(meta)``, silently wrong),
+  on every meta trace: a forward's own CPU tensors (``x + torch.ones(4)``, a layer it
+  builds as it runs) meet meta ones also when the input is only shapes;
   a real tensor changed in place by such a call has lost its values and counts as meta
   from then on (``stale``);
 * a factory asked for the meta device (``torch.arange(n, device=x.device)`` with ``x``
@@ -75,14 +77,17 @@ class MetaCalls:
         self.stale: dict[int, Tensor] = {}  # id -> real tensor whose values a mixed in-place call lost
 
     def __call__(self, func: Any, args: tuple, kwargs: dict) -> Any:
-        if not self.keep_values or getattr(func, "__name__", "") in ("__get__", "__set__"):
+        if getattr(func, "__name__", "") in ("__get__", "__set__"):
             return _run(func, args, kwargs)  # property reads (x.shape, x.device) carry no values
         if func in _READS:
             return self._read(func, args, kwargs)
-        if func in _FACTORIES and _is_meta_device(kwargs.get("device")):
-            return self._factory(func, args, kwargs)
-        if func in _TO and args:
-            return self._to(func, args, kwargs)
+        if self.keep_values:
+            if func in _FACTORIES and _is_meta_device(kwargs.get("device")):
+                return self._factory(func, args, kwargs)
+            if func in _TO and args:
+                return self._to(func, args, kwargs)
+        # Also without the input's values: a forward's own CPU tensors (``x + torch.ones(4)``,
+        # a layer it builds as it runs) meet the meta ones, which torch refuses to mix.
         return self._op(func, args, kwargs)
 
     # ------------------------------------------------------------------ kinds of calls
@@ -95,7 +100,7 @@ class MetaCalls:
         if isinstance(t, Tensor) and id(t) in self.stale:
             t = torch.empty_like(t, device=META)  # torch's own "cannot be called on meta tensors"
             return func(t, *args[1:], **kwargs)
-        if self._real(t):
+        if self.keep_values and self._real(t):  # the input's values (else a forward's own constant)
             self.reads[ops.op_kind(func)] += 1
         return func(*args, **kwargs)
 
