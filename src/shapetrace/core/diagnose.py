@@ -132,10 +132,26 @@ def _flatten_origin(rows: list[Row], features: int, batch: int | None) -> Shape 
 # --------------------------------------------------------------------------- rules
 
 
+def _fits(numel: int, request: tuple[int, ...]) -> bool:
+    """Whether ``numel`` values can take the shape ``request`` (at most one -1)."""
+    known = math.prod(d for d in request if d != -1)
+    if -1 in request:
+        return known != 0 and numel % known == 0
+    return numel == known
+
+
 def _view(f: Failure, ctx: Context) -> Diagnosis:
     shape = f.row.input_shapes[0] if f.row.input_shapes else ()
     request = tuple(f.info.get("request") or ())
     numel = math.prod(shape)
+    if request and request.count(-1) <= 1 and _fits(numel, request):
+        # the values fit: torch refused for another reason (view() of a transposed tensor's strides)
+        d = _generic(f, ctx)
+        if f.row.kind == "view":
+            args = ", ".join(str(x) for x in request)
+            d.fixes.insert(0, f"x.reshape({args}) or x.contiguous().view({args}): view() needs strides "
+                              f"that fit the new shape, which a transpose or permute breaks")
+        return d
     known = [d for d in request if d != -1]
     target = math.prod(known) if known else 1
     call = f"{f.row.kind}({', '.join(str(d) for d in request)})"
@@ -171,6 +187,8 @@ def _linear(f: Failure, ctx: Context) -> Diagnosis:
     if not shape or fin is None:
         return _generic(f, ctx)
     got = shape[-1]
+    if got == fin:
+        return _generic(f, ctx)  # the features match: torch refused for another reason
     msg = (f"`{shown(f.row)}` ({f.row.kind}) expects {fin} input features (in_features={fin}) "
            f"but its input {fmt_shape(shape)} has {got}")
     arithmetic = []
@@ -238,6 +256,8 @@ def _add(f: Failure, ctx: Context) -> Diagnosis:
     if len(shapes) < 2:
         return _generic(f, ctx)
     a, b = shapes[0], shapes[1]
+    if not mismatched_dims(a, b):
+        return _generic(f, ctx)  # the shapes broadcast: torch refused for another reason (dtypes)
     msg = (f"`{shown(f.row)}`: cannot {f.row.kind} {fmt_shape(a)} and {fmt_shape(b)}: "
            f"the shapes do not broadcast")
     fixes = []

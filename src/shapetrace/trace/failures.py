@@ -46,12 +46,23 @@ class WrongDtype:
     source: int | str | None  # the endpoint that made them ("input:K": the model's K-th input)
 
 
+@dataclass(frozen=True)
+class MixedDtypes:
+    """A call whose tensors have dtypes its CPU kernel does not mix (``trace/meta_dtypes``):
+    most often a float64 input (``torch.from_numpy``) into float32 weights."""
+
+    got: torch.dtype  # the call's first tensor's (its input's)
+    want: torch.dtype  # the first other dtype among its tensors
+    weights: bool  # that other tensor is a weight (not made by the forward)
+    source: int | str | None  # the endpoint that made the input ("input:K": the model's K-th input)
+
+
 @dataclass
 class Failed:
     failure: Failure
     exc: BaseException  # the exception the failing call raised (kept alive: matched by identity)
     append: bool  # the failing row is not in the rows yet (a functional op's)
-    wrong_dtype: WrongDtype | None = None
+    wrong_dtype: WrongDtype | MixedDtypes | None = None
 
 
 class Failures:
@@ -64,7 +75,7 @@ class Failures:
         return self.last is not None and self.last.exc is exc
 
     def note(self, failure: Failure, exc: BaseException, *, append: bool,
-             wrong_dtype: WrongDtype | None = None) -> None:
+             wrong_dtype: WrongDtype | MixedDtypes | None = None) -> None:
         self.last = Failed(failure, exc, append, wrong_dtype)
 
     def match(self, e: BaseException) -> Failed | None:
@@ -82,6 +93,8 @@ def error_from(e: Exception, failures: Failures, *, rows: list[Row], frame_row: 
     f = failures.match(e)
     if f is not None:
         root = f.exc
+        if isinstance(f.wrong_dtype, MixedDtypes):
+            raise ModelError(mixed_message(model_name, f.failure.row, f.wrong_dtype, input_dtypes)) from None
         if f.wrong_dtype is not None:
             raise ModelError(dtype_message(model_name, f.failure.row, f.wrong_dtype, input_dtypes)) from None
         if isinstance(root, NotImplementedError) and meta:
@@ -131,12 +144,10 @@ def _dtype_names(dtypes: list[torch.dtype]) -> tuple[str, str]:
 def dtype_message(model_name: str, row: Row, wrong: WrongDtype, input_dtypes: tuple[torch.dtype, ...]) -> str:
     """What to do when an embedding got float (or bool) indices: in the CLI's words and the API's."""
     got = str(wrong.dtype).removeprefix("torch.")
-    head = (f"{model_name}: `{row.name}` ({row.kind}) looks up token ids, which must be integers "
+    head = (f"{model_name}: `{diagnose.shown(row)}` ({row.kind}) looks up token ids, which must be integers "
             f"(int64 or int32), but ")
-    src = wrong.source
-    if isinstance(src, str) and src.startswith("input:") and int(src[6:]) < len(input_dtypes) \
-            and input_dtypes[int(src[6:])] == wrong.dtype:
-        k = int(src[6:])
+    k = _model_input(wrong.source, wrong.dtype, input_dtypes)
+    if k is not None:
         wanted = list(input_dtypes)
         wanted[k] = torch.int64
         cli, api = _dtype_names(wanted)
@@ -144,6 +155,31 @@ def dtype_message(model_name: str, row: Row, wrong: WrongDtype, input_dtypes: tu
         return (head + f"{which} is {got}; pass --dtype {cli} (CLI), or {api} with input_size or "
                        f"an integer tensor as input_data (Python)")
     return head + f"they are {got}; make them integers (.long()) before the lookup"
+
+
+def _model_input(source: int | str | None, dtype: torch.dtype, input_dtypes: tuple[torch.dtype, ...]) -> int | None:
+    """K when ``source`` is the model's K-th input and that input has ``dtype``."""
+    if isinstance(source, str) and source.startswith("input:"):
+        k = int(source[6:])
+        if k < len(input_dtypes) and input_dtypes[k] == dtype:
+            return k
+    return None
+
+
+def mixed_message(model_name: str, row: Row, wrong: MixedDtypes, input_dtypes: tuple[torch.dtype, ...]) -> str:
+    """What to do when a call's tensors have dtypes torch does not mix there."""
+    got, want = (str(d).removeprefix("torch.") for d in (wrong.got, wrong.want))
+    head = f"{model_name}: `{diagnose.shown(row)}` ({row.kind}) "
+    head += f"has {want} weights but gets a {got} input" if wrong.weights else f"gets {got} and {want} tensors"
+    k = _model_input(wrong.source, wrong.got, input_dtypes)
+    if k is not None and wrong.weights:
+        wanted = list(input_dtypes)
+        wanted[k] = wrong.want
+        cli, api = _dtype_names(wanted)
+        which = "the input" if len(input_dtypes) == 1 else f"input {k}"
+        return (head + f", which torch does not mix; {which} is {got} (numpy arrays become float64 tensors): "
+                       f"pass --dtype {cli} (CLI), or {api} with input_size or input_data.to(torch.{want}) (Python)")
+    return head + f", which torch does not mix; make them one dtype (.to(torch.{want})) before the call"
 
 
 def module_failure(row: Row, module: nn.Module, base: type | None, message: str,

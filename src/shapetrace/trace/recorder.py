@@ -23,10 +23,10 @@ from ..core.records import (Diagnosis, Edge, LayerResult, ReceptiveField, Report
                             mark_leaves, note)
 from .answers import answer
 from .call_args import call_tensors, new_bytes, shapes
-from . import adapters, meta_fast, ops
+from . import adapters, meta_dtypes, meta_fast, ops
 from .classify import Role, classify, recorded
-from .failures import (CoreRejected, Failures, WrongDtype, error_from, first_line, module_failure, op_failure,
-                       wrong_index_dtype)
+from .failures import (CoreRejected, Failures, MixedDtypes, WrongDtype, error_from, first_line, module_failure,
+                       op_failure, wrong_index_dtype)
 from .flow import FlowTensors
 from .inputs import tensors, uninitialized
 from .params import ParamCounter
@@ -436,6 +436,18 @@ class Recorder:
             self.warnings.append(diagnose.batch_changed(row, req, tuple(x.shape), tuple(y.shape),
                                                         self._context()))
 
+    def _mixed(self, func: Any, args: tuple, kwargs: dict, ins: list[torch.Tensor]) -> MixedDtypes | None:
+        """The failed call's dtypes, when they are ones its CPU kernel does not mix."""
+        if func not in meta_dtypes.FUNCS or not ins:
+            return None
+        try:
+            meta_dtypes.check(func, args, kwargs)
+            return None
+        except RuntimeError:
+            other = next(t for t in ins if t.dtype != ins[0].dtype)
+            return MixedDtypes(ins[0].dtype, other.dtype, other not in self.flow,
+                               self._origin(self.flow.src(ins[0])))
+
     def op_failed(self, func: Any, args: tuple, kwargs: dict, exc: BaseException, frame: Frame | None) -> None:
         if self.failures.noted(exc):
             return
@@ -446,7 +458,8 @@ class Recorder:
                 return
             ins = tensors((args, kwargs))
             indices = wrong_index_dtype(frame.base, func, ins)
-            wrong = WrongDtype(indices.dtype, self._origin(self.flow.src(indices))) if indices is not None else None
+            wrong = WrongDtype(indices.dtype, self._origin(self.flow.src(indices))) if indices is not None \
+                else self._mixed(func, args, kwargs, ins)
             if frame.internal:  # torch rejected the layer's own implementation: the layer's failure
                 msg = str(frame.core_error) if frame.core_error else first_line(exc)
                 self.failures.note(self._module_failure(frame, msg), exc, append=False, wrong_dtype=wrong)

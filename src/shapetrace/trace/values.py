@@ -36,7 +36,7 @@ from typing import Any
 import torch
 
 from ..core.records import Warning_
-from . import meta_memo, meta_ops, ops
+from . import meta_dtypes, meta_memo, meta_ops, ops
 from .call_args import call_tensors
 from .inputs import tensors
 
@@ -181,7 +181,10 @@ def _run(func: Any, args: tuple, kwargs: dict) -> Any:
 
 
 def _kernel(func: Any, args: tuple, kwargs: dict) -> Any:
-    """``func`` on its arguments: by our meta kernel where ``meta_ops`` has one."""
+    """``func`` on its arguments: by our meta kernel where ``meta_ops`` has one, after the
+    CPU's dtype checks that torch's meta kernels skip (``meta_dtypes``)."""
+    if func in meta_dtypes.FUNCS:
+        meta_dtypes.check(func, args, kwargs)
     if func in meta_ops.KERNELS:
         out = meta_ops.run(func, args, kwargs)
         if out is not NotImplemented:
