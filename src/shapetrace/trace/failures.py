@@ -176,9 +176,10 @@ def mixed_message(model_name: str, row: Row, wrong: MixedDtypes, input_dtypes: t
         wanted = list(input_dtypes)
         wanted[k] = wrong.want
         cli, api = _dtype_names(wanted)
-        which = "the input" if len(input_dtypes) == 1 else f"input {k}"
-        return (head + f", which torch does not mix; {which} is {got} (numpy arrays become float64 tensors): "
-                       f"pass --dtype {cli} (CLI), or {api} with input_size or input_data.to(torch.{want}) (Python)")
+        which = "" if len(input_dtypes) == 1 else f" (input {k})"
+        numpy = " (numpy arrays become float64 tensors)" if wrong.got == torch.float64 else ""
+        return (head + f"{which}, which torch does not mix{numpy}: pass --dtype {cli} (CLI), or {api} with "
+                       f"input_size or input_data.to(torch.{want}) (Python)")
     return head + f", which torch does not mix; make them one dtype (.to(torch.{want})) before the call"
 
 
