@@ -165,3 +165,26 @@ def test_submodules_and_hooks_a_forward_adds_are_gone_afterwards(device: str, mo
     assert report.rows[-1].output_shapes == [(3, 2)]
     assert [n for n, _ in model.named_modules()] == ["", "fc"]
     assert not model.fc._forward_hooks and not model._non_persistent_buffers_set
+
+
+class GivesItsWeightsNewData(nn.Module):
+    """A forward that gives its parameters new tensors through ``.data`` (clipping done the
+    old way; a slice), which bumps no version counter."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        self.fc.weight.data = self.fc.weight.data.clamp(-0.01, 0.01)
+        self.fc.bias.data = self.fc.bias.data[:2]
+        return x * self.fc.weight.sum()
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("device", DEVICES)
+def test_weights_given_new_data_get_their_own_back(device: str, mode: str) -> None:
+    model = GivesItsWeightsNewData()
+    report = check_unchanged(model, input_size=(2, 4), device=device, mode=mode)
+    assert report.ok, report.error
+    assert [w.code for w in report.warnings if w.code == "weights_changed"] == []

@@ -120,15 +120,21 @@ def prepared(model: nn.Module, dev: torch.device, train: bool,
     here = all(kind == dev.type and (dev.index is None or index == dev.index) for kind, index in devices)
     if here and not any(uninitialized(t) for t in tensors):
         # The forward runs for real on the user's own weights; its buffers (BatchNorm's
-        # running statistics in train mode, counters it updates in place) are copies.
-        versions = [(n, p, p._version) for n, p in model.named_parameters()] if dev.type != META else []
+        # running statistics in train mode, counters it updates in place) are copies. A
+        # weight given new data (``p.data = p.data.clamp(...)``) gets its own back: ``p.data``
+        # is kept (a view, no copy); one changed in place cannot be, and is reported.
+        versions = [(n, p, p._version, p.data) for n, p in model.named_parameters()] if dev.type != META else []
         try:
             with swapped(model, _buffer_copy) as same:
                 _set_mode(same, train)
                 yield same
         finally:
+            with torch.no_grad():
+                for _, p, _, data in versions:
+                    if not _same_data(p, data):
+                        p.data = data
             if changed is not None:
-                changed.extend(n for n, p, v in versions if p._version != v)
+                changed.extend(n for n, p, v, _ in versions if p._version != v)
         return
     if dev.type == META and not any(isinstance(m, nn.modules.lazy.LazyModuleMixin) for m in model.modules()):
         with swapped(model, meta_twin) as same:
@@ -138,6 +144,12 @@ def prepared(model: nn.Module, dev: torch.device, train: bool,
     clone = copy_to(model, dev)
     clone.train(train)
     yield clone
+
+
+def _same_data(p: torch.Tensor, data: torch.Tensor) -> bool:
+    """``p`` still holds ``data``'s values: the same storage, place, shape, strides and dtype."""
+    return (p.data_ptr() == data.data_ptr() and p.untyped_storage()._cdata == data.untyped_storage()._cdata
+            and p.shape == data.shape and p.stride() == data.stride() and p.dtype == data.dtype)
 
 
 def _set_mode(model: nn.Module, train: bool) -> None:
