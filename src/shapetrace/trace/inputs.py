@@ -166,12 +166,13 @@ def tensors(obj: Any, _depth: int = 0) -> list[torch.Tensor]:
     return []
 
 
-def tensors_of(model: nn.Module) -> list[torch.Tensor]:
-    """Every parameter and buffer of ``model``, each once (tied weights too), in one walk
-    over the modules (``parameters()`` and ``buffers()`` would walk them twice)."""
+def tensors_of(model: nn.Module | list[nn.Module]) -> list[torch.Tensor]:
+    """Every parameter and buffer of ``model`` (or of these modules: a walk already made),
+    each once (tied weights too), in one walk over the modules (``parameters()`` and
+    ``buffers()`` would walk them twice)."""
     seen: set[int] = set()
     out: list[torch.Tensor] = []
-    for m in model.modules():
+    for m in (model.modules() if isinstance(model, nn.Module) else model):
         for t in (*m._parameters.values(), *m._buffers.values()):
             if t is not None and id(t) not in seen:
                 seen.add(id(t))
