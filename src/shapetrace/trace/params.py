@@ -38,10 +38,11 @@ class ParamCounter:
             self.seen[id(p)] = qual
             add_param(row, p)
 
-    def attribute_unused(self, model: nn.Module, first_row: dict[int, Row]) -> None:
+    def attribute_unused(self, named: list[tuple[str, nn.Module]], first_row: dict[int, Row]) -> None:
         """Parameters of modules the forward never called (MultiheadAttention's out_proj is
-        used through its weight; an unused head) go to the nearest called ancestor."""
-        modules = dict(model.named_modules())
+        used through its weight; an unused head) go to the nearest called ancestor.
+        ``named``: the model's ``named_modules()``, as the recorder walked them."""
+        modules = dict(named)
         for name, m in modules.items():
             if id(m) in first_row:
                 continue

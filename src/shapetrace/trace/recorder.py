@@ -165,7 +165,7 @@ class Recorder:
                 h.remove()
             for m in patched:
                 vars(m).pop("forward", None)  # the class's forward again
-        self.params.attribute_unused(self.model, self.first_row)
+        self.params.attribute_unused(self.modules, self.first_row)
         mark_leaves(self.rows)
         totals = finish_totals(self.rows, input_bytes=input_bytes)
         error_inputs: list = []
