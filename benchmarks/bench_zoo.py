@@ -4,7 +4,8 @@ torchinfo.summary in one run, plus ResNet-50 (CPU-built, 224x224) and the render
 the largest table, torchvision's DenseNet-121 at 224x224 (498 rows), against its trace.
 
 Each model is built once (not timed); each tool is called once to warm up (torch's lazy
-imports, the first meta kernels) and then ``--repeat`` times: the best is reported.
+imports, the first meta kernels) and then ``--repeat`` times, the two tools in turns (so
+a noisy spell of a shared machine slows both): the best of each is reported.
 shapetrace runs on its default device (meta) where it traces there, else on the CPU (the
 device is in the table); torchinfo runs its default, a real forward on the model's device
 (the CPU), with the same input (``input_data=``; ``input_size=`` for ResNet-50, its own
@@ -40,6 +41,20 @@ def best(fn, repeat: int) -> float:
         fn()
         times.append(time.perf_counter() - t)
     return min(times)
+
+
+def best_pair(fn, other, repeat: int) -> tuple[float, float]:
+    """The best time of each of two calls, timed in turns: a noisy spell of a shared
+    machine then slows both, not whichever happened to run during it."""
+    fn()
+    other()  # warm-up
+    a, b = [], []
+    for _ in range(repeat):
+        for f, times in ((fn, a), (other, b)):
+            t = time.perf_counter()
+            f()
+            times.append(time.perf_counter() - t)
+    return min(a), min(b)
 
 
 def trace_device(model, data) -> str:
@@ -80,8 +95,8 @@ def main() -> None:
         model, data = built(name), CASES[name].input_data()
         device = trace_device(model, data)
         dev = None if device == "meta" else device
-        st = best(lambda: _summary(shapetrace, model, data, dev), args.repeat)
-        ti = best(lambda: torchinfo.summary(model, input_data=data, verbose=0), args.repeat)
+        st, ti = best_pair(lambda: _summary(shapetrace, model, data, dev),
+                           lambda: torchinfo.summary(model, input_data=data, verbose=0), args.repeat)
         rows.append((name, device, st, ti))
         print(f"{name}: {st * 1e3:.1f} ms vs {ti * 1e3:.1f} ms", file=sys.stderr)
 
@@ -89,8 +104,8 @@ def main() -> None:
 
     torch.manual_seed(0)
     r50 = resnet50().eval()
-    st = best(lambda: shapetrace.summary(r50, input_size=(1, 3, 224, 224)), args.repeat)
-    ti = best(lambda: torchinfo.summary(r50, input_size=(1, 3, 224, 224), verbose=0), args.repeat)
+    st, ti = best_pair(lambda: shapetrace.summary(r50, input_size=(1, 3, 224, 224)),
+                       lambda: torchinfo.summary(r50, input_size=(1, 3, 224, 224), verbose=0), args.repeat)
     rows.append(("resnet50 (224x224, input_size=)", "meta", st, ti))
 
     tv = import_torchvision()
