@@ -20,11 +20,12 @@ from .core.records import Report
 if TYPE_CHECKING:  # for IDEs and type checkers: the real functions and their signatures
     from .core.spec import flow, load_spec
     from .memory.api import train_memory
+    from .trace.failures import ModelError
     from .trace.tracer import summary
 
 __version__ = "0.1.0"
 
-__all__ = ["Report", "ShapeError", "ShapetraceError", "compute", "explain", "flow", "load_spec",
+__all__ = ["ModelError", "Report", "ShapeError", "ShapetraceError", "compute", "explain", "flow", "load_spec",
            "output_shape", "summary", "train_memory", "__version__"]
 
 
@@ -36,6 +37,8 @@ def __getattr__(name: str) -> Any:
         from .trace.tracer import summary as value
     elif name == "train_memory":  # torch on first use, as summary
         from .memory.api import train_memory as value
+    elif name == "ModelError":  # what summary raises for a model it cannot trace (torch's module)
+        from .trace.failures import ModelError as value
     elif name == "accepted_sizes":  # torch only for model targets
         from .sizes import accepted_sizes as value
     elif name in ("flow", "load_spec"):
