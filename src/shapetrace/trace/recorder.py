@@ -125,6 +125,7 @@ class Recorder:
         self._linears: list[tuple[str, int, int]] | None = None
         self.edges: list[Edge] = []
         self.failed_sources: tuple | None = None  # (failing op row's name, what fed it, as Frame's)
+        self._hooks = (self._pre, self._post)
 
     # ---------------------------------------------------------------- run
 
@@ -143,11 +144,16 @@ class Recorder:
         error: Diagnosis | None = None
         failed_frame: Frame | None = None
         try:
+            # A short-cut layer with no hooks at all (none global) gets the hooks called by
+            # its short cut; torch calls them for every other module, after the user's own.
             for _, m in self.modules:
+                own = self.fast and meta_fast.no_hooks(m)
+                if self.fast and meta_fast.install_short_cut(m, self._frame, self._hooks if own else None):
+                    patched.append(m)
+                    if own:
+                        continue
                 handles.append(m.register_forward_pre_hook(self._pre, with_kwargs=True))
                 handles.append(m.register_forward_hook(self._post, with_kwargs=True))
-                if self.fast and meta_fast.install_short_cut(m, self._frame):
-                    patched.append(m)
             with torch.no_grad(), _Watcher(self):
                 output = self.model(*args, **kwargs)
             for k, t in enumerate(tensors(output)):
