@@ -101,8 +101,15 @@ def core_call(module: nn.Module) -> tuple[str, dict[str, Any]] | None:
         return None
     name, args = plan
     kwargs: dict[str, Any] = {}
+    attrs = vars(module)  # most arguments are plain attributes: read without attribute lookup
     for arg, default, reader in args:
-        value = reader(module) if reader is not None else _value(getattr(module, arg, _MISSING), default)
+        if reader is not None:
+            value = reader(module)
+        else:
+            value = attrs.get(arg, _MISSING)
+            if value is _MISSING:  # a parameter (bias), a buffer or a property
+                value = getattr(module, arg, _MISSING)
+            value = _value(value, default)
         if value is _MISSING:
             if default is REQUIRED:
                 return None

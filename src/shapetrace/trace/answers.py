@@ -24,7 +24,7 @@ def answer(name: str, shape: Any, kw: dict[str, Any]) -> LayerResult:
     try:
         # the value's type is in the key: True == 1 and 1.0 == 1 hash alike, but the
         # answer's kwargs keep the argument as given
-        key: tuple | None = (name, tuple((k, v.__class__, v) for k, v in kw.items()), tuple(shape))
+        key: tuple | None = (name, tuple([(k, v.__class__, v) for k, v in kw.items()]), tuple(shape))
         hash(key)
     except TypeError:  # an unhashable argument value: ask the core every time
         key = None
