@@ -138,3 +138,25 @@ def test_a_refusal_that_is_no_shape_mismatch_is_not_called_one(what: str, device
     assert "cannot reshape" not in msg and "do not broadcast" not in msg
     if what == "view":
         assert "stride" in msg and report.error.fixes[0].startswith("x.reshape(2, -1)")
+
+
+class UnderAutocast(nn.Module):
+    """CPU autocast casts linear's and matmul's arguments to one dtype: mixed is fine there."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            return self.fc(x.bfloat16()) @ torch.ones(3, 2)
+
+
+@pytest.mark.parametrize("device", ["meta", "cpu"])
+def test_mixed_dtypes_under_cpu_autocast_are_the_cpus_business(device: str) -> None:
+    model, x = UnderAutocast(), torch.randn(2, 4)
+    with torch.no_grad():
+        assert model(x).shape == (2, 2)
+    report = shapetrace.summary(model, input_data=x, device=device)
+    assert report.ok, report.error
+    assert report.rows[0].output_shapes == [(2, 2)]
