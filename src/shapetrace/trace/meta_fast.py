@@ -96,8 +96,6 @@ SHORT_CUT: dict[type, Callable[[nn.Module, Tensor], Any]] = _short_cut_rules()
 
 
 Hooks = tuple[Callable[..., None], Callable[..., None]]
-# What calls ``forward`` for ``module(x)`` when the module has no hooks (torch's fast path)
-_CALL_IMPL = nn.Module._call_impl.__code__
 
 
 def no_hooks(module: nn.Module) -> bool:
@@ -144,9 +142,10 @@ def install_short_cut(module: nn.Module, current: Callable[[], Any], hooks: Hook
             return original(*args, **kwargs) if out is None else out
     else:
         pre, post = hooks
+        call_impl = nn.Module._call_impl.__code__  # what calls forward for module(x) with no hooks
 
         def forward(*args: Any, **kwargs: Any) -> Any:
-            if sys._getframe(1).f_code is not _CALL_IMPL:
+            if sys._getframe(1).f_code is not call_impl:
                 return original(*args, **kwargs)  # ``module.forward(x)``: torch would run no hooks
             pre(module, args, kwargs)
             with torch._C.DisableTorchFunction():

@@ -291,7 +291,7 @@ def swapped(model: nn.Module, move: Move, modules: list[nn.Module] | None = None
                             moved = memo.get(id(t))
                             if moved is None:
                                 moved = memo[id(t)] = move(t)
-                                new_weights = new_weights or moved is not t
+                                new_weights = new_weights or (moved is not t and key == "_parameters")
                             t = moved
                         new[k] = t
                     d[key] = new if type(old) is dict else type(old)(new)
