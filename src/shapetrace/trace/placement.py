@@ -16,7 +16,6 @@ import contextlib
 import copy
 import functools
 import gc
-import weakref
 from typing import Any, Callable, Iterable, Iterator
 
 import torch
@@ -27,6 +26,7 @@ from ..core.records import Warning_
 from ..devices import Device
 from .failures import ModelError, first_line
 from .inputs import tensors_of, uninitialized
+from .weak_ids import WeakIds
 
 META = "meta"  # the tracer's default: no compute, no weight memory (not a device that computes)
 
@@ -174,8 +174,8 @@ def _moved(t: torch.Tensor, dev: torch.device) -> torch.Tensor:
     return new
 
 
-# id(tensor) -> (a weak reference to it, what it was, its meta twin, what the twin was made as)
-_TWINS: dict[int, tuple] = {}
+# tensor -> (what it was, its meta twin, what the twin was made as); weakly held (``weak_ids``)
+_TWINS = WeakIds()
 _META_DEVICE = torch.device(META)
 
 
@@ -191,22 +191,15 @@ def meta_twin(t: torch.Tensor) -> torch.Tensor:
     and nothing a forward does to it on meta reaches the user's tensor."""
     if uninitialized(t):
         return _moved(t, _META_DEVICE)
-    key = id(t)
-    entry = _TWINS.get(key)
+    entry = _TWINS.get(t)
     if entry is not None:
-        ref, was, twin, made = entry
-        if (ref() is t and was == _signature(t) and made == _signature(twin) and twin.grad is None
+        was, twin, made = entry
+        if (was == _signature(t) and made == _signature(twin) and twin.grad is None
                 and not vars(twin) and twin._backward_hooks is None):
             return twin
     with torch.no_grad():
         twin = _moved(t, _META_DEVICE)
-
-    def drop(ref: weakref.ref, key: int = key) -> None:
-        e = _TWINS.get(key)
-        if e is not None and e[0] is ref:
-            del _TWINS[key]
-
-    _TWINS[key] = (weakref.ref(t, drop), _signature(t), twin, _signature(twin))
+    _TWINS.set(t, (_signature(t), twin, _signature(twin)))
     return twin
 
 
