@@ -13,14 +13,15 @@ from .test_zoo import _flat
 
 
 def model_state(model: nn.Module) -> dict[str, Any]:
-    """Every parameter and buffer (its object, storage, device, dtype, flags and values),
+    """Every parameter and buffer (its object, storage, device, dtype, flags, Python
+    attributes and values),
     every module's training flag and attribute names, and the hooks installed."""
     tensors = {}
     for kind, items in (("param", model.named_parameters(remove_duplicate=False)),
                         ("buffer", model.named_buffers(remove_duplicate=False))):
         for name, t in items:
             tensors[(kind, name)] = (id(t), t.data_ptr(), t.device, t.dtype, t.requires_grad, t.grad is None,
-                                     t._version, t.detach().clone())
+                                     t._version, sorted(vars(t).items()), t.detach().clone())
     modules = {}
     for name, m in model.named_modules(remove_duplicate=False):
         modules[name] = (id(m), m.training, sorted(m.__dict__), len(m._forward_hooks),

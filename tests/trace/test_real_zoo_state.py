@@ -158,7 +158,8 @@ class GrowsItself(nn.Module):
 
 class GivesItsWeightsNewData(nn.Module):
     """A forward that gives its parameters new tensors through ``.data`` (clipping done the
-    old way; a slice), which bumps no version counter."""
+    old way; a slice), which bumps no version counter, and changes their flags, gradient and
+    attributes."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -167,6 +168,10 @@ class GivesItsWeightsNewData(nn.Module):
     def forward(self, x):
         self.fc.weight.data = self.fc.weight.data.clamp(-0.01, 0.01)
         self.fc.bias.data = self.fc.bias.data[:2]
+        self.fc.weight.requires_grad_(False)  # and flags and attributes of its own
+        self.fc.bias.tag = "seen"
+        if not self.fc.bias.is_meta:  # a meta trace's weights are meta: no CPU grad to give them
+            self.fc.bias.grad = torch.ones(2)
         return x * self.fc.weight.sum()
 
 

@@ -121,21 +121,19 @@ def prepared(model: nn.Module, dev: torch.device, train: bool,
     here = all(kind == dev.type and (dev.index is None or index == dev.index) for kind, index in devices)
     if here and not any(uninitialized(t) for t in tensors):
         # The forward runs for real on the user's own weights; its buffers (BatchNorm's
-        # running statistics in train mode, counters it updates in place) are copies. A
-        # weight given new data (``p.data = p.data.clamp(...)``) gets its own back: ``p.data``
-        # is kept (a view, no copy); one changed in place cannot be, and is reported.
-        versions = [(n, p, p._version, p.data) for n, p in model.named_parameters()] if dev.type != META else []
+        # running statistics in train mode, counters it updates in place) are copies, and
+        # what it does to a weight other than changing its values is put back (``_Kept``).
+        kept = [_Kept(n, p) for n, p in model.named_parameters()] if dev.type != META else []
         try:
             with swapped(model, _buffer_copy, modules) as same:
                 _set_mode(modules, same, train)
                 yield same
         finally:
             with torch.no_grad():
-                for _, p, _, data in versions:
-                    if not _same_data(p, data):
-                        p.data = data
+                for k in kept:
+                    k.put_back()
             if changed is not None:
-                changed.extend(n for n, p, v, _ in versions if p._version != v)
+                changed.extend(k.name for k in kept if k.p._version != k.version)
         return
     if dev.type == META and not any(isinstance(m, nn.modules.lazy.LazyModuleMixin) for m in modules):
         with swapped(model, meta_twin, modules) as same:
@@ -147,10 +145,33 @@ def prepared(model: nn.Module, dev: torch.device, train: bool,
     yield clone
 
 
-def _same_data(p: torch.Tensor, data: torch.Tensor) -> bool:
-    """``p`` still holds ``data``'s values: the same storage, place, shape, strides and dtype."""
-    return (p.data_ptr() == data.data_ptr() and p.untyped_storage()._cdata == data.untyped_storage()._cdata
-            and p.shape == data.shape and p.stride() == data.stride() and p.dtype == data.dtype)
+class _Kept:
+    """What a forward can change on one of the user's parameters without changing its
+    values, saved before a trace that runs on the user's own weights and put back after it:
+    the tensor it holds (``p.data = p.data.clamp(...)``: ``p.data`` is kept, a view, no
+    copy), ``requires_grad``, ``.grad`` and the Python attributes set on it. A change of its
+    values in place cannot be undone without copying every weight: it is reported
+    (``weights_changed``)."""
+
+    __slots__ = ("name", "p", "version", "data", "requires_grad", "grad", "attrs")
+
+    def __init__(self, name: str, p: torch.Tensor) -> None:
+        self.name, self.p, self.version, self.data = name, p, p._version, p.data
+        self.requires_grad, self.grad, self.attrs = p.requires_grad, p.grad, dict(vars(p))
+
+    def put_back(self) -> None:
+        """Call under ``torch.no_grad()``."""
+        p, data = self.p, self.data
+        if not (p.data_ptr() == data.data_ptr() and p.untyped_storage()._cdata == data.untyped_storage()._cdata
+                and p.shape == data.shape and p.stride() == data.stride() and p.dtype == data.dtype):
+            p.data = data
+        if p.requires_grad != self.requires_grad:
+            p.requires_grad_(self.requires_grad)
+        if p.grad is not self.grad:
+            p.grad = self.grad
+        if vars(p) != self.attrs:
+            vars(p).clear()
+            vars(p).update(self.attrs)
 
 
 def _set_mode(modules: list[nn.Module], model: nn.Module, train: bool) -> None:
