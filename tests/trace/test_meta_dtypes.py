@@ -6,6 +6,7 @@ says what to pass."""
 from __future__ import annotations
 
 import itertools
+import warnings
 
 import pytest
 import torch
@@ -61,7 +62,7 @@ def _cpu_refuses(fn, x: torch.Tensor, weights: list[torch.Tensor]) -> bool:
     try:
         fn(x, *weights)
         return False
-    except RuntimeError:
+    except (RuntimeError, IndexError):
         return True
 
 
@@ -160,3 +161,66 @@ def test_mixed_dtypes_under_cpu_autocast_are_the_cpus_business(device: str) -> N
     report = shapetrace.summary(model, input_data=x, device=device)
     assert report.ok, report.error
     assert report.rows[0].output_shapes == [(2, 2)]
+
+
+class Indexes(nn.Module):
+    """``fn(self.x, index, source)``: the tensor indexed is the model's own (meta on a meta
+    trace), the index and the source are the input (kept real: a mixed call)."""
+
+    def __init__(self, fn, x: torch.Tensor) -> None:
+        super().__init__()
+        self.fn = fn
+        self.register_buffer("x", x)
+
+    def forward(self, index, source=None):
+        return self.fn(self.x, index, source)
+
+
+# name -> (fn(x, index, source), x's shape, the index's shape, the source's shape or None)
+INDEX_CASES = {
+    "index_select": (lambda x, i, s: torch.index_select(x, 0, i), (3, 4), (2,), None),
+    "Tensor.index_select": (lambda x, i, s: x.index_select(0, i), (3, 4), (2,), None),
+    "index_add": (lambda x, i, s: x.index_add(0, i, s), (3, 4), (2,), (2, 4)),
+    "index_add_": (lambda x, i, s: x.clone().index_add_(0, i, s), (3, 4), (2,), (2, 4)),
+    "index_copy": (lambda x, i, s: x.index_copy(0, i, s), (3, 4), (2,), (2, 4)),
+    "index_fill": (lambda x, i, s: x.index_fill(0, i, 1.0), (3, 4), (2,), None),
+    "index_put": (lambda x, i, s: x.index_put((i,), s), (3, 4), (2,), (4,)),
+    "nll_loss": (lambda x, i, s: F.nll_loss(x, i), (2, 3), (2,), None),
+    "cross_entropy": (lambda x, i, s: F.cross_entropy(x, i), (2, 3), (2,), None),
+}
+VALUES = [torch.float32, torch.float64, torch.float16, torch.int64]
+INDICES = [torch.int64, torch.int32, torch.uint8, torch.float32]
+
+
+@pytest.mark.parametrize("name", list(INDEX_CASES))
+def test_a_meta_trace_refuses_the_index_and_label_dtypes_the_cpu_refuses(name: str) -> None:
+    fn, shape, ishape, sshape = INDEX_CASES[name]
+    # (a uint8 index of index_put is a mask, whose shape is another rule: not a dtype's)
+    indices = [i for i in INDICES if not (name == "index_put" and i == torch.uint8)]
+    wrong = []
+    for v, i in itertools.product(VALUES, indices):
+        for s in ([None] if sshape is None else [torch.float32, torch.float64]):
+            x, index = torch.zeros(shape, dtype=v), torch.zeros(ishape, dtype=i)
+            source = None if s is None else torch.zeros(sshape, dtype=s)
+            data = index if source is None else (index, source)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # torch: uint8 indices are deprecated
+                cpu = _cpu_refuses(lambda x, *a: fn(x, *a), x, [index, source])
+                refused = _meta_refuses_data(Indexes(fn, x), data)
+            if refused != cpu:
+                wrong.append((v, i, s, "cpu refuses" if cpu else "cpu accepts"))
+    assert wrong == []
+
+
+def _meta_refuses_data(model: nn.Module, data) -> bool:
+    try:
+        report = shapetrace.summary(model, input_data=data)
+    except ModelError:
+        return True
+    return not report.ok
+
+
+def test_int32_labels_into_a_loss_are_refused_on_meta_in_the_cpus_words() -> None:
+    model = Indexes(lambda x, i, s: F.cross_entropy(x, i), torch.zeros(2, 3))
+    report = shapetrace.summary(model, input_data=torch.zeros(2, dtype=torch.int32))
+    assert not report.ok and "expected target dtype to be Long or Byte, but got Int" in report.error.message

@@ -1,4 +1,6 @@
-"""Meta kernels of our own for ops whose torch meta kernel follows another device's rules.
+"""Meta kernels of our own for ops whose torch meta kernel follows another device's rules
+(and the losses' uint8 labels, which the CPU takes and torch's meta decomposition refuses:
+``_byte_labels``).
 
 ``torch._grouped_mm`` (the grouped GEMM of mixture-of-experts layers: transformers 5's
 Mixtral and Qwen2-MoE experts) has a meta kernel written after the CUDA kernel
@@ -77,6 +79,22 @@ def grouped_mm(input: Tensor, mat2: Tensor, offs: Tensor | None = None, bias: Te
     return torch.empty(shape, dtype=mat_a.dtype, device="meta")
 
 
+def _byte_labels(func: Any) -> Callable[..., Tensor]:
+    """``F.nll_loss``/``F.cross_entropy`` with uint8 class labels: the CPU kernel takes them
+    ("expected target dtype to be Long or Byte"), torch's meta decomposition does not (its
+    ``gather`` wants int32/int64). The same call with the labels as int64 has the same
+    result shape and dtype."""
+    def kernel(*args: Any, **kwargs: Any) -> Tensor:
+        if "target" in kwargs:
+            t = kwargs["target"]
+            if isinstance(t, Tensor) and t.dtype == torch.uint8:
+                kwargs = {**kwargs, "target": t.long()}
+        elif len(args) > 1 and isinstance(args[1], Tensor) and args[1].dtype == torch.uint8:
+            args = (args[0], args[1].long(), *args[2:])
+        return func(*args, **kwargs)
+    return kernel
+
+
 def _all_meta(args: tuple, kwargs: dict) -> bool:
     ts = [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
     return bool(ts) and all(t.device.type == "meta" for t in ts)
@@ -84,6 +102,7 @@ def _all_meta(args: tuple, kwargs: dict) -> bool:
 
 KERNELS: dict[Any, Callable[..., Tensor]] = {f: grouped_mm for f in (getattr(torch, "_grouped_mm", None),)
                                             if f is not None}
+KERNELS.update({f: _byte_labels(f) for f in (torch.nn.functional.nll_loss, torch.nn.functional.cross_entropy)})
 
 
 def run(func: Any, args: tuple, kwargs: dict) -> Any:

@@ -444,12 +444,12 @@ class Recorder:
 
     def _mixed(self, func: Any, args: tuple, kwargs: dict, ins: list[torch.Tensor]) -> MixedDtypes | None:
         """The failed call's dtypes, when they are ones its CPU kernel does not mix."""
-        if func not in meta_dtypes.FUNCS or not ins:
-            return None
+        if func not in meta_dtypes.MIXING or not ins:
+            return None  # (a wrong index or label dtype: torch's own words say it)
         try:
             meta_dtypes.check(func, args, kwargs)
             return None
-        except RuntimeError:
+        except meta_dtypes.DtypeRefused:
             other = next(t for t in ins if t.dtype != ins[0].dtype)
             return MixedDtypes(ins[0].dtype, other.dtype, other not in self.flow,
                                self._origin(self.flow.src(ins[0])))
