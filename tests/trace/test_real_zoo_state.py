@@ -5,6 +5,8 @@ updates in place, the RNG dropout draws from, and global settings a forward chan
 from __future__ import annotations
 
 import random
+import threading
+import time
 
 import pytest
 import torch
@@ -187,3 +189,45 @@ def test_what_a_forward_adds_or_gives_new_data_is_undone(cls: type, device: str,
     assert [w.code for w in report.warnings if w.code == "weights_changed"] == []
     assert [n for n, _ in model.named_modules()] == ["", "fc"]
     assert not model.fc._forward_hooks and not model._non_persistent_buffers_set
+
+
+class Slow(nn.Module):
+    """A forward that takes its time, so that traces in other threads overlap it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+        self.bn = nn.BatchNorm1d(4)
+
+    def forward(self, x):
+        time.sleep(0.005)
+        return self.bn(self.fc(x))
+
+
+def test_traces_in_several_threads_at_once_leave_the_model_and_torch_as_they_were() -> None:
+    """Each trace swaps meta tensors and hooks into the model and changes torch's settings
+    while it runs: two at once used to swap in each other's (meta weights left on the model)."""
+    model = Slow()
+    before_model, before_global = model_state(model), global_state()
+    failures: list[str] = []
+
+    def work(device: str) -> None:
+        try:
+            for _ in range(4):
+                if device == "memory":
+                    shapetrace.train_memory(model, (3, 4))
+                    continue
+                report = shapetrace.summary(model, input_size=(3, 4), device=device, mode="train")
+                if not report.ok:
+                    failures.append(report.error.message)
+        except Exception as e:  # noqa: BLE001 - collected, asserted below
+            failures.append(f"{type(e).__name__}: {e}")
+
+    threads = [threading.Thread(target=work, args=(d,)) for d in ("meta", "meta", "cpu", "auto", "memory")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    assert differences(before_model, model_state(model)) == []
+    assert differences(before_global, global_state()) == []

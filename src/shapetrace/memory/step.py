@@ -194,22 +194,26 @@ def _storage_bytes(tensors) -> int:
 
 @contextlib.contextmanager
 def _model_as_is(model):
-    """The user's model and torch's global state exactly as before, whatever happens."""
+    """The user's model and torch's global state exactly as before, whatever happens; one
+    step or trace at a time in the process (``trace.state.one_at_a_time``)."""
     import torch
 
-    flags = [(m, m.training) for m in model.modules()]
-    rng = torch.random.get_rng_state()
-    grad = torch.is_grad_enabled()
-    handles: list = []
-    try:
-        yield handles
-    finally:
-        for h in handles:
-            h.remove()
-        for m, t in flags:
-            m.training = t
-        torch.random.set_rng_state(rng)
-        torch.set_grad_enabled(grad)
+    from ..trace.state import one_at_a_time
+
+    with one_at_a_time:
+        flags = [(m, m.training) for m in model.modules()]
+        rng = torch.random.get_rng_state()
+        grad = torch.is_grad_enabled()
+        handles: list = []
+        try:
+            yield handles
+        finally:
+            for h in handles:
+                h.remove()
+            for m, t in flags:
+                m.training = t
+            torch.random.set_rng_state(rng)
+            torch.set_grad_enabled(grad)
 
 
 @contextlib.contextmanager

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import threading
 from typing import Any, Callable, Iterator
 
 import torch
@@ -53,6 +54,14 @@ _SETTINGS: list[tuple[Callable[[], Any], Callable[[Any], None]]] = [
      lambda v: setattr(torch.backends.cudnn, "enabled", v[0]) or setattr(torch.backends.cudnn, "benchmark", v[1])
      or setattr(torch.backends.cudnn, "deterministic", v[2])),
 ]
+
+
+# One trace (or memory step) at a time in a process, held by ``tracer.summary`` and the
+# memory step. A trace changes what is shared by every thread while it runs: torch's
+# settings, which ``kept`` puts back (two traces at once would each put back what the other
+# had set), and the model itself (``placement.swapped`` gives it meta tensors and hooks for
+# the duration). Reentrant: a forward may itself call ``summary``.
+one_at_a_time = threading.RLock()
 
 
 @contextlib.contextmanager

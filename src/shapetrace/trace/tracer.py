@@ -36,7 +36,7 @@ from . import values, wrapped
 from .placement import (AUTO_MAX_INPUT, AUTO_MAX_PARAMS, META, input_device, is_auto, no_gc, pick_device, prepared,
                         threads, weights_changed)
 from .recorder import Recorder
-from .state import kept
+from .state import kept, one_at_a_time
 
 __all__ = ["summary", "ModelError", "Device", "pick_device", "AUTO_MAX_PARAMS", "AUTO_MAX_INPUT"]
 
@@ -68,6 +68,12 @@ def summary(model: nn.Module, input_size: Any = None, input_data: Any = None, *,
     if mode not in ("eval", "train"):
         raise ArgumentError(f"mode must be 'eval' or 'train', got {mode!r}")
     inputs = Inputs.parse(input_size, input_data, dtypes)
+    with one_at_a_time:  # from the first look at the model: another trace may have swapped its tensors
+        return _summary(model, inputs, depth, device, core_checks, mode)
+
+
+def _summary(model: nn.Module, inputs: Inputs, depth: int | None, device: str | torch.device, core_checks: bool,
+             mode: str) -> Report:
     model, said = wrapped.unwrap(model)  # torch.compile: its _orig_mod; TorchScript: an error
     dev = pick_device(device, model, inputs.numel)
     meta = dev.type == META
