@@ -19,6 +19,7 @@ from torch import nn
 
 from ..core.layers import REGISTRY
 from ..core.layers.base import REQUIRED
+from .call_args import arg
 
 _MISSING = object()
 
@@ -102,19 +103,19 @@ def core_call(module: nn.Module) -> tuple[str, dict[str, Any]] | None:
     name, args = plan
     kwargs: dict[str, Any] = {}
     attrs = vars(module)  # most arguments are plain attributes: read without attribute lookup
-    for arg, default, reader in args:
+    for key, default, reader in args:
         if reader is not None:
             value = reader(module)
         else:
-            value = attrs.get(arg, _MISSING)
+            value = attrs.get(key, _MISSING)
             if value is _MISSING:  # a parameter (bias), a buffer or a property
-                value = getattr(module, arg, _MISSING)
+                value = getattr(module, key, _MISSING)
             value = _value(value, default)
         if value is _MISSING:
             if default is REQUIRED:
                 return None
             continue
-        kwargs[arg] = value
+        kwargs[key] = value
     return name, kwargs
 
 
@@ -129,43 +130,37 @@ def n_inputs(name: str) -> int:
 # constructor arguments from the call (argument order as in torch.nn.functional's docs).
 
 
-def _arg(args: tuple, kwargs: dict, i: int, name: str, default: Any) -> Any:
-    if name in kwargs:
-        return kwargs[name]
-    return args[i] if len(args) > i else default
-
-
 def _conv_call(n: int):
     def read(args: tuple, kwargs: dict) -> tuple[str, dict[str, Any]] | None:
-        w = _arg(args, kwargs, 1, "weight", None)
+        w = arg(args, kwargs, 1, "weight", None)
         if not isinstance(w, torch.Tensor) or w.dim() != n + 2:
             return None
-        groups = _arg(args, kwargs, 6, "groups", 1)
-        padding = _arg(args, kwargs, 4, "padding", 0)
+        groups = arg(args, kwargs, 6, "groups", 1)
+        padding = arg(args, kwargs, 4, "padding", 0)
         return f"Conv{n}d", {
             "in_channels": w.shape[1] * groups, "out_channels": w.shape[0], "kernel_size": tuple(w.shape[2:]),
-            "stride": _arg(args, kwargs, 3, "stride", 1), "padding": padding,
-            "dilation": _arg(args, kwargs, 5, "dilation", 1), "groups": groups,
-            "bias": _arg(args, kwargs, 2, "bias", None) is not None}
+            "stride": arg(args, kwargs, 3, "stride", 1), "padding": padding,
+            "dilation": arg(args, kwargs, 5, "dilation", 1), "groups": groups,
+            "bias": arg(args, kwargs, 2, "bias", None) is not None}
     return read
 
 
 def _pool_call(kind: str, n: int):
     def read(args: tuple, kwargs: dict) -> tuple[str, dict[str, Any]] | None:
-        kw: dict[str, Any] = {"kernel_size": _arg(args, kwargs, 1, "kernel_size", None),
-                              "stride": _arg(args, kwargs, 2, "stride", None),
-                              "padding": _arg(args, kwargs, 3, "padding", 0)}
+        kw: dict[str, Any] = {"kernel_size": arg(args, kwargs, 1, "kernel_size", None),
+                              "stride": arg(args, kwargs, 2, "stride", None),
+                              "padding": arg(args, kwargs, 3, "padding", 0)}
         if kw["kernel_size"] is None:
             return None
         if kind == "Max":
-            kw["dilation"] = _arg(args, kwargs, 4, "dilation", 1)
-            kw["ceil_mode"] = _arg(args, kwargs, 5, "ceil_mode", False)
-            kw["return_indices"] = _arg(args, kwargs, 6, "return_indices", False)
+            kw["dilation"] = arg(args, kwargs, 4, "dilation", 1)
+            kw["ceil_mode"] = arg(args, kwargs, 5, "ceil_mode", False)
+            kw["return_indices"] = arg(args, kwargs, 6, "return_indices", False)
         else:
-            kw["ceil_mode"] = _arg(args, kwargs, 4, "ceil_mode", False)
-            kw["count_include_pad"] = _arg(args, kwargs, 5, "count_include_pad", True)
+            kw["ceil_mode"] = arg(args, kwargs, 4, "ceil_mode", False)
+            kw["count_include_pad"] = arg(args, kwargs, 5, "count_include_pad", True)
             if n > 1:
-                kw["divisor_override"] = _arg(args, kwargs, 6, "divisor_override", None)
+                kw["divisor_override"] = arg(args, kwargs, 6, "divisor_override", None)
         if kw["stride"] is None or kw["stride"] == []:
             kw["stride"] = None
         return f"{kind}Pool{n}d", kw
@@ -174,17 +169,17 @@ def _pool_call(kind: str, n: int):
 
 def _adaptive_call(kind: str, n: int):
     def read(args: tuple, kwargs: dict) -> tuple[str, dict[str, Any]] | None:
-        size = _arg(args, kwargs, 1, "output_size", None)
+        size = arg(args, kwargs, 1, "output_size", None)
         return (f"Adaptive{kind}Pool{n}d", {"output_size": size}) if size is not None else None
     return read
 
 
 def _linear_call(args: tuple, kwargs: dict) -> tuple[str, dict[str, Any]] | None:
-    w = _arg(args, kwargs, 1, "weight", None)
+    w = arg(args, kwargs, 1, "weight", None)
     if not isinstance(w, torch.Tensor) or w.dim() != 2:
         return None
     return "Linear", {"in_features": w.shape[1], "out_features": w.shape[0],
-                      "bias": _arg(args, kwargs, 2, "bias", None) is not None}
+                      "bias": arg(args, kwargs, 2, "bias", None) is not None}
 
 
 def _functional_table() -> dict[Any, Callable[[tuple, dict], tuple[str, dict[str, Any]] | None]]:

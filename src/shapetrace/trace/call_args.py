@@ -1,10 +1,12 @@
 """What one torch call takes and makes, as the recorder reads it: the tensors among its
 arguments, their shapes, and the bytes its outputs newly allocate. One walker for a
-call's tensors (``call_tensors``), used by the recorder, ``values`` and ``meta_memo``.
+call's tensors (``call_tensors``), used by the recorder, ``values`` and ``meta_memo``,
+and one reader of an argument by position or keyword (``arg``).
 """
 
 from __future__ import annotations
 
+from typing import Any
 
 import torch
 
@@ -27,6 +29,13 @@ def call_tensors(args: tuple, kwargs: dict) -> list[torch.Tensor]:
             elif not isinstance(a, ATOMS):
                 return tensors((args, kwargs))
     return out
+
+
+def arg(args: tuple, kwargs: dict, i: int, name: str, default: Any = None) -> Any:
+    """Argument ``name`` of a call, given by keyword or as the ``i``-th positional one."""
+    if name in kwargs:
+        return kwargs[name]
+    return args[i] if len(args) > i else default
 
 
 def shapes(ts: list[torch.Tensor]) -> list[tuple[int, ...]]:

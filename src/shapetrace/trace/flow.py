@@ -19,13 +19,10 @@ from .weak_ids import WeakIds
 class FlowTensors(WeakIds):
     """Each entry: the tensor (weakly), its receptive field, and its source: the endpoint
     that produced it (a leaf row's index, or "input:K"), from which ``Report.edges`` are
-    drawn; None where unknown (a container's output made by an op that is no row)."""
+    drawn; None where unknown (a container's output made by an op that is no row).
+    ``get(t)`` is ``(rf, src)``, or None when ``t`` is not in the flow: one lookup for both."""
 
     __slots__ = ()
-
-    def entry(self, t: torch.Tensor) -> tuple[ReceptiveField | None, int | str | None] | None:
-        """``(rf, src)`` of ``t``, or None when it is not in the flow: one lookup for both."""
-        return self.get(t)
 
     def rf(self, t: torch.Tensor) -> ReceptiveField | None:
         """``t``'s receptive field; None where it has none or is not in the flow."""

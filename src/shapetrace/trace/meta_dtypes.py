@@ -29,6 +29,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from .call_args import arg, call_tensors
 from .ops import resolve
 
 Tensor = torch.Tensor
@@ -54,16 +55,8 @@ def _name(d: torch.dtype, names: dict = _NAMES) -> str:
     return names.get(d, str(d).removeprefix("torch."))
 
 
-def _tensors(args: tuple, kwargs: dict) -> list[Tensor]:
-    return [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
-
-
 class DtypeRefused(RuntimeError):
     """What ``check`` raises: a RuntimeError, as torch's own error is."""
-
-
-def _arg(args: tuple, kwargs: dict, i: int, name: str) -> Any:
-    return kwargs[name] if name in kwargs else (args[i] if len(args) > i else None)
 
 
 _LONG = (torch.int64,)
@@ -71,32 +64,37 @@ _INT = (torch.int64, torch.int32)
 _INDICES = (torch.int64, torch.int32, torch.uint8, torch.bool)
 
 
-def _index_rule(op: str, index: tuple | None, source: str | None, message: str):
-    """The CPU's rule of one index op: the index (argument 2) of a dtype in ``index``, the
-    source (argument 3, or ``values``) of self's dtype."""
+def _index_rule(op: str, index: tuple, source: bool, message: str):
+    """The CPU's rule of one index op ``op(self, dim, index[, source])``: the index of a
+    dtype in ``index`` (``message`` otherwise), the source (when there is one) of self's."""
     def rule(args: tuple, kwargs: dict) -> None:
-        x = args[0] if args else kwargs.get("input")
-        if op == "index_put":  # a tuple of indices (argument 1): integers, or masks
-            for t in _arg(args, kwargs, 1, "indices") or ():
-                if isinstance(t, Tensor) and t.dtype not in _INDICES:
-                    raise DtypeRefused("tensors used as indices must be long, int, byte or bool tensors")
-        idx = _arg(args, kwargs, 2, "index") if index is not None else None
-        if index is not None and isinstance(idx, Tensor) and idx.dtype not in index:
+        x, idx = arg(args, kwargs, 0, "input"), arg(args, kwargs, 2, "index")
+        if isinstance(idx, Tensor) and idx.dtype not in index:
             raise DtypeRefused(message.format(got=_name(idx.dtype, _SCALAR_TYPES)))
-        src = _arg(args, kwargs, 2 if source == "values" else 3, source) if source else None
+        src = arg(args, kwargs, 3, "source") if source else None
         if isinstance(x, Tensor) and isinstance(src, Tensor) and src.dtype != x.dtype:
-            a, b = _name(x.dtype, _SCALAR_TYPES), _name(src.dtype, _SCALAR_TYPES)
-            raise DtypeRefused(f"Index put requires the source and destination dtypes match, got {a} for the "
-                               f"destination and {b} for the source." if source == "values" else
-                               f"{op}(): self ({a}) and source ({b}) must have the same scalar type")
+            raise DtypeRefused(f"{op}(): self ({_name(x.dtype, _SCALAR_TYPES)}) and source "
+                               f"({_name(src.dtype, _SCALAR_TYPES)}) must have the same scalar type")
     return rule
+
+
+def _index_put(args: tuple, kwargs: dict) -> None:
+    """``index_put(self, indices, values)``: integer indices or masks, values of self's dtype."""
+    x, values = arg(args, kwargs, 0, "input"), arg(args, kwargs, 2, "values")
+    for t in arg(args, kwargs, 1, "indices") or ():
+        if isinstance(t, Tensor) and t.dtype not in _INDICES:
+            raise DtypeRefused("tensors used as indices must be long, int, byte or bool tensors")
+    if isinstance(x, Tensor) and isinstance(values, Tensor) and values.dtype != x.dtype:
+        raise DtypeRefused(f"Index put requires the source and destination dtypes match, got "
+                           f"{_name(x.dtype, _SCALAR_TYPES)} for the destination and "
+                           f"{_name(values.dtype, _SCALAR_TYPES)} for the source.")
 
 
 def _loss_rule(op: str):
     """``nll_loss`` and ``cross_entropy`` with class labels: int64 (or uint8) labels, a
     floating input (a floating target is class probabilities: torch's own checks)."""
     def rule(args: tuple, kwargs: dict) -> None:
-        x, target = _arg(args, kwargs, 0, "input"), _arg(args, kwargs, 1, "target")
+        x, target = arg(args, kwargs, 0, "input"), arg(args, kwargs, 1, "target")
         if not (isinstance(x, Tensor) and isinstance(target, Tensor)) or target.is_floating_point():
             return
         if target.dtype not in (torch.int64, torch.uint8):
@@ -109,13 +107,13 @@ def _loss_rule(op: str):
 
 def _rules() -> dict[Any, Any]:
     table = {
-        "index_select": _index_rule("index_select", _INT, None,
+        "index_select": _index_rule("index_select", _INT, False,
                                     "index_select(): Expected dtype int32 or int64 for index"),
-        "index_add": _index_rule("index_add_", _INT, "source", "index_add_(): Expected dtype int32/int64 for index"),
-        "index_copy": _index_rule("index_copy_", _LONG, "source",
+        "index_add": _index_rule("index_add_", _INT, True, "index_add_(): Expected dtype int32/int64 for index"),
+        "index_copy": _index_rule("index_copy_", _LONG, True,
                                   "index_copy_(): Expected a long tensor for index, but got {got}"),
-        "index_fill": _index_rule("index_fill_", _LONG, None, "index_fill_(): Expected dtype int64 for index."),
-        "index_put": _index_rule("index_put", None, "values", ""),
+        "index_fill": _index_rule("index_fill_", _LONG, False, "index_fill_(): Expected dtype int64 for index."),
+        "index_put": _index_put,
     }
     out: dict[Any, Any] = {}
     for name, rule in table.items():
@@ -140,7 +138,7 @@ def check(func: Any, args: tuple, kwargs: dict) -> None:
     if rule is not None:
         rule(args, kwargs)
         return
-    ts = _tensors(args, kwargs)
+    ts = call_tensors(args, kwargs)
     if len(ts) < 2 or torch.is_autocast_enabled("cpu"):
         return  # under CPU autocast the CPU casts these ops' arguments to one dtype first
     first = ts[0].dtype

@@ -19,6 +19,8 @@ from typing import Any, Callable
 
 import torch
 
+from .call_args import arg
+
 Tensor = torch.Tensor
 
 _GROUPED_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
@@ -85,12 +87,12 @@ def _byte_labels(func: Any) -> Callable[..., Tensor]:
     ``gather`` wants int32/int64). The same call with the labels as int64 has the same
     result shape and dtype."""
     def kernel(*args: Any, **kwargs: Any) -> Tensor:
-        if "target" in kwargs:
-            t = kwargs["target"]
-            if isinstance(t, Tensor) and t.dtype == torch.uint8:
+        t = arg(args, kwargs, 1, "target")
+        if isinstance(t, Tensor) and t.dtype == torch.uint8:
+            if "target" in kwargs:
                 kwargs = {**kwargs, "target": t.long()}
-        elif len(args) > 1 and isinstance(args[1], Tensor) and args[1].dtype == torch.uint8:
-            args = (args[0], args[1].long(), *args[2:])
+            else:
+                args = (args[0], t.long(), *args[2:])
         return func(*args, **kwargs)
     return kernel
 

@@ -380,7 +380,7 @@ class Recorder:
         tracked: list[torch.Tensor] = []  # the inputs in the flow, in order
         entries: list[tuple] = []  # their (receptive field, source), looked up once
         for t in ins:
-            e = flow.entry(t)
+            e = flow.get(t)
             if e is not None:
                 tracked.append(t)
                 entries.append(e)

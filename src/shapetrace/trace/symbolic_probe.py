@@ -29,6 +29,7 @@ from ..core.symbolic.flow import SymFlow
 from ..core.symbolic.layers import Unmodelled
 from . import ops
 from .adapters import core_call, functional_call
+from .call_args import arg
 
 MODEL_PROBES = 400  # real traces when an op is not modelled (~10 ms each)
 
@@ -144,7 +145,7 @@ class _Graph:
             dim = kwargs.get("dim", args[1] if len(args) > 1 else 0)
             return f.cat(row, list(tensors), dim)
         if target is torch.flatten:
-            return f.flatten(row, args[0], _a(args, kwargs, 1, "start_dim", 0), _a(args, kwargs, 2, "end_dim", -1))
+            return f.flatten(row, args[0], arg(args, kwargs, 1, "start_dim", 0), arg(args, kwargs, 2, "end_dim", -1))
         if target is torch.reshape:
             return f.view(row, args[0], _sizes(args[1:]), "reshape")
         if target in (torch.matmul, operator.matmul):
@@ -176,7 +177,7 @@ class _Graph:
         if name in ("view", "reshape"):
             return f.view(row, x, _sizes(args[1:]), name)
         if name == "flatten":
-            return f.flatten(row, x, _a(args, kwargs, 1, "start_dim", 0), _a(args, kwargs, 2, "end_dim", -1))
+            return f.flatten(row, x, arg(args, kwargs, 1, "start_dim", 0), arg(args, kwargs, 2, "end_dim", -1))
         if name == "permute":
             order = args[1] if len(args) == 2 and isinstance(args[1], (tuple, list)) else args[1:]
             return f.permute(row, x, order)
@@ -251,12 +252,6 @@ def _is_shape(v) -> bool:
 
 def _two_tensors(args) -> bool:
     return len(args) >= 2 and _is_shape(args[0]) and _is_shape(args[1])
-
-
-def _a(args, kwargs, i, name, default):
-    if name in kwargs:
-        return kwargs[name]
-    return args[i] if len(args) > i else default
 
 
 def _sizes(rest: Sequence[Any]) -> list:
