@@ -126,3 +126,28 @@ def test_outputs_are_found_as_summary_finds_them(wrap):
     assert shapetrace.summary(_Logits(wraps[wrap]), (2, 8)).rows[0].output_shapes == [(2, 4)]
     assert (got.peak, got.saved_activations, got.grads, got.flops_forward, got.flops_backward) == \
         (bare.peak, bare.saved_activations, bare.grads, bare.flops_forward, bare.flops_backward)
+
+
+class SetsTorchsSettings(torch.nn.Module):
+    """A forward that changes torch's process-wide settings and does not put them back."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = torch.nn.Linear(4, 4)
+
+    def forward(self, x):
+        torch.set_default_dtype(torch.float64)
+        torch.set_num_threads(torch.get_num_threads() + 1)
+        torch.manual_seed(1234)
+        return self.fc(x)
+
+
+def test_torchs_settings_a_forward_changes_are_put_back():
+    model = SetsTorchsSettings()
+    dtype, threads, rng = torch.get_default_dtype(), torch.get_num_threads(), torch.random.get_rng_state()
+    try:
+        shapetrace.train_memory(model, (2, 4))
+    except ShapetraceError:
+        pass  # the step may refuse a float64 weight; what counts is what it leaves
+    assert (torch.get_default_dtype(), torch.get_num_threads()) == (dtype, threads)
+    assert torch.equal(torch.random.get_rng_state(), rng)

@@ -194,16 +194,14 @@ def _storage_bytes(tensors) -> int:
 
 @contextlib.contextmanager
 def _model_as_is(model):
-    """The user's model and torch's global state exactly as before, whatever happens; one
-    step or trace at a time in the process (``trace.state.one_at_a_time``)."""
-    import torch
+    """The user's model and torch's global state exactly as before, whatever happens: its
+    training flags and the step's hooks here, torch's settings and random generators by the
+    tracer's ``kept`` (default dtype and device too, which a forward may set); one step or
+    trace at a time in the process (``one_at_a_time``)."""
+    from ..trace.state import kept, one_at_a_time
 
-    from ..trace.state import one_at_a_time
-
-    with one_at_a_time:
+    with one_at_a_time, kept():
         flags = [(m, m.training) for m in model.modules()]
-        rng = torch.random.get_rng_state()
-        grad = torch.is_grad_enabled()
         handles: list = []
         try:
             yield handles
@@ -212,8 +210,6 @@ def _model_as_is(model):
                 h.remove()
             for m, t in flags:
                 m.training = t
-            torch.random.set_rng_state(rng)
-            torch.set_grad_enabled(grad)
 
 
 @contextlib.contextmanager
