@@ -108,3 +108,24 @@ def test_a_shape_error_in_the_step_is_one_line_without_torchs_log():
     assert done.stderr.splitlines() == [
         "error: the training step failed on fake tensors: RuntimeError: a and b must have same reduction "
         "dim, but got [1, 8192] X [1152, 512]."], done.stderr
+
+
+@pytest.mark.parametrize("args, hint", [
+    (["--input-dtype", "float64"], "(input 0 is float64 and the weights train in float32: leave floating inputs out "
+                                   "of --input-dtype (dtypes= in Python) and they take the training dtype, --dtype)"),
+    (["--dtype", "bfloat16", "--input-dtype", "float32"], "(input 0 is float32 and the weights train in bfloat16: "),
+])
+def test_a_floating_input_dtype_other_than_the_training_one_says_what_to_pass(args, hint, capsys):
+    # The step fails in torch's words ("Input type (double) and bias type (float) should be
+    # the same"); the trace's hint names --dtype, which in `memory` is the weights' dtype.
+    code, out, err = run(["memory", *args], capsys)
+    one_line_error(code, err, "the training step failed on fake tensors")
+    assert hint in err and out == ""
+
+
+def test_an_integer_or_the_training_input_dtype_adds_no_hint(capsys):
+    code, out, err = run(["memory", "--input-dtype", "float32"], capsys)
+    assert code == 0 and err == ""
+    code, out, err = run(["memory", "--input-dtype", "int64"], capsys)
+    one_line_error(code, err, "the training step failed on fake tensors")
+    assert "--input-dtype" not in err

@@ -340,7 +340,7 @@ def simulate(model, cfg: StepConfig, batch: int) -> StepMemory:
             from ..trace.failures import ModelError
 
             raise ModelError(f"the training step failed on fake tensors: {type(e).__name__}: "
-                             f"{' '.join(str(e).split())[:300]}") from None
+                             f"{' '.join(str(e).split())[:300]}{_dtype_hint(in_dtypes, train_dtype)}") from None
 
         peak_phase = max(PHASES, key=lambda p: recorder.peaks[p])
         return StepMemory(
@@ -352,6 +352,19 @@ def simulate(model, cfg: StepConfig, batch: int) -> StepMemory:
             phase_peaks=dict(recorder.peaks),
             flops_forward=recorder.flops["forward"], flops_backward=recorder.flops["backward"],
             rows=state.rows)
+
+
+def _dtype_hint(in_dtypes: list, train_dtype: torch.dtype) -> str:
+    """After a failed step: the floating inputs given a dtype other than the training one
+    (``--input-dtype float64`` beside float32 weights: torch does not mix them in most
+    layers), and how to leave them to the training dtype; empty where there are none."""
+    odd = [(k, dt) for k, dt in enumerate(in_dtypes) if dt is not None and dt.is_floating_point and dt != train_dtype]
+    if not odd:
+        return ""
+    which = ", ".join(f"input {k} is {str(dt).removeprefix('torch.')}" for k, dt in odd)
+    return (f" ({which} and the weights train in {str(train_dtype).removeprefix('torch.')}: leave "
+            f"floating inputs out of --input-dtype (dtypes= in Python) and they take the training "
+            f"dtype, --dtype)")
 
 
 def _loss(out):
