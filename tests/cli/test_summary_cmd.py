@@ -191,7 +191,7 @@ def test_user_code_errors_are_one_line(tmp_path, capsys):
     for argv, words in [
         ([f"{tmp_path / 'bad.py'}:X"], "syntax error"),
         ([f"{tmp_path / 'boom.py'}:Boom"], "building"),
-        ([f"{tmp_path / 'boom.py'}:TypeErr"], "TypeErr.forward raised TypeError"),
+        ([f"{tmp_path / 'boom.py'}:TypeErr"], "TypeErr.forward(x, y) does not take the inputs given: missing a required argument: 'y'"),
         ([f"{tmp_path / 'imp.py'}:X"], "raised ImportError: missing dependency foo"),
         ([f"{tmp_path / 'notes.txt'}:X"], "no such file"),
     ]:

@@ -176,8 +176,8 @@ def test_the_models_own_assert_is_a_shape_error() -> None:
 
 def test_other_forward_failures_are_model_errors_exit_2() -> None:
     class Broken(nn.Module):
-        def forward(self, x, y):
-            return x + y
+        def forward(self, x):
+            return x + "y"
 
     with pytest.raises(ModelError, match="Broken.forward raised TypeError") as e:
         shapetrace.summary(Broken(), (1, 3))

@@ -154,6 +154,60 @@ def test_bad_arguments_are_one_line_errors(kwargs, message) -> None:
     assert "\n" not in str(e.value) and e.value.exit_code == 2
 
 
+def _nested(depth: int, leaf):
+    for _ in range(depth):
+        leaf = [leaf]
+    return leaf
+
+
+@pytest.mark.parametrize("depth", [0, 1, 8, 9])
+@pytest.mark.parametrize("device", ["meta", "cpu"])
+def test_input_data_nested_to_the_read_depth_reaches_the_rows(depth, device) -> None:
+    # Each input is read as deep as input_data itself: the model's row sees the tensor the
+    # check found (its call's arguments were read two levels shallower before).
+    class Unwrap(nn.Module):
+        def forward(self, x):
+            while isinstance(x, list):
+                x = x[0]
+            return x * 2
+
+    report = shapetrace.summary(Unwrap(), input_data=_nested(depth, torch.zeros(1, 4)), device=device)
+    assert report.input_shapes == [(1, 4)] and report.rows[0].input_shapes == [(1, 4)]
+    assert report.rows[0].output_shapes == [(1, 4)]
+
+
+@pytest.mark.parametrize("data", [_nested(10, torch.zeros(1, 4)), _nested(5000, torch.zeros(1, 4)),
+                                  {"x": _nested(9, torch.zeros(1, 4))}, _nested(12, {"a": [torch.zeros(1)]}),
+                                  [torch.zeros(1, 4), _nested(11, torch.zeros(1))]])
+def test_input_data_nested_deeper_than_read_is_refused_by_name(data) -> None:
+    # It said "input_data holds no tensor" (the walk stops there), or read a part of it.
+    with pytest.raises(ArgumentError, match=r"input_data is nested more than 9 levels deep") as e:
+        shapetrace.summary(nn.Linear(4, 2), input_data=data)
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("device", ["meta", "cpu"])
+@pytest.mark.parametrize("data, why", [
+    ({"x": torch.zeros(1, 4)}, "missing a required argument: 'input'"),
+    ([torch.zeros(1, 4), torch.zeros(1, 4)], "too many positional arguments"),
+])
+def test_inputs_the_forward_does_not_take_say_so_without_the_meta_hint(device, data, why) -> None:
+    # On meta every TypeError of the forward ended in "the meta device holds no values ...
+    # needs device='cpu'", which cannot help a keyword the forward has no parameter for.
+    with pytest.raises(shapetrace.ShapetraceError) as e:
+        shapetrace.summary(nn.Linear(4, 2), input_data=data, device=device)
+    assert str(e.value) == f"Linear.forward(input) does not take the inputs given: {why}"
+
+
+def test_a_type_error_inside_a_forward_that_takes_the_inputs_keeps_the_meta_hint() -> None:
+    class Numpy(nn.Module):
+        def forward(self, x):
+            raise TypeError("can't convert meta device type tensor to numpy")
+
+    with pytest.raises(shapetrace.ShapetraceError, match="the meta device holds no values"):
+        shapetrace.summary(Numpy(), input_data=torch.zeros(1, 4))
+
+
 def test_not_a_module() -> None:
     with pytest.raises(ArgumentError, match="must be a torch.nn.Module"):
         shapetrace.summary(lambda x: x, (1, 2))

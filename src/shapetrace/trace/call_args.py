@@ -18,16 +18,17 @@ ATOMS = (int, float, bool, str, type(None), torch.dtype, torch.device, torch.mem
 
 
 def call_tensors(args: tuple, kwargs: dict) -> list[torch.Tensor]:
-    """Every tensor a call takes (``tensors((args, kwargs))``: nested lists, tuples and
-    dicts too), without the walk for the usual call: tensors and plain values, positional
-    or by keyword."""
+    """Every tensor a call takes, in order: each argument, positional or by keyword, as
+    ``tensors`` walks it (nested lists, tuples, dicts and dataclasses, each argument to the
+    same depth as an ``input_data`` item, which ``Inputs.parse`` checks), without the walk
+    for the usual call: tensors and plain values."""
     out = []
     for values in (args, kwargs.values()) if kwargs else (args,):
         for a in values:
             if isinstance(a, torch.Tensor):
                 out.append(a)
             elif not isinstance(a, ATOMS):
-                return tensors((args, kwargs))
+                return [t for v in (*args, *kwargs.values()) for t in tensors(v)]
     return out
 
 

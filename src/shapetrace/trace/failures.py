@@ -11,6 +11,8 @@ never mistaken for the one that stopped it. ``error_from`` turns it into the dia
 
 from __future__ import annotations
 
+import inspect
+
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -88,8 +90,10 @@ class Failures:
 
 def error_from(e: Exception, failures: Failures, *, rows: list[Row], frame_row: Row | None,
                frame_name: str, model_name: str, meta: bool,
-               context: Callable[[], Context], input_dtypes: tuple[torch.dtype, ...] = ()) -> Diagnosis:
-    """The forward raised ``e``: its diagnosis, or ``ModelError`` when it is no shape error."""
+               context: Callable[[], Context], input_dtypes: tuple[torch.dtype, ...] = (),
+               model: nn.Module | None = None, call: tuple[tuple, dict] = ((), {})) -> Diagnosis:
+    """The forward raised ``e``: its diagnosis, or ``ModelError`` when it is no shape error.
+    ``model`` and ``call`` (its arguments) tell a forward that does not take the inputs."""
     f = failures.match(e)
     if f is not None:
         root = f.exc
@@ -110,9 +114,31 @@ def error_from(e: Exception, failures: Failures, *, rows: list[Row], frame_row: 
         return Diagnosis(row=frame_name, kind=kind,
                          message=f"`{frame_name or kind}` ({kind}) raised {type(e).__name__}: "
                                  f"{first_line(e) or '(no message)'}")
+    if isinstance(e, TypeError) and model is not None:
+        refused = _signature_refuses(model, call)
+        if refused is not None:  # the inputs do not fit the forward: no device would help
+            raise ModelError(f"{model_name}.forward{refused[0]} does not take the inputs given: {refused[1]}") from None
     hint = ("; the meta device holds no values, so data-dependent code (.item(), "
             "if x.sum() > 0) needs device='cpu'") if meta else ""
     raise ModelError(f"{model_name}.forward raised {type(e).__name__}: {first_line(e)}{hint}") from None
+
+
+def _signature_refuses(model: nn.Module, call: tuple[tuple, dict]) -> tuple[str, str] | None:
+    """(the forward's signature, why) when the forward's signature does not take the call's
+    arguments (a keyword it has no parameter for, one too many); None where it does or
+    cannot be read (a C forward, a ``*args`` wrapper)."""
+    forward = type(model).forward  # the class's: not a short cut the trace installed
+    try:
+        sig = inspect.signature(forward)
+        sig.bind(model, *call[0], **call[1])
+    except TypeError as why:
+        names = [str(p.replace(annotation=inspect.Parameter.empty, default=inspect.Parameter.empty))
+                 for p in list(sig.parameters.values())[1:]]
+        shown = ", ".join(names[:8]) + (f", ... ({len(names) - 8} more)" if len(names) > 8 else "")
+        return f"({shown})", str(why)
+    except ValueError:
+        return None
+    return None
 
 
 # The functional embedding lookups and the position of their indices argument

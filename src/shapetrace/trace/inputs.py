@@ -35,6 +35,9 @@ class Inputs:
             if not isinstance(input_data, (torch.Tensor, list, tuple, dict)):
                 raise ArgumentError(f"input_data must be a tensor, a list/tuple of tensors or a dict, "
                                     f"got {type(input_data).__name__}")
+            if too_deep(input_data):
+                raise ArgumentError(f"input_data is nested more than {MAX_NESTING + 1} levels deep (lists, "
+                                    f"tuples, dicts); a forward's inputs are read to that depth")
             if not tensors(input_data):
                 raise ArgumentError("input_data holds no tensor")
             return cls(None, None, input_data)
@@ -141,11 +144,18 @@ def map_tensors(obj: Any, fn: Callable[[torch.Tensor], Any]) -> Any:
     return obj
 
 
+# How deep ``tensors`` looks into nested lists, tuples, dicts and dataclasses: a forward's
+# arguments and outputs are rarely more than three deep, and a cap keeps a hostile nesting
+# (or a self-containing list) from costing a RecursionError. Inputs nested deeper are refused
+# where they enter (``Inputs.parse``), not silently read as holding no tensor.
+MAX_NESTING = 8
+
+
 def tensors(obj: Any, _depth: int = 0) -> list[torch.Tensor]:
     """Every tensor in a (nested) argument or output, in order."""
     if isinstance(obj, torch.Tensor):
         return [obj]
-    if _depth > 8:
+    if _depth > MAX_NESTING:
         return []
     if isinstance(obj, (list, tuple)):
         out: list[torch.Tensor] = []
@@ -164,6 +174,18 @@ def tensors(obj: Any, _depth: int = 0) -> list[torch.Tensor]:
             out += tensors(getattr(obj, k, None), _depth + 1)
         return out
     return []
+
+
+def too_deep(obj: Any, _depth: int = 0) -> bool:
+    """Whether ``obj`` holds a non-empty container below what ``tensors`` reads."""
+    fields = getattr(obj, "__dataclass_fields__", None) if not isinstance(obj, (list, tuple, dict)) else None
+    if not isinstance(obj, (list, tuple, dict)) and not fields:
+        return False
+    if _depth > MAX_NESTING:
+        return len(obj) > 0 if fields is None else True
+    values = obj.values() if isinstance(obj, dict) else obj if fields is None else \
+        [getattr(obj, k, None) for k in fields]
+    return any(too_deep(v, _depth + 1) for v in values)
 
 
 def tensors_of(model: nn.Module | list[nn.Module]) -> list[torch.Tensor]:

@@ -130,7 +130,7 @@ class Recorder:
     # ---------------------------------------------------------------- run
 
     def run(self, args: tuple, kwargs: dict) -> Report:
-        inputs = tensors((args, kwargs))
+        inputs = call_tensors(args, kwargs)
         self.input_dtypes = tuple(t.dtype for t in inputs)
         input_bytes = sum(t.numel() * t.element_size() for t in inputs)
         if inputs and inputs[0].dim() >= 2:
@@ -164,7 +164,8 @@ class Recorder:
             frame = self.stack[-1] if self.stack else None
             error = error_from(e, self.failures, rows=self.rows, frame_row=frame.row if frame else None,
                                frame_name=frame.name if frame else "", model_name=self.model_name,
-                               meta=self.meta, context=self._context, input_dtypes=self.input_dtypes)
+                               meta=self.meta, context=self._context, input_dtypes=self.input_dtypes,
+                               model=self.model, call=(args, kwargs))
             failed_frame = frame
         finally:
             for h in handles:
@@ -462,7 +463,7 @@ class Recorder:
         try:
             if frame is None:
                 return
-            ins = tensors((args, kwargs))
+            ins = call_tensors(args, kwargs)
             indices = wrong_index_dtype(frame.base, func, ins)
             wrong = WrongDtype(indices.dtype, self._origin(self.flow.src(indices))) if indices is not None \
                 else self._mixed(func, args, kwargs, ins)
