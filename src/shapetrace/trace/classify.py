@@ -22,7 +22,6 @@ import torch
 from torch import nn
 
 from . import ops
-from .flow import FlowTensors
 
 
 class Role(str, Enum):
@@ -37,21 +36,32 @@ class _Frame(Protocol):
     def internal(self) -> bool: ...  # the frame is a torch.nn layer's call
 
 
+# recorded()'s answers: it runs on every torch call of a forward, for a few hundred
+# distinct functions. Capped: a property read's ``__get__`` is a new bound object each time.
+_RECORDED: dict[Any, bool] = {}
+
+
 def recorded(func: Any) -> bool:
     """Before the call runs: can it be part of the flow at all? (Cheap; on every call.)"""
-    return not ops.is_skipped(func)
+    known = _RECORDED.get(func)
+    if known is None:
+        known = not ops.is_skipped(func)
+        if len(_RECORDED) < 4096:
+            _RECORDED[func] = known
+    return known
 
 
-def classify(call: Any, frame: _Frame | None, ins: list[torch.Tensor] = (),  # type: ignore[assignment]
-             outs: list[torch.Tensor] = (), flow: FlowTensors | None = None) -> Role:  # type: ignore[assignment]
-    """The role of ``call`` (a module, or a torch function after it ran with tensor inputs
-    ``ins`` and outputs ``outs``) made inside ``frame`` (the innermost module call). Of
-    ``ins`` only whether one is in ``flow`` matters: the recorder passes those that are."""
+def classify(call: Any, frame: _Frame | None, in_flow: list[torch.Tensor] = (),  # type: ignore[assignment]
+             outs: list[torch.Tensor] = ()) -> Role:  # type: ignore[assignment]
+    """The role of ``call`` (a module, or a torch function after it ran, with ``in_flow``
+    its tensor inputs that are in the flow (``FlowTensors``: the recorder looks each up
+    once) and ``outs`` its tensor outputs) made inside ``frame`` (the innermost module
+    call)."""
     if isinstance(call, nn.Module):
         return Role.MODULE_ROW
     if frame is None or frame.internal or not recorded(call):
         return Role.IGNORED
-    if flow is None or not any(t in flow for t in ins) or not outs:
+    if not in_flow or not outs:
         return Role.IGNORED
     if call in ops.PASSTHROUGH:
         return Role.PASSTHROUGH

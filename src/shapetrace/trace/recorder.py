@@ -385,7 +385,7 @@ class Recorder:
             if e is not None:
                 tracked.append(t)
                 entries.append(e)
-        role = classify(func, frame, tracked, outs, flow)  # its inputs in the flow decide
+        role = classify(func, frame, tracked, outs)  # its inputs in the flow decide
         if role is Role.IGNORED:
             return
         if role is Role.PASSTHROUGH:
