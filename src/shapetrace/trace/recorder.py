@@ -281,7 +281,7 @@ class Recorder:
         given = tuple(frame.row.input_shapes)  # the args: all tensors, no kwargs
         frame.core_name, frame.core_kwargs = name, kw
         try:
-            frame.result = answer(name, given[0] if n == 1 else list(given), kw)
+            result = answer(name, given[0] if n == 1 else list(given), kw)
         except (ArgumentError, UnknownLayerError):
             return  # the arguments could not be mapped: no formula, no check
         except ShapeError as e:
@@ -290,6 +290,11 @@ class Recorder:
                 rejected = CoreRejected(str(e))
                 self.failures.note(self._module_failure(frame, str(e)), rejected, append=False)
                 raise rejected from None
+            return
+        if _weights_fit(frame.module, result):
+            frame.result = result
+        else:  # torch computes with the weights, not the attributes: no formula, torch decides
+            frame.core_name = frame.core_kwargs = None
 
     def _rule_on(self, frame: Frame, ins: list[torch.Tensor]) -> LayerResult | None:
         """A known layer whose call the core did not check (called with arguments its rule
@@ -304,9 +309,10 @@ class Recorder:
         if len(ins) < n:
             return None
         try:
-            return answer(name, tuple(ins[0].shape) if n == 1 else [tuple(t.shape) for t in ins[:n]], kw)
+            result = answer(name, tuple(ins[0].shape) if n == 1 else [tuple(t.shape) for t in ins[:n]], kw)
         except (ArgumentError, UnknownLayerError, ShapeError):
             return None
+        return result if _weights_fit(frame.module, result) else None
 
     def _module_failure(self, frame: Frame, message: str):
         return module_failure(frame.row, frame.module, frame.base, message, frame.core_error,
@@ -478,6 +484,21 @@ class Recorder:
             self.failures.note(op_failure(row, func, args, kwargs, ins, exc), exc, append=True, wrong_dtype=wrong)
         finally:
             self.busy = was
+
+
+def _weights_fit(module: nn.Module, result: LayerResult) -> bool:
+    """Whether the layer's own parameters are as many as its rule counts from its arguments
+    (``in_features``, ``kernel_size`` ...). They are not where a weight was replaced and the
+    attributes were left (``layer.weight = nn.Parameter(smaller)``, ``weight.data = ...`` in a
+    forward): torch computes with the weights, so the rule's shape, formula and MACs would be
+    another layer's."""
+    own = 0
+    for p in module._parameters.values():
+        if p is not None:
+            if uninitialized(p):
+                return True  # a lazy layer's first call: the rule gives the shapes it will take
+            own += p.numel()
+    return own == result.params
 
 
 def _op_rf(func: Any, args: tuple, kwargs: dict, tracked: list[torch.Tensor], fields: list,

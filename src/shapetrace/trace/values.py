@@ -67,6 +67,21 @@ def _is_meta_device(d: Any) -> bool:
     return isinstance(d, str) and d.strip().lower() == "meta"
 
 
+# Tensor properties a forward may set to another tensor (``w.data = torch.zeros(4, 4)``,
+# ``p.grad = g``), which torch refuses across devices.
+_TENSOR_SLOTS = (torch._C.TensorBase.data, torch._C.TensorBase.grad)
+
+
+def _slot_value(args: tuple) -> tuple:
+    """``t.data = v`` with ``t`` on meta (a weight) and ``v`` a real tensor (the forward's
+    own ``torch.zeros``): ``v``'s meta twin, same shape, strides and dtype, as a weight
+    made from values keeps no values on a meta trace."""
+    t, v = args
+    if isinstance(t, Tensor) and t.is_meta and isinstance(v, Tensor) and not v.is_meta:
+        v = torch.empty_strided(tuple(v.shape), v.stride(), dtype=v.dtype, device=META)
+    return t, v
+
+
 class MetaCalls:
     """Runs a meta trace's torch calls (``Recorder.call``); see the module docstring."""
 
@@ -77,7 +92,10 @@ class MetaCalls:
         self.stale: dict[int, Tensor] = {}  # id -> real tensor whose values a mixed in-place call lost
 
     def __call__(self, func: Any, args: tuple, kwargs: dict) -> Any:
-        if getattr(func, "__name__", "") in ("__get__", "__set__"):
+        name = getattr(func, "__name__", "")
+        if name == "__set__" and getattr(func, "__self__", None) in _TENSOR_SLOTS and len(args) == 2:
+            return _run(func, _slot_value(args), kwargs)
+        if name in ("__get__", "__set__"):
             return _run(func, args, kwargs)  # property reads (x.shape, x.device) carry no values
         if func in _READS:
             return self._read(func, args, kwargs)
