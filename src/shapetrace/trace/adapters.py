@@ -213,3 +213,18 @@ def functional_call(func: Any, args: tuple, kwargs: dict) -> tuple[str, dict[str
     if call is None or call[0] not in REGISTRY:
         return None
     return call
+
+
+def weights_fit(module: nn.Module, params: int) -> bool:
+    """Whether the layer's own parameters are as many as its rule counts (``params``) from
+    its arguments (``in_features``, ``kernel_size`` ...). They are not where a weight was
+    replaced and the attributes left (``layer.weight = nn.Parameter(smaller)``, ``weight.data
+    = ...`` in a forward): torch computes with the weights, so the rule's shape, formula and
+    MACs would be another layer's."""
+    own = 0
+    for p in module._parameters.values():
+        if p is not None:
+            if isinstance(p, nn.parameter.UninitializedTensorMixin):
+                return True  # a lazy layer's first call: the rule gives the shapes it will take
+            own += p.numel()
+    return own == params

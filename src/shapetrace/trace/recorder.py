@@ -291,7 +291,7 @@ class Recorder:
                 self.failures.note(self._module_failure(frame, str(e)), rejected, append=False)
                 raise rejected from None
             return
-        if _weights_fit(frame.module, result):
+        if adapters.weights_fit(frame.module, result.params):
             frame.result = result
         else:  # torch computes with the weights, not the attributes: no formula, torch decides
             frame.core_name = frame.core_kwargs = None
@@ -312,7 +312,7 @@ class Recorder:
             result = answer(name, tuple(ins[0].shape) if n == 1 else [tuple(t.shape) for t in ins[:n]], kw)
         except (ArgumentError, UnknownLayerError, ShapeError):
             return None
-        return result if _weights_fit(frame.module, result) else None
+        return result if adapters.weights_fit(frame.module, result.params) else None
 
     def _module_failure(self, frame: Frame, message: str):
         return module_failure(frame.row, frame.module, frame.base, message, frame.core_error,
@@ -484,21 +484,6 @@ class Recorder:
             self.failures.note(op_failure(row, func, args, kwargs, ins, exc), exc, append=True, wrong_dtype=wrong)
         finally:
             self.busy = was
-
-
-def _weights_fit(module: nn.Module, result: LayerResult) -> bool:
-    """Whether the layer's own parameters are as many as its rule counts from its arguments
-    (``in_features``, ``kernel_size`` ...). They are not where a weight was replaced and the
-    attributes were left (``layer.weight = nn.Parameter(smaller)``, ``weight.data = ...`` in a
-    forward): torch computes with the weights, so the rule's shape, formula and MACs would be
-    another layer's."""
-    own = 0
-    for p in module._parameters.values():
-        if p is not None:
-            if uninitialized(p):
-                return True  # a lazy layer's first call: the rule gives the shapes it will take
-            own += p.numel()
-    return own == result.params
 
 
 def _op_rf(func: Any, args: tuple, kwargs: dict, tracked: list[torch.Tensor], fields: list,

@@ -104,7 +104,12 @@ def probe(shape: Sequence[int], dims: tuple[int, ...], names: Sequence[str], max
     """Not exact: the sizes accepted among sampled ones, each a one-size box."""
     per = [sample_sizes(max_size, shape[d]) for d in dims]
     while _product(len(p) for p in per) > MAX_PROBES:
-        per = [p[::2] if len(p) > 4 else p for p in per]
+        # every other size, keeping the example's: "your input" is answered by a probe of
+        # it, not by a box that a thinned sample happened to leave out
+        thinner = [sorted(set(p[::2]) | ({shape[d]} & set(p))) if len(p) > 4 else p for p, d in zip(per, dims)]
+        if thinner == per:
+            break
+        per = thinner
     points = []
     import itertools
 
