@@ -144,6 +144,7 @@ def test_a_half_precision_model_gets_half_inputs() -> None:
     ({"input_data": []}, "holds no tensor"),
     ({"input_size": (1, 4), "dtypes": ["float33"]}, "dtypes entries"),
     ({"input_size": [(1, 4), (1, 4)], "dtypes": ["float32"] * 3}, "3 entries for 2 inputs"),
+    ({"input_size": (1, 4), "dtypes": ["float32"] * 2}, "2 entries for 1 input$"),
     ({"input_size": (1, 4), "device": "tpu"}, "device must be"),
     ({"input_size": (1, 4), "depth": -1}, "depth must be"),
     ({"input_size": (1, 4), "mode": "test"}, "mode must be"),

@@ -50,7 +50,8 @@ class Inputs:
             if len(given) == 1:
                 given = given * len(shapes)
             if len(given) != len(shapes):
-                raise ArgumentError(f"dtypes has {len(given)} entries for {len(shapes)} inputs")
+                raise ArgumentError(f"dtypes has {len(given)} entries for {len(shapes)} "
+                                    f"input{'' if len(shapes) == 1 else 's'}")
             dts = list(given)
         return cls(shapes, dts, None)
 
