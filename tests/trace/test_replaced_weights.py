@@ -108,3 +108,29 @@ def test_the_rule_of_a_layer_with_other_weights_gives_no_formula_or_macs() -> No
 def test_an_untouched_layer_keeps_its_formula_and_macs() -> None:
     conv = shapetrace.summary(nn.Sequential(nn.Conv2d(3, 8, 3)), (1, 3, 8, 8)).rows[1]
     assert conv.formulas and conv.macs == 8 * 6 * 6 * 3 * 3 * 3
+
+
+def _weight_normed():
+    import warnings
+
+    from torch.nn.utils import parametrizations, spectral_norm, weight_norm
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # weight_norm's deprecation
+        return {"parametrized weight_norm": (parametrizations.weight_norm(nn.Conv2d(3, 8, 3)), (1, 3, 8, 8)),
+                "parametrized spectral_norm": (parametrizations.spectral_norm(nn.Linear(4, 6)), (2, 4)),
+                "weight_norm": (weight_norm(nn.Conv2d(3, 8, 3)), (1, 3, 8, 8)),
+                "spectral_norm": (spectral_norm(nn.Linear(4, 6)), (2, 4))}
+
+
+@pytest.mark.parametrize("device", ["meta", "cpu"])
+@pytest.mark.parametrize("name", list(_weight_normed()))
+def test_a_layer_whose_weight_is_computed_keeps_its_rule(name, device) -> None:
+    # Its module holds g and v (or weight_orig), not the weight it uses: counted, they looked
+    # like replaced weights, and the row lost its formula and its MACs (0 in the totals).
+    layer, shape = _weight_normed()[name]
+    plain = nn.Conv2d(3, 8, 3) if isinstance(layer, nn.Conv2d) else nn.Linear(4, 6)
+    want = shapetrace.summary(nn.Sequential(plain), shape, device=device).rows[1]
+    got = next(r for r in shapetrace.summary(nn.Sequential(layer), shape, device=device).rows
+               if r.name == "0")
+    assert got.output_shapes == want.output_shapes and got.formulas == want.formulas and got.macs == want.macs > 0

@@ -16,6 +16,9 @@ from typing import Any, Callable
 
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
+from torch.nn.utils.spectral_norm import SpectralNorm
+from torch.nn.utils.weight_norm import WeightNorm
 
 from ..core.layers import REGISTRY
 from ..core.layers.base import REQUIRED
@@ -220,7 +223,11 @@ def weights_fit(module: nn.Module, params: int) -> bool:
     its arguments (``in_features``, ``kernel_size`` ...). They are not where a weight was
     replaced and the attributes left (``layer.weight = nn.Parameter(smaller)``, ``weight.data
     = ...`` in a forward): torch computes with the weights, so the rule's shape, formula and
-    MACs would be another layer's."""
+    MACs would be another layer's. A layer whose weight is computed (a parametrization,
+    torch's old ``weight_norm``/``spectral_norm`` hooks) holds other tensors than it uses:
+    it is taken as its arguments say, as before."""
+    if _computed_weights(module):
+        return True
     own = 0
     for p in module._parameters.values():
         if p is not None:
@@ -228,3 +235,11 @@ def weights_fit(module: nn.Module, params: int) -> bool:
                 return True  # a lazy layer's first call: the rule gives the shapes it will take
             own += p.numel()
     return own == params
+
+
+def _computed_weights(module: nn.Module) -> bool:
+    """The layer's weight is made from other tensors at each call (torch.nn.utils'
+    parametrizations, or the hooks of its deprecated weight_norm and spectral_norm)."""
+    if parametrize.is_parametrized(module):
+        return True
+    return any(isinstance(h, (WeightNorm, SpectralNorm)) for h in module._forward_pre_hooks.values())
