@@ -163,9 +163,8 @@ class Recorder:
         except Exception as e:  # noqa: BLE001 - every failure is either diagnosed or re-raised
             frame = self.stack[-1] if self.stack else None
             error = error_from(e, self.failures, rows=self.rows, frame_row=frame.row if frame else None,
-                               frame_name=frame.name if frame else "", model_name=self.model_name,
-                               meta=self.meta, context=self._context, input_dtypes=self.input_dtypes,
-                               model=self.model, call=(args, kwargs))
+                               frame_name=frame.name if frame else "", model_name=self.model_name, meta=self.meta,
+                               context=self._context, input_dtypes=self.input_dtypes, model=self.model, call=(args, kwargs))
             failed_frame = frame
         finally:
             for h in handles:
@@ -291,10 +290,9 @@ class Recorder:
                 self.failures.note(self._module_failure(frame, str(e)), rejected, append=False)
                 raise rejected from None
             return
-        if adapters.weights_fit(frame.module, result.params):
-            frame.result = result
-        else:  # torch computes with the weights, not the attributes: no formula, torch decides
-            frame.core_name = frame.core_kwargs = None
+        if not adapters.weights_fit(frame.module, result.params):  # torch computes with the weights
+            frame.core_name = frame.core_kwargs = result = None  # no formula: torch decides the shape
+        frame.result = result
 
     def _rule_on(self, frame: Frame, ins: list[torch.Tensor]) -> LayerResult | None:
         """A known layer whose call the core did not check (called with arguments its rule
