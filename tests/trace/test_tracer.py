@@ -312,3 +312,13 @@ def test_train_mode_keeps_torchs_training_checks() -> None:
         assert d is not None and d.row == "1" and "more than 1 value per channel" in d.message, device
         assert shapetrace.summary(model, (1, 4), device=device).ok  # eval: fine
     assert model.training  # restored
+
+
+@pytest.mark.parametrize("forward", [3, "not a function"])
+def test_a_forward_whose_signature_cannot_be_read_keeps_torchs_words(forward) -> None:
+    # inspect.signature raises TypeError where the forward is no callable: the
+    # forward's own failure is the message, never an error of our check.
+    model = type("Odd", (nn.Module,), {"forward": forward})()
+    with pytest.raises(shapetrace.ShapetraceError, match=r"^Odd.forward raised TypeError") as e:
+        shapetrace.summary(model, input_data={"x": torch.zeros(1, 4)})
+    assert "\n" not in str(e.value)

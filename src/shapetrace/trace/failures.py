@@ -12,7 +12,6 @@ never mistaken for the one that stopped it. ``error_from`` turns it into the dia
 from __future__ import annotations
 
 import inspect
-
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -130,14 +129,15 @@ def _signature_refuses(model: nn.Module, call: tuple[tuple, dict]) -> tuple[str,
     forward = type(model).forward  # the class's: not a short cut the trace installed
     try:
         sig = inspect.signature(forward)
+    except (TypeError, ValueError):
+        return None
+    try:
         sig.bind(model, *call[0], **call[1])
     except TypeError as why:
         names = [str(p.replace(annotation=inspect.Parameter.empty, default=inspect.Parameter.empty))
                  for p in list(sig.parameters.values())[1:]]
         shown = ", ".join(names[:8]) + (f", ... ({len(names) - 8} more)" if len(names) > 8 else "")
         return f"({shown})", str(why)
-    except ValueError:
-        return None
     return None
 
 
