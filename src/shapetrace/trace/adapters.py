@@ -23,6 +23,7 @@ from torch.nn.utils.weight_norm import WeightNorm
 from ..core.layers import REGISTRY
 from ..core.layers.base import REQUIRED
 from .call_args import arg
+from .inputs import uninitialized
 
 _MISSING = object()
 
@@ -226,15 +227,13 @@ def weights_fit(module: nn.Module, params: int) -> bool:
     MACs would be another layer's. A layer whose weight is computed (a parametrization,
     torch's old ``weight_norm``/``spectral_norm`` hooks) holds other tensors than it uses:
     it is taken as its arguments say, as before."""
-    if _computed_weights(module):
-        return True
     own = 0
     for p in module._parameters.values():
         if p is not None:
-            if isinstance(p, nn.parameter.UninitializedTensorMixin):
+            if uninitialized(p):
                 return True  # a lazy layer's first call: the rule gives the shapes it will take
             own += p.numel()
-    return own == params
+    return own == params or _computed_weights(module)  # (asked second: a module's getattr miss is slow)
 
 
 def _computed_weights(module: nn.Module) -> bool:

@@ -179,13 +179,16 @@ def tensors(obj: Any, _depth: int = 0) -> list[torch.Tensor]:
 
 def too_deep(obj: Any, _depth: int = 0) -> bool:
     """Whether ``obj`` holds a non-empty container below what ``tensors`` reads."""
-    fields = getattr(obj, "__dataclass_fields__", None) if not isinstance(obj, (list, tuple, dict)) else None
-    if not isinstance(obj, (list, tuple, dict)) and not fields:
+    if isinstance(obj, (list, tuple)):
+        values: Any = obj
+    elif isinstance(obj, dict):
+        values = obj.values()
+    elif getattr(obj, "__dataclass_fields__", None):
+        values = [getattr(obj, k, None) for k in obj.__dataclass_fields__]
+    else:
         return False
     if _depth > MAX_NESTING:
-        return len(obj) > 0 if fields is None else True
-    values = obj.values() if isinstance(obj, dict) else obj if fields is None else \
-        [getattr(obj, k, None) for k in fields]
+        return len(values) > 0
     return any(too_deep(v, _depth + 1) for v in values)
 
 
