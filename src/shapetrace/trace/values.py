@@ -74,11 +74,11 @@ _TENSOR_SLOTS = (torch._C.TensorBase.data, torch._C.TensorBase.grad)
 
 def _slot_value(args: tuple) -> tuple:
     """``t.data = v`` with ``t`` on meta (a weight) and ``v`` a real tensor (the forward's
-    own ``torch.zeros``): ``v``'s meta twin, same shape, strides and dtype, as a weight
+    own ``torch.zeros``): ``v``'s meta copy (shape, dtype), as a weight
     made from values keeps no values on a meta trace."""
     t, v = args
     if isinstance(t, Tensor) and t.is_meta and isinstance(v, Tensor) and not v.is_meta:
-        v = torch.empty_strided(tuple(v.shape), v.stride(), dtype=v.dtype, device=META)
+        v = torch.empty_like(v, device=META)  # as _op's meta copies
     return t, v
 
 
