@@ -14,7 +14,7 @@ from .oracle import run_torch
 # (id, layer, input shape, kwargs, argument blamed, substrings the message must hold, fix substring or None)
 CASES = [
     ("channel mismatch", "Conv2d", (1, 3, 28, 28), dict(in_channels=1, out_channels=8, kernel_size=3),
-     "in_channels", ["1 channels", "got 3 channels", "(1, 3, 28, 28)"], "in_channels=3"),
+     "in_channels", ["with 1 channel (in_channels)", "got 3 channels", "(1, 3, 28, 28)"], "in_channels=3"),
     ("groups do not divide in", "Conv2d", (1, 6, 8, 8), dict(in_channels=6, out_channels=8, kernel_size=3, groups=4),
      "groups", ["in_channels 6", "groups 4"], "divide 6"),
     ("groups do not divide out", "Conv1d", (1, 4, 8), dict(in_channels=4, out_channels=6, kernel_size=3, groups=4),

@@ -129,3 +129,15 @@ def test_an_integer_or_the_training_input_dtype_adds_no_hint(capsys):
     code, out, err = run(["memory", "--input-dtype", "int64"], capsys)
     one_line_error(code, err, "the training step failed on fake tensors")
     assert "--input-dtype" not in err
+
+
+@pytest.mark.parametrize("cmd, option", [("summary", "--dtype"), ("memory", "--input-dtype")])
+def test_more_dtypes_than_inputs_is_named_in_the_clis_words(cmd, option, capsys):
+    # It said "dtypes has 2 entries for 1 input": the Python argument, not the option.
+    code, out, err = run([cmd, "-i", "1,1,28,28", option, "float32;int64"], capsys)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert f"{option} gives 2 dtypes for 1 input (--input)" in err
+    code, out, err = run([cmd, "-i", "1,1,28,28;1,1,28,28", option, "float32;float32;int64"], capsys)
+    assert code == 2 and "gives 3 dtypes for 2 inputs (--input)" in err
+    code, out, err = run([cmd, "-i", "1,1,28,28", option, "float32"], capsys)  # one for all
+    assert code == 0, err

@@ -1,5 +1,6 @@
-"""A model whose layer's weights no longer match its arguments (pruned by hand): the
-engine's rules read the arguments, torch the weights, so the layer is not modelled and the
+"""A model whose layer's weights no longer match its arguments (pruned by hand): torch
+computes with the weights, so the engine models the layer with the arguments the weights
+belong to (exact), and where no arguments make them the layer is not modelled and the
 answer is probed with the real tracer; the example the user gave is always among the
 probed sizes. Brute force (a real CPU forward at each size) is the oracle."""
 
@@ -25,15 +26,36 @@ def _accepted(res, pt) -> bool:
     return any(all(lo <= x <= hi for x, (lo, hi) in zip(pt, box)) for box in res.boxes)
 
 
-def test_a_pruned_layer_is_probed_and_the_answer_is_torchs() -> None:
+def _agrees_with_torch(m: nn.Module, res) -> None:
+    sizes = res.probed["sizes"] if res.probed else (range(1, 13), range(1, 13))
+    for h in sizes[0]:
+        for w in sizes[1]:
+            assert _accepted(res, (h, w)) == forward_accepts(m, (1, 1, 8, 8), (2, 3), (h, w)), (h, w)
+    assert _accepted(res, (8, 8))
+
+
+def test_a_pruned_layer_is_modelled_with_the_arguments_its_weights_belong_to() -> None:
     m = _pruned()
     res = analyze_model(m, (1, 1, 8, 8), max_size=12)
     # modelled from out_channels=8 it said the Linear (20 inputs) never fits: no size at all
-    assert not res.exact and "weights do not match its arguments" in res.probed["op"]
-    for h in res.probed["sizes"][0]:
-        for w in res.probed["sizes"][1]:
-            assert _accepted(res, (h, w)) == forward_accepts(m, (1, 1, 8, 8), (2, 3), (h, w)), (h, w)
-    assert _accepted(res, (8, 8))
+    assert res.exact
+    _agrees_with_torch(m, res)
+
+
+def test_a_pruned_input_side_is_modelled_too() -> None:
+    m = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(4 * 6 * 6, 2))
+    m[0].weight = nn.Parameter(torch.randn(4, 1, 3, 3))  # 1 of 3 input channels kept
+    res = analyze_model(m, (1, 1, 8, 8), max_size=12)
+    assert res.exact and res.error is None  # the rule said "expected input with 3 channels"
+    _agrees_with_torch(m, res)
+
+
+def test_weights_no_arguments_make_are_probed_and_the_answer_is_torchs() -> None:
+    m = _pruned()
+    m[4].bias = nn.Parameter(torch.randn(1, 2))  # a bias torch broadcasts; no Linear holds it
+    res = analyze_model(m, (1, 1, 8, 8), max_size=12)
+    assert not res.exact and "Linear (its weights fit no arguments)" in res.probed["op"]
+    _agrees_with_torch(m, res)
 
 
 def test_an_untouched_model_stays_exact() -> None:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import pytest
 import torch
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 import shapetrace
+from shapetrace.core.words import note_text
 
 
 def _pruned_conv() -> nn.Module:
@@ -53,12 +55,66 @@ class SetsData(nn.Module):
         return self.l(x)
 
 
+def _input_pruned_conv() -> nn.Module:  # the input side: 2 of 3 channels kept, in_channels left
+    m = nn.Sequential(nn.Conv2d(3, 8, 3))
+    m[0].weight = nn.Parameter(torch.randn(8, 2, 3, 3))
+    return m
+
+
+def _input_pruned_transposed() -> nn.Module:  # torch's meta kernel skips this channel check
+    m = nn.Sequential(nn.ConvTranspose2d(3, 4, 3))
+    m[0].weight = nn.Parameter(torch.randn(2, 4, 3, 3))
+    return m
+
+
+def _reshaped_linear() -> nn.Module:  # as many weights (24) as before, another shape
+    m = nn.Sequential(nn.Linear(4, 6, bias=False), nn.ReLU())
+    m[0].weight = nn.Parameter(torch.randn(8, 3))
+    return m
+
+
+def _pruned_norms() -> nn.Module:
+    m = nn.Sequential(nn.Conv2d(3, 8, 1), nn.BatchNorm2d(8), nn.GroupNorm(2, 8), nn.PReLU(8),
+                      nn.Flatten(2), nn.LayerNorm(4))
+    m[0].weight, m[0].bias = nn.Parameter(torch.randn(6, 3, 1, 1)), nn.Parameter(torch.randn(6))
+    bn = m[1]
+    bn.weight, bn.bias = nn.Parameter(torch.ones(6)), nn.Parameter(torch.zeros(6))
+    bn.running_mean, bn.running_var = torch.zeros(6), torch.ones(6)
+    m[2].weight, m[2].bias = nn.Parameter(torch.ones(6)), nn.Parameter(torch.zeros(6))
+    m[3].weight = nn.Parameter(torch.ones(6))
+    m[5].weight, m[5].bias = nn.Parameter(torch.ones(4)), nn.Parameter(torch.zeros(4))
+    return m
+
+
+def _stale_running_stats() -> nn.Module:  # torch rejects it: the statistics are the old size
+    m = nn.Sequential(nn.BatchNorm1d(4))
+    m[0].weight, m[0].bias = nn.Parameter(torch.ones(3)), nn.Parameter(torch.zeros(3))
+    return m
+
+
+def _changed_attributes() -> nn.Module:  # arguments set after construction: torch reads the weights
+    m = nn.Sequential(nn.Conv2d(6, 8, 3, groups=2), nn.Flatten(), nn.Linear(8 * 4 * 4, 6))
+    m[0].groups = 1  # the weight (8, 3, 3, 3) now takes 3 channels
+    m[2].out_features = 10
+    return m
+
+
 CASES = {
     "pruned_conv": (_pruned_conv, (1, 3, 8, 8), None),
     "pruned_linear": (_pruned_linear, (2, 4), None),
     "wider_embedding": (_wider_embedding, (2, 2), torch.long),
     "narrow_bias": (_narrow_bias, (2, 4), None),
     "sets_data": (lambda: SetsData(5), (2, 4), None),
+    "input_pruned_conv": (_input_pruned_conv, (1, 2, 8, 8), None),
+    "input_pruned_conv_fed_3": (_input_pruned_conv, (1, 3, 8, 8), None),
+    "input_pruned_transposed": (_input_pruned_transposed, (1, 2, 5, 5), None),
+    "input_pruned_transposed_fed_3": (_input_pruned_transposed, (1, 3, 5, 5), None),
+    "reshaped_linear": (_reshaped_linear, (2, 3), None),
+    "reshaped_linear_fed_4": (_reshaped_linear, (2, 4), None),
+    "pruned_norms": (_pruned_norms, (2, 3, 2, 2), None),
+    "stale_running_stats": (_stale_running_stats, (2, 3), None),
+    "changed_attributes": (_changed_attributes, (1, 3, 6, 6), None),
+    "changed_attributes_fed_6": (_changed_attributes, (1, 6, 6, 6), None),
 }
 
 
@@ -97,12 +153,40 @@ def test_a_layer_whose_weights_left_its_arguments_traces_as_torch_runs_it(name, 
     assert sorted(got) == sorted(want)  # hooks fire innermost first; rows are in call order
 
 
-def test_the_rule_of_a_layer_with_other_weights_gives_no_formula_or_macs() -> None:
-    for device in ("meta", "cpu"):
-        conv = next(r for r in shapetrace.summary(_pruned_conv(), (1, 3, 8, 8), device=device).rows
-                    if r.kind == "Conv2d")
-        # 8 channels' formulas and MACs would be another layer's: unknown rather than wrong
-        assert conv.output_shapes == [(1, 5, 6, 6)] and conv.formulas == [] and conv.macs is None
+@pytest.mark.parametrize("device", ["meta", "cpu"])
+def test_the_rule_takes_the_arguments_the_weights_belong_to(device) -> None:
+    # The formula, MACs and kwargs of the layer torch runs (5 filters, 2 input channels),
+    # with a note that says so; before, 8 channels' rule (or none at all) was used.
+    for build, shape, was, now in ((_pruned_conv, (1, 3, 8, 8), "out_channels=8", "out_channels=5"),
+                                   (_input_pruned_conv, (1, 2, 8, 8), "in_channels=3", "in_channels=2"),
+                                   (_reshaped_linear, (2, 3), "in_features=4, out_features=6",
+                                    "in_features=3, out_features=8")):
+        model, x = build(), torch.zeros(shape)
+        with FlopCounterMode(display=False) as flops:
+            model[0](x)
+        row = next(r for r in shapetrace.summary(model, input_data=x, device=device).rows if r.name == "0")
+        assert row.macs == flops.get_total_flops() // 2 and row.formulas
+        assert [n.args for n in row.notes if n.key == "replaced_weights"] == [{"given": was, "now": now}]
+        text = note_text("replaced_weights", {"given": was, "now": now}, "en")
+        assert was in text and now in text and "follow the weights" in text
+        assert note_text("replaced_weights", {"given": was, "now": now}, "ko") != text
+
+
+@pytest.mark.parametrize("device", ["meta", "cpu"])
+def test_a_call_the_weights_refuse_names_them_and_offers_no_argument_fix(device) -> None:
+    report = shapetrace.summary(_input_pruned_conv(), (1, 3, 8, 8), device=device)
+    assert not report.ok
+    assert "expected input with 2 channels" in report.error.message
+    assert "its weights are those of in_channels=2, not of its in_channels=3" in report.error.message
+    assert "in_channels=3" not in report.error.fixes  # that is the argument it already has
+
+
+def test_weights_that_no_arguments_make_give_no_formula_or_macs() -> None:
+    m = nn.Sequential(nn.Linear(4, 6))
+    m[0].weight = nn.Parameter(torch.randn(3, 4))
+    m[0].bias = nn.Parameter(torch.randn(1, 3))  # a 2-D bias torch broadcasts: no Linear holds it
+    row = shapetrace.summary(m, (2, 4), device="cpu").rows[1]
+    assert row.output_shapes == [(2, 3)] and row.formulas == [] and row.macs is None
 
 
 def test_an_untouched_layer_keeps_its_formula_and_macs() -> None:

@@ -171,6 +171,19 @@ def parse_shape(text: str, what: str = "--input") -> tuple[int, ...]:
     return dims
 
 
+def parse_dtypes(text: str | None, option: str, n_inputs: int) -> list[str] | None:
+    """'int64' (every input) or 'int64;float32' (one per input, as the --input shapes) ->
+    the names, which the tracer reads; their count is checked here, in the CLI's words."""
+    if not text or not text.strip():
+        return None
+    names = [d.strip() for d in text.split(";")]
+    if len(names) not in (1, n_inputs):
+        raise ShapetraceError(f"{option} gives {len(names)} dtypes for {n_inputs} input"
+                              f"{'' if n_inputs == 1 else 's'} (--input): give one dtype for all inputs, or "
+                              f"one per input separated by ';'")
+    return names
+
+
 def write_output(path: str | Path, text: str, *, inputs: tuple[str | Path, ...] = (),
                  what: str = "--output") -> None:
     """Write a command's output file atomically (atomic.py), never onto one of its own

@@ -13,7 +13,7 @@ from typing import List, Optional
 import typer
 
 from ..core.errors import ShapetraceError
-from ._common import emit, guard, plain_format, render_plain
+from ._common import emit, guard, parse_dtypes, plain_format, render_plain
 
 
 
@@ -71,7 +71,7 @@ def memory_command(
     shapes = _shapes(input) or ([tgt.default_input] if tgt.default_input is not None else None)
     if shapes is None:
         raise ShapetraceError("give the model's input shape with --input, e.g. --input 32,3,224,224")
-    dtypes = [d.strip() for d in input_dtype.split(";")] if input_dtype else None
+    dtypes = parse_dtypes(input_dtype, "--input-dtype", len(shapes))
     kw = _kwargs(kwargs)
 
     from ..memory.api import train_memory

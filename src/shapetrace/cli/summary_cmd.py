@@ -18,7 +18,7 @@ from typing import Any, List, Optional
 import typer
 
 from ..core.errors import ShapetraceError
-from ._common import ascii_text, guard, parse_pairs, parse_shape, write_output
+from ._common import ascii_text, guard, parse_dtypes, parse_pairs, parse_shape, write_output
 
 # Warnings that mean the model computes the wrong thing although nothing raised.
 _FAILING_WARNINGS = frozenset({"batch_changed"})
@@ -245,7 +245,7 @@ def _model_report(tgt, shapes, dtype: Optional[str], kwargs: dict[str, Any], dev
         shapes = [tgt.default_input] if tgt.default_input is not None else None
     if shapes is None:
         raise ShapetraceError("give the model's input shape with --input, e.g. --input 1,3,224,224")
-    dtypes = [d.strip() for d in dtype.split(";")] if dtype else None
+    dtypes = parse_dtypes(dtype, "--dtype", len(shapes))
     model = load_model(tgt, kwargs)
     with user_code():  # the model's forward is the user's code too (trace/usercode.py)
         report = summary(model, input_size=shapes if len(shapes) > 1 else shapes[0], dtypes=dtypes,

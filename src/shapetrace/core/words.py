@@ -139,6 +139,12 @@ TEXT: dict[str, dict[Lang, str]] = {
         EN: "{param} is {owner} (tied weights, {count:,} parameters counted there)",
         KO: "{param}은 {owner}와 같은 텐서 (가중치 공유, {count:,}개는 그쪽에서 센다)",
     },
+    "note.replaced_weights": {
+        EN: "its weights were replaced: they are those of {now}, not of its {given}; the shapes, "
+            "formulas and MACs follow the weights, as torch computes with them",
+        KO: "가중치가 바뀌었다: {given}이 아니라 {now}의 가중치이며, torch가 가중치로 계산하므로 "
+            "모양·공식·MAC도 가중치를 따른다",
+    },
     "note.unused_params": {
         EN: "includes the {count:,} parameters of {module}, never called as a module (used "
             "through its weights, or not at all)",

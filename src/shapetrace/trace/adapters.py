@@ -20,8 +20,9 @@ from torch.nn.utils import parametrize
 from torch.nn.utils.spectral_norm import SpectralNorm
 from torch.nn.utils.weight_norm import WeightNorm
 
-from ..core.layers import REGISTRY
+from ..core.layers import REGISTRY, weights
 from ..core.layers.base import REQUIRED
+from ..core.records import Note, note
 from .call_args import arg
 from .inputs import uninitialized
 
@@ -219,21 +220,75 @@ def functional_call(func: Any, args: tuple, kwargs: dict) -> tuple[str, dict[str
     return call
 
 
-def weights_fit(module: nn.Module, params: int) -> bool:
-    """Whether the layer's own parameters are as many as its rule counts (``params``) from
-    its arguments (``in_features``, ``kernel_size`` ...). They are not where a weight was
-    replaced and the attributes left (``layer.weight = nn.Parameter(smaller)``, ``weight.data
-    = ...`` in a forward): torch computes with the weights, so the rule's shape, formula and
-    MACs would be another layer's. A layer whose weight is computed (a parametrization,
-    torch's old ``weight_norm``/``spectral_norm`` hooks) holds other tensors than it uses:
-    it is taken as its arguments say, as before."""
-    own = 0
-    for p in module._parameters.values():
-        if p is not None:
-            if uninitialized(p):
-                return True  # a lazy layer's first call: the rule gives the shapes it will take
-            own += p.numel()
-    return own == params or _computed_weights(module)  # (asked second: a module's getattr miss is slow)
+def layer_rule(module: nn.Module) -> tuple[str, dict[str, Any], Note | None] | None:
+    """``(layer name, kwargs, note)`` for the core's rule of this module's call, or None.
+
+    ``core_call``'s answer, checked against the tensors the layer holds: torch computes with
+    its weights, not with the arguments it keeps, and a weight replaced by hand (a pruned
+    ``conv.weight = nn.Parameter(5 of 8 filters)`` with ``out_channels`` left at 8, ``w.data
+    = ...`` in a forward) is another layer's. The rule then gets the arguments the weights
+    belong to (``core.layers.weights.arguments``) and a note saying so; where no arguments
+    make them (a bias left at the old size) there is no rule and torch decides. A lazy
+    layer's first call and a weight computed at each call (a parametrization, the old
+    weight_norm/spectral_norm hooks) are taken as the arguments say."""
+    call = core_call(module)
+    if call is None:
+        return None
+    name, kw = call
+    want = _expected(name, kw)
+    if not want:
+        return name, kw, None  # no tensors (a ReLU), or arguments the rule will refuse
+    held: dict[str, tuple[int, ...]] = {}
+    fits = True
+    params, buffers = module._parameters, module._buffers
+    for key, shape in want.items():
+        t = params.get(key)
+        if t is None:
+            t = buffers.get(key)
+        if t is None:
+            t = vars(module).get(key)  # a plain tensor attribute (``del m.weight; m.weight = w``)
+            if not isinstance(t, torch.Tensor):
+                if _computed_weights(module):
+                    return name, kw, None
+                return None  # no weight at all: torch's forward says what is missing
+        if uninitialized(t):
+            return name, kw, None  # a lazy layer's first call: the rule gives the shapes it will take
+        held[key] = tuple(t.shape)
+        fits = fits and held[key] == shape
+    if fits:
+        return name, kw, None
+    if _computed_weights(module):
+        return name, kw, None
+    fitted = weights.arguments(name, kw, held)
+    if fitted is None:
+        return None
+    changed = [k for k in fitted if fitted[k] != kw.get(k)]
+    return name, fitted, note("replaced_weights", now=_words(fitted, changed), given=_words(kw, changed))
+
+
+def _words(kw: dict[str, Any], keys: list[str]) -> str:
+    return ", ".join(f"{k}={kw[k]}" for k in keys)
+
+
+_EXPECTED: dict[tuple, dict[str, tuple[int, ...]] | None] = {}
+
+
+def _expected(name: str, kw: dict[str, Any]) -> dict[str, tuple[int, ...]] | None:
+    """``core.layers.weights.shapes``, remembered per arguments (asked on every layer call)."""
+    if not weights.has_weights(name):
+        return None
+    try:
+        # the values' types are in the key, as in answers.answer: 4 and 4.0 hash alike
+        vals = tuple(kw.values())
+        key = (name, tuple(kw), vals, tuple(map(type, vals)))
+        hit = _EXPECTED.get(key, _MISSING)
+    except TypeError:  # an unhashable argument (a list)
+        return weights.shapes(name, kw)
+    if hit is _MISSING:
+        if len(_EXPECTED) > 4096:
+            _EXPECTED.clear()
+        hit = _EXPECTED[key] = weights.shapes(name, kw)
+    return hit  # type: ignore[return-value]
 
 
 def _computed_weights(module: nn.Module) -> bool:

@@ -11,8 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
+from torch import nn
+
 from ..core.api import compute
-from ..core.records import LayerResult
+from ..core.errors import ShapeError
+from ..core.records import LayerResult, Row
+from .adapters import layer_rule, n_inputs
 
 # (layer, kwargs, input shapes) -> the core's answer; emptied when it reaches MAX_ENTRIES.
 _ANSWERS: dict[tuple, LayerResult] = {}
@@ -35,4 +40,25 @@ def answer(name: str, shape: Any, kw: dict[str, Any]) -> LayerResult:
             if len(_ANSWERS) >= MAX_ENTRIES:
                 _ANSWERS.clear()
             _ANSWERS[key] = result
+    return result
+
+
+def rule_on(module: nn.Module, ins: list[torch.Tensor], row: Row) -> LayerResult | None:
+    """A known layer whose call the core did not check (called with arguments its rule does
+    not model, or with the checks off): its rule's answer on the tensor inputs it got, for
+    the row's MACs and receptive field (a note on ``row`` when its weights were replaced);
+    None when there is no rule or it cannot answer."""
+    rule = layer_rule(module)
+    if rule is None:
+        return None
+    name, kw, replaced = rule
+    n = n_inputs(name)
+    if len(ins) < n:
+        return None
+    try:
+        result = answer(name, tuple(ins[0].shape) if n == 1 else [tuple(t.shape) for t in ins[:n]], kw)
+    except ShapeError:  # ArgumentError and UnknownLayerError too
+        return None
+    if replaced is not None:
+        row.notes.append(replaced)
     return result

@@ -22,7 +22,7 @@ from ..core import diagnose
 from ..core.diagnose import Context, Failure, FailOp
 from ..core.errors import ShapeError, ShapetraceError
 from ..core.explain import call_text
-from ..core.records import Diagnosis, Row
+from ..core.records import Diagnosis, Note, Row
 from . import ops
 
 
@@ -232,6 +232,15 @@ def module_failure(row: Row, module: nn.Module, base: type | None, message: str,
     return Failure(row=row, op=op, message=message, info=info,
                    argument=core_error.argument if core_error else None,
                    fix=core_error.fix if core_error else None)
+
+
+def replaced_weights_error(e: ShapeError, replaced: Note) -> ShapeError:
+    """The rule's error for a layer whose weights were replaced (``adapters.layer_rule``): it
+    checked the arguments the weights belong to, so the message says so, and it offers no
+    fix that changes an argument (that would not change the weights)."""
+    a = replaced.args
+    return ShapeError(f"{e} (its weights are those of {a['now']}, not of its {a['given']})",
+                      layer=e.layer, argument=e.argument)
 
 
 _LINEAR_FUNCS = frozenset(ops.resolve(torch.nn.functional, ("linear",)))

@@ -21,12 +21,12 @@ from ..core.diagnose import Context
 from ..core.errors import ArgumentError, ShapeError, UnknownLayerError
 from ..core.records import (Diagnosis, Edge, LayerResult, ReceptiveField, Report, Row, Unreached, finish_totals,
                             mark_leaves, note)
-from .answers import answer
+from .answers import answer, rule_on
 from .call_args import call_tensors, new_bytes, shapes
 from . import adapters, meta_dtypes, meta_fast, ops
 from .classify import Role, classify, recorded
 from .failures import (CoreRejected, Failures, MixedDtypes, WrongDtype, error_from, first_line, module_failure,
-                       op_failure, wrong_index_dtype)
+                       op_failure, replaced_weights_error, wrong_index_dtype)
 from .flow import FlowTensors
 from .inputs import tensors, uninitialized
 from .params import ParamCounter
@@ -270,10 +270,10 @@ class Recorder:
         return None
 
     def _core_check(self, frame: Frame, args: tuple, kwargs: dict) -> None:
-        call = adapters.core_call(frame.module)
-        if call is None:
-            return
-        name, kw = call
+        rule = adapters.layer_rule(frame.module)
+        if rule is None:
+            return  # no rule, or weights no arguments make: torch decides the shape
+        name, kw, replaced = rule
         n = adapters.n_inputs(name)
         if kwargs or len(args) != n or not all(isinstance(a, torch.Tensor) for a in args):
             return  # called with extra arguments the core's rule does not model
@@ -284,33 +284,15 @@ class Recorder:
         except (ArgumentError, UnknownLayerError):
             return  # the arguments could not be mapped: no formula, no check
         except ShapeError as e:
-            frame.core_error = e
+            frame.core_error = e = e if replaced is None else replaced_weights_error(e, replaced)
             if self.meta:
                 rejected = CoreRejected(str(e))
                 self.failures.note(self._module_failure(frame, str(e)), rejected, append=False)
                 raise rejected from None
             return
-        if not adapters.weights_fit(frame.module, result.params):  # torch computes with the weights
-            frame.core_name = frame.core_kwargs = result = None  # no formula: torch decides the shape
         frame.result = result
-
-    def _rule_on(self, frame: Frame, ins: list[torch.Tensor]) -> LayerResult | None:
-        """A known layer whose call the core did not check (called with arguments its rule
-        does not model, or with the checks off): its rule's answer on the tensor inputs it
-        got, for the row's MACs and receptive field; None when there is no rule or it
-        cannot answer."""
-        call = adapters.core_call(frame.module)
-        if call is None:
-            return None
-        name, kw = call
-        n = adapters.n_inputs(name)
-        if len(ins) < n:
-            return None
-        try:
-            result = answer(name, tuple(ins[0].shape) if n == 1 else [tuple(t.shape) for t in ins[:n]], kw)
-        except (ArgumentError, UnknownLayerError, ShapeError):
-            return None
-        return result if adapters.weights_fit(frame.module, result.params) else None
+        if replaced is not None:
+            frame.row.notes.append(replaced)
 
     def _module_failure(self, frame: Frame, message: str):
         return module_failure(frame.row, frame.module, frame.base, message, frame.core_error,
@@ -345,7 +327,7 @@ class Recorder:
                 if has_children and outs and outs[0] in flow:
                     rf = flow.rf(outs[0])
             elif frame.internal and not has_children:
-                rule = self._rule_on(frame, ins)
+                rule = rule_on(module, ins, row)
                 if rule is not None:  # the layer's rule, on the input it got
                     row.macs = rule.macs
                     rf = receptive.apply(flow.rf(ins[0]), rule)

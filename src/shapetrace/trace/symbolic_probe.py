@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..core.errors import ArgumentError, ShapeError, UnknownLayerError
+from ..core.errors import ShapeError
 from ..core.symbolic import (DEFAULT_MAX, AcceptedSizes, axis_names, check_request, from_flow, never, probe,
                              rows_of)
 from ..core.symbolic.constraints import Constraint, Kind
@@ -28,8 +28,7 @@ from ..core.symbolic.expr import Dim
 from ..core.symbolic.flow import SymFlow
 from ..core.symbolic.layers import Unmodelled
 from . import ops
-from .adapters import core_call, functional_call, weights_fit
-from .answers import answer
+from .adapters import core_call, functional_call, layer_rule
 from .call_args import arg
 
 MODEL_PROBES = 400  # real traces when an op is not modelled (~10 ms each)
@@ -40,26 +39,6 @@ _BINARY_METHODS = {"add", "sub", "mul", "div", "add_", "sub_", "mul_", "div_", "
 _KEEP_METHODS = {"contiguous", "relu", "relu_", "sigmoid", "tanh", "float", "to", "clone", "detach",
                  "softmax", "log_softmax", "exp", "sqrt", "abs", "neg", "clamp", "type_as", "masked_fill"}
 _KEEP_FUNCS = {F.softmax, F.log_softmax, F.dropout, F.gelu, F.silu, torch.softmax, torch.sigmoid, torch.tanh}
-
-
-def _weights_fit_somewhere(mod: nn.Module, name: str, kw: dict, x: Any) -> bool:
-    """``adapters.weights_fit`` for a layer whose input is symbolic: its rule's parameter
-    count, which no varying size changes, at every varying size 64; True where the rule
-    cannot answer there (the layer is then modelled as before)."""
-    if not isinstance(x, tuple) or not all(isinstance(d, Dim) for d in x):
-        return True
-    point = [64] * (1 + max((c.var for d in x for c in d.factors), default=-1))
-    shape = []
-    for d in x:
-        v = d.eval(point)
-        if v.denominator != 1 or v < 0:
-            return True
-        shape.append(int(v))
-    try:
-        result = answer(name, tuple(shape), kw)
-    except (ShapeError, ArgumentError, UnknownLayerError):
-        return True
-    return weights_fit(mod, result.params)
 
 
 class _Graph:
@@ -131,13 +110,12 @@ class _Graph:
         f = self.flow
         if node.op == "call_module":
             mod = self.gm.get_submodule(node.target)
-            cc = core_call(mod)
-            if cc is None:
-                raise Unmodelled(row, f"{type(mod).__name__} (no rule in the core)")
-            name, kw = cc
+            rule = layer_rule(mod)
+            if rule is None:
+                why = "no rule in the core" if core_call(mod) is None else "its weights fit no arguments"
+                raise Unmodelled(row, f"{type(mod).__name__} ({why})")
+            name, kw, _ = rule  # a replaced weight: the arguments it belongs to
             x = args[0]
-            if not _weights_fit_somewhere(mod, name, kw, x):
-                raise Unmodelled(row, f"{type(mod).__name__}: its weights do not match its arguments")
             if name == "Embedding" and node.args[0] in self.index_bound:
                 n = self.index_bound[node.args[0]]
                 if not n.is_const:

@@ -41,6 +41,10 @@ docstring: Conv/ConvTranspose ``in_channels``, Linear ``in_features``, Bilinear
 ``in1_features``/``in2_features``, BatchNorm/InstanceNorm ``num_features``, GroupNorm
 ``num_channels``. Only values the input fixes are inferred.
 
+The tensors each constructor makes (weight, bias, running statistics), by name and shape,
+are in ``weights.py``, with the arguments that make given ones: the tracer compares them
+with a module's own, whose weights may have been replaced after it was built.
+
 Notes (``LayerResult.notes``) are message keys with numbers, declared on each rule
 (``register(notes=...)``); ``core/words.py``
 holds their English and Korean text.
@@ -58,6 +62,7 @@ from . import (  # noqa: F401  (each module registers its layers)
     pool,
     reshape,
     upsample,
+    weights,
 )
 from .base import REGISTRY, LayerDef, call, lookup
 

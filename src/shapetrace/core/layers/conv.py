@@ -87,7 +87,8 @@ def _check_input(c: Call, n: int, cin: int, shape=None) -> tuple[int | None, tup
     batch = shape[0] if len(shape) == n + 2 else None
     channels = shape[-(n + 1)]
     if channels != cin:
-        c.fail(f"expected input with {cin} channels (in_channels), got {channels} channels "
+        c.fail(f"expected input with {cin} channel{'' if cin == 1 else 's'} (in_channels), got {channels} "
+               f"channel{'' if channels == 1 else 's'} "
                f"in input of shape {fmt_shape(shape)}", argument="in_channels",
                fix=f"in_channels={channels}")
     return batch, tuple(shape[-n:])
