@@ -52,9 +52,11 @@ def _check(case) -> bool:
     held = _held(module)
     assert weights.shapes(layer, kwargs) == held, (layer, kwargs)
     # read back from the tensors, the arguments make them again (the sizes they fix)
-    back = weights.arguments(layer, kwargs, held) if held else None
-    if held:
+    back = weights.arguments(layer, kwargs, held)
+    if held and weights.sized_by_weights(layer):
         assert back is not None and weights.shapes(layer, back) == held, (layer, kwargs, back)
+    else:  # its forward reads the arguments (LayerNorm's normalized_shape): they must fit
+        assert back is None, (layer, kwargs, back)
     try:
         params = compute(layer, shape, **kwargs).params
     except ShapeError:
@@ -128,3 +130,34 @@ def test_bad_arguments_give_none_or_shapes_never_an_error(layer, kwargs) -> None
     out = weights.shapes(layer, kwargs)
     assert out is None or all(isinstance(s, tuple) and all(isinstance(d, int) and d >= 0 for d in s)
                               for s in out.values())
+
+
+@pytest.mark.parametrize("layer, groups, weight, bias, refused", [
+    ("Conv2d", 1, (5, 2, 3, 3), (8,), "its bias of shape (8,) does not fit its weight of shape (5, 2, 3, 3)"),
+    ("Conv2d", 2, (5, 2, 3, 3), (5,), "does not split into groups=2 along dim 0"),
+    ("Conv1d", 1, (5, 2, 3), (5,), None),
+    ("Conv1d", 1, (5, 2, 3), None, None),
+    ("ConvTranspose2d", 2, (3, 2, 3, 3), (4,), "does not split into groups=2"),
+    ("ConvTranspose2d", 2, (4, 3, 3, 3), (4,), "which makes 6 output channels: torch needs a bias of shape (6,)"),
+    ("ConvTranspose1d", 2, (4, 3, 3), (6,), None),
+])
+def test_a_convolution_torch_refuses_at_every_input_is_named(layer, groups, weight, bias, refused) -> None:
+    held = {"weight": weight, **({"bias": bias} if bias else {})}
+    got = weights.refused(layer, {"groups": groups}, held)
+    assert (got is None) == (refused is None) and (refused is None or refused in got), got
+    # the oracle: torch's CPU kernel refuses it at every channel count, or takes one
+    fn = getattr(torch.nn.functional, layer.lower().replace("transpose", "_transpose"))
+    n = len(weight) - 2
+    w, b = torch.zeros(weight), torch.zeros(bias) if bias else None
+    taken = []
+    for c in range(1, 13):
+        try:
+            fn(torch.zeros((1, c) + (4,) * n), w, b, groups=groups)
+            taken.append(c)
+        except RuntimeError:
+            pass
+    assert bool(taken) == (refused is None), taken
+
+
+def test_other_layers_have_no_such_rule() -> None:
+    assert weights.refused("Linear", {}, {"weight": (3, 4), "bias": (6,)}) is None  # its meta kernel checks

@@ -26,12 +26,12 @@ def _accepted(res, pt) -> bool:
     return any(all(lo <= x <= hi for x, (lo, hi) in zip(pt, box)) for box in res.boxes)
 
 
-def _agrees_with_torch(m: nn.Module, res) -> None:
+def _agrees_with_torch(m: nn.Module, res, example_taken: bool = True) -> None:
     sizes = res.probed["sizes"] if res.probed else (range(1, 13), range(1, 13))
     for h in sizes[0]:
         for w in sizes[1]:
             assert _accepted(res, (h, w)) == forward_accepts(m, (1, 1, 8, 8), (2, 3), (h, w)), (h, w)
-    assert _accepted(res, (8, 8))
+    assert _accepted(res, (8, 8)) == example_taken
 
 
 def test_a_pruned_layer_is_modelled_with_the_arguments_its_weights_belong_to() -> None:
@@ -81,3 +81,11 @@ def test_thinning_ends_when_nothing_is_left_to_drop(monkeypatch) -> None:
     monkeypatch.setattr(sym, "MAX_PROBES", 1)  # it looped for ever once every axis had 4 sizes
     res = sym.probe((1, 3, 8, 8), (2, 3), ("H", "W"), 4096, lambda pt: True, "op")
     assert all(len(p) <= 5 for p in res.probed["sizes"])
+
+
+def test_weights_torch_refuses_at_every_size_accept_no_size() -> None:
+    m = _pruned()
+    m[0].bias = nn.Parameter(torch.randn(8))  # the old bias: torch's CPU kernel refuses it, its meta kernel not
+    res = analyze_model(m, (1, 1, 8, 8), max_size=12)
+    assert res.exact and not res.boxes and "0: Conv2d: its bias of shape (8,) does not fit its weight" in res.error
+    _agrees_with_torch(m, res, example_taken=False)

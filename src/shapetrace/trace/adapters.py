@@ -22,6 +22,7 @@ from torch.nn.utils.weight_norm import WeightNorm
 
 from ..core.layers import REGISTRY, weights
 from ..core.layers.base import REQUIRED
+from ..core.errors import ShapeError
 from ..core.records import Note, note
 from .call_args import arg
 from .inputs import uninitialized
@@ -223,7 +224,8 @@ def functional_call(func: Any, args: tuple, kwargs: dict) -> tuple[str, dict[str
 def layer_rule(module: nn.Module) -> tuple[str, dict[str, Any], Note | None] | None:
     """``(layer name, kwargs, note)`` for the core's rule of this module's call, or None.
 
-    ``core_call``'s answer, checked against the tensors the layer holds: torch computes with
+    ``core_call``'s answer, checked against the tensors the layer holds (raises
+    ``ShapeError`` for tensors torch refuses whatever the input, ``weights.refused``): torch computes with
     its weights, not with the arguments it keeps, and a weight replaced by hand (a pruned
     ``conv.weight = nn.Parameter(5 of 8 filters)`` with ``out_channels`` left at 8, ``w.data
     = ...`` in a forward) is another layer's. The rule then gets the arguments the weights
@@ -261,6 +263,9 @@ def layer_rule(module: nn.Module) -> tuple[str, dict[str, Any], Note | None] | N
         return name, kw, None
     fitted = weights.arguments(name, kw, held)
     if fitted is None:
+        why = weights.refused(name, kw, held)
+        if why is not None:  # torch refuses it on the CPU, its meta kernel does not
+            raise ShapeError(f"{name}: {why}", layer=name, argument="weight")
         return None
     changed = [k for k in fitted if fitted[k] != kw.get(k)]
     return name, fitted, note("replaced_weights", now=_words(fitted, changed), given=_words(kw, changed))

@@ -48,7 +48,10 @@ def rule_on(module: nn.Module, ins: list[torch.Tensor], row: Row) -> LayerResult
     not model, or with the checks off): its rule's answer on the tensor inputs it got, for
     the row's MACs and receptive field (a note on ``row`` when its weights were replaced);
     None when there is no rule or it cannot answer."""
-    rule = layer_rule(module)
+    try:
+        rule = layer_rule(module)
+    except ShapeError:  # tensors torch refuses: its own error follows
+        return None
     if rule is None:
         return None
     name, kw, replaced = rule

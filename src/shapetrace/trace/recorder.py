@@ -270,7 +270,10 @@ class Recorder:
         return None
 
     def _core_check(self, frame: Frame, args: tuple, kwargs: dict) -> None:
-        rule = adapters.layer_rule(frame.module)
+        try:
+            rule = adapters.layer_rule(frame.module)
+        except ShapeError as e:  # tensors torch refuses whatever the input
+            return self._refused(frame, e)
         if rule is None:
             return  # no rule, or weights no arguments make: torch decides the shape
         name, kw, replaced = rule
@@ -284,15 +287,19 @@ class Recorder:
         except (ArgumentError, UnknownLayerError):
             return  # the arguments could not be mapped: no formula, no check
         except ShapeError as e:
-            frame.core_error = e = e if replaced is None else replaced_weights_error(e, replaced)
-            if self.meta:
-                rejected = CoreRejected(str(e))
-                self.failures.note(self._module_failure(frame, str(e)), rejected, append=False)
-                raise rejected from None
-            return
+            return self._refused(frame, e if replaced is None else replaced_weights_error(e, replaced))
         frame.result = result
         if replaced is not None:
             frame.row.notes.append(replaced)
+
+    def _refused(self, frame: Frame, e: ShapeError) -> None:
+        """The core refused the call: on meta it fails here, as torch would on the CPU;
+        on the CPU torch runs it and the core's words explain its error."""
+        frame.core_error = e
+        if self.meta:
+            rejected = CoreRejected(str(e))
+            self.failures.note(self._module_failure(frame, str(e)), rejected, append=False)
+            raise rejected from None
 
     def _module_failure(self, frame: Frame, message: str):
         return module_failure(frame.row, frame.module, frame.base, message, frame.core_error,

@@ -110,7 +110,10 @@ class _Graph:
         f = self.flow
         if node.op == "call_module":
             mod = self.gm.get_submodule(node.target)
-            rule = layer_rule(mod)
+            try:
+                rule = layer_rule(mod)
+            except ShapeError as e:  # tensors torch refuses at every size
+                raise ShapeError(f"{row}: {e}") from None
             if rule is None:
                 why = "no rule in the core" if core_call(mod) is None else "its weights fit no arguments"
                 raise Unmodelled(row, f"{type(mod).__name__} ({why})")

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from ..records import Shape
-from .base import REGISTRY, REQUIRED, is_int
+from .base import REGISTRY, REQUIRED, fmt_shape, is_int
 
 Args = Mapping[str, Any]
 
@@ -133,11 +133,6 @@ def _layer_norm(a: Args) -> dict[str, Shape] | None:
     return None if ns is None else _affine(ns, True, a.get("bias", False))
 
 
-def _norm_args(a: Args, held: Mapping[str, Shape]) -> dict[str, Any] | None:
-    w = held.get("weight")
-    return None if w is None else {"normalized_shape": tuple(w)}
-
-
 def _group_norm(a: Args) -> dict[str, Shape] | None:
     if not a["affine"]:
         return {}
@@ -164,16 +159,19 @@ _SHAPES: dict[str, Callable[[Args], dict[str, Shape] | None]] = {
     "Linear": _linear, "Bilinear": _bilinear, "Embedding": _embedding, "LayerNorm": _layer_norm,
     "RMSNorm": _layer_norm, "GroupNorm": _group_norm, "PReLU": _prelu,
 }
+# Only where the forward reads the tensors and not the argument: LayerNorm and RMSNorm pass
+# ``normalized_shape`` to torch, InstanceNorm compares ``num_features`` with the input, so
+# their weights must fit their arguments (torch raises otherwise, and so does its meta kernel).
 _ARGS: dict[str, Callable[[Args, Mapping[str, Shape]], dict[str, Any] | None]] = {
     "Linear": _linear_args, "Bilinear": _bilinear_args, "Embedding": _embedding_args,
-    "LayerNorm": _norm_args, "RMSNorm": _norm_args, "GroupNorm": _group_norm_args, "PReLU": _prelu_args,
+    "GroupNorm": _group_norm_args, "PReLU": _prelu_args,
 }
 for _n in (1, 2, 3):
     for _t in (False, True):
         _name = f"ConvTranspose{_n}d" if _t else f"Conv{_n}d"
         _SHAPES[_name], _ARGS[_name] = _conv(_n, _t), _conv_args(_n, _t)
-    for _kind in ("BatchNorm", "InstanceNorm"):
-        _SHAPES[f"{_kind}{_n}d"], _ARGS[f"{_kind}{_n}d"] = _stats, _stats_args
+    _SHAPES[f"BatchNorm{_n}d"], _ARGS[f"BatchNorm{_n}d"] = _stats, _stats_args
+    _SHAPES[f"InstanceNorm{_n}d"] = _stats
 
 
 def _bound(layer: str, kwargs: Args) -> dict[str, Any] | None:
@@ -193,6 +191,12 @@ def _bound(layer: str, kwargs: Args) -> dict[str, Any] | None:
 def has_weights(layer: str) -> bool:
     """Whether the layer's constructor makes tensors (parameters or running statistics)."""
     return layer in _SHAPES
+
+
+def sized_by_weights(layer: str) -> bool:
+    """Whether the layer's forward takes its sizes from its tensors alone, so that other
+    tensors make it another layer (``arguments``); LayerNorm's does not."""
+    return layer in _ARGS
 
 
 def shapes(layer: str, kwargs: Args) -> dict[str, Shape] | None:
@@ -218,3 +222,24 @@ def arguments(layer: str, kwargs: Args, held: Mapping[str, Shape]) -> dict[str, 
         return None
     out = {**kwargs, **sizes}
     return out if shapes(layer, out) == dict(held) else None
+
+
+def refused(layer: str, kwargs: Args, held: Mapping[str, Shape]) -> str | None:
+    """Why torch refuses a layer holding these tensors whatever its input, where its meta
+    kernel does not check (aten/src/ATen/native/Convolution.cpp, ``check_shape_forward``,
+    which the CPU runs and the meta device does not): a convolution's weight must split into
+    its groups along dim 0, and its bias hold one value per output channel. None when no
+    such rule applies."""
+    if not layer.startswith("Conv"):
+        return None
+    w, b, g = held.get("weight"), held.get("bias"), kwargs.get("groups", 1)
+    if w is None or len(w) < 2 or not is_int(g) or g <= 0:
+        return None
+    if w[0] % g:
+        return (f"its weight of shape {fmt_shape(w)} does not split into groups={g} along dim 0: torch "
+                f"needs a size divisible by {g} there")
+    out = w[1] * g if layer.startswith("ConvTranspose") else w[0]
+    if b is None or b == (out,):
+        return None
+    return (f"its bias of shape {fmt_shape(b)} does not fit its weight of shape {fmt_shape(w)}, which "
+            f"makes {out} output channel{'' if out == 1 else 's'}: torch needs a bias of shape ({out},)")
