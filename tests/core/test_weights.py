@@ -133,7 +133,7 @@ def test_bad_arguments_give_none_or_shapes_never_an_error(layer, kwargs) -> None
 
 
 @pytest.mark.parametrize("layer, groups, weight, bias, refused", [
-    ("Conv2d", 1, (5, 2, 3, 3), (8,), "its bias of shape (8,) does not fit its weight of shape (5, 2, 3, 3)"),
+    ("Conv2d", 1, (5, 2, 3, 3), (8,), "the bias of shape (8,) does not fit the weight of shape (5, 2, 3, 3)"),
     ("Conv2d", 2, (5, 2, 3, 3), (5,), "does not split into groups=2 along dim 0"),
     ("Conv1d", 1, (5, 2, 3), (5,), None),
     ("Conv1d", 1, (5, 2, 3), None, None),

@@ -87,5 +87,23 @@ def test_weights_torch_refuses_at_every_size_accept_no_size() -> None:
     m = _pruned()
     m[0].bias = nn.Parameter(torch.randn(8))  # the old bias: torch's CPU kernel refuses it, its meta kernel not
     res = analyze_model(m, (1, 1, 8, 8), max_size=12)
-    assert res.exact and not res.boxes and "0: Conv2d: its bias of shape (8,) does not fit its weight" in res.error
+    assert res.exact and not res.boxes and "0: Conv2d: the bias of shape (8,) does not fit the weight" in res.error
     _agrees_with_torch(m, res, example_taken=False)
+
+
+class _FunctionalConv(nn.Module):
+    def __init__(self, bias: int):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(5, 1, 3, 3))
+        self.b = nn.Parameter(torch.randn(bias))
+
+    def forward(self, x):
+        return torch.nn.functional.conv2d(x, self.w, self.b)
+
+
+def test_a_functional_convolution_torch_refuses_accepts_no_size() -> None:
+    # modelled from the weight alone it took every size from 3 up
+    res = analyze_model(_FunctionalConv(8), (1, 1, 8, 8), max_size=12)
+    assert res.exact and not res.boxes and "conv2d: the bias of shape (8,)" in res.error
+    _agrees_with_torch(_FunctionalConv(8), res, example_taken=False)
+    _agrees_with_torch(_FunctionalConv(5), analyze_model(_FunctionalConv(5), (1, 1, 8, 8), max_size=12))

@@ -27,7 +27,7 @@ from ..core.symbolic.constraints import Constraint, Kind
 from ..core.symbolic.expr import Dim
 from ..core.symbolic.flow import SymFlow
 from ..core.symbolic.layers import Unmodelled
-from . import ops
+from . import meta_shapes, ops
 from .adapters import core_call, functional_call, layer_rule
 from .call_args import arg
 
@@ -165,8 +165,12 @@ class _Graph:
                                                any(isinstance(s, Dim) for s in kw["size"])):
                 return self.resize_to(row, args[0], kw["size"])
             return f.layer(row, "Upsample", kw, args[0])
-        call = functional_call(target, tuple(self.concrete(a) for a in node.args),
-                               {k: self.concrete(v) for k, v in node.kwargs.items()})
+        cargs = tuple(self.concrete(a) for a in node.args)
+        ckwargs = {k: self.concrete(v) for k, v in node.kwargs.items()}
+        why = meta_shapes.refused(target, cargs, ckwargs) if target in meta_shapes.CONVS else None
+        if why is not None:  # weights torch refuses at every size
+            raise ShapeError(f"{row}: {why}")
+        call = functional_call(target, cargs, ckwargs)
         if call is not None:
             return f.layer(row, call[0], call[1], args[0])
         raise Unmodelled(row, f"{getattr(target, '__name__', target)}")

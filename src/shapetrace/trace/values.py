@@ -36,7 +36,7 @@ from typing import Any
 import torch
 
 from ..core.records import Warning_
-from . import meta_dtypes, meta_memo, meta_ops, ops
+from . import meta_dtypes, meta_memo, meta_ops, meta_shapes, ops
 from .call_args import call_tensors
 from .inputs import tensors
 
@@ -200,9 +200,12 @@ def _run(func: Any, args: tuple, kwargs: dict) -> Any:
 
 def _kernel(func: Any, args: tuple, kwargs: dict) -> Any:
     """``func`` on its arguments: by our meta kernel where ``meta_ops`` has one, after the
-    CPU's dtype checks that torch's meta kernels skip (``meta_dtypes``)."""
+    CPU's dtype and convolution shape checks that torch's meta kernels skip
+    (``meta_dtypes``, ``meta_shapes``)."""
     if func in meta_dtypes.FUNCS:
         meta_dtypes.check(func, args, kwargs)
+    if func in meta_shapes.CONVS:
+        meta_shapes.check(func, args, kwargs)
     if func in meta_ops.KERNELS:
         out = meta_ops.run(func, args, kwargs)
         if out is not NotImplemented:

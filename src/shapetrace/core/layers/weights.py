@@ -236,10 +236,10 @@ def refused(layer: str, kwargs: Args, held: Mapping[str, Shape]) -> str | None:
     if w is None or len(w) < 2 or not is_int(g) or g <= 0:
         return None
     if w[0] % g:
-        return (f"its weight of shape {fmt_shape(w)} does not split into groups={g} along dim 0: torch "
+        return (f"the weight of shape {fmt_shape(w)} does not split into groups={g} along dim 0: torch "
                 f"needs a size divisible by {g} there")
     out = w[1] * g if layer.startswith("ConvTranspose") else w[0]
     if b is None or b == (out,):
         return None
-    return (f"its bias of shape {fmt_shape(b)} does not fit its weight of shape {fmt_shape(w)}, which "
+    return (f"the bias of shape {fmt_shape(b)} does not fit the weight of shape {fmt_shape(w)}, which "
             f"makes {out} output channel{'' if out == 1 else 's'}: torch needs a bias of shape ({out},)")
