@@ -83,3 +83,86 @@ def test_the_words_name_the_tensors() -> None:
     assert refused(F.conv_transpose2d, (1, 3, 5, 5), (2, 4, 3, 3)) == (
         "the weight of shape (2, 4, 3, 3) takes 2 input channels, but the input of shape (1, 3, 5, 5) has 3")
     meta_shapes.check(F.conv2d, (torch.empty(1, 2, 6, 6, device="meta"), torch.empty(5, 2, 3, 3, device="meta")), {})
+
+
+def _other_calls():
+    """(function, CPU args, meta args) for the other checks, on small grids."""
+    def both(*shapes):
+        return [torch.zeros(s) for s in shapes], [torch.empty(s, device="meta") for s in shapes]
+
+    for fn in (F.softmax, F.log_softmax, F.softmin, torch.softmax, torch.Tensor.softmax, torch.log_softmax,
+               torch.sort, torch.Tensor.sort, torch.argsort):
+        for shape, dim in itertools.product(((), (3,), (2, 3), (2, 3, 4)), range(-4, 4)):
+            cpu, meta = both(shape)
+            yield fn, (*cpu, dim), (*meta, dim)
+    sizes = ((), (1,), (2,), (3,), (1, 3), (2, 1), (2, 3), (3, 3), (1, 1, 3))
+    for fn, a, b in ((torch.addmm, (2, 4), (4, 3)), (torch.Tensor.addmm, (2, 4), (4, 3)), (torch.addmv, (2, 4), (4,))):
+        for added in sizes:
+            cpu, meta = both(added, a, b)
+            yield fn, tuple(cpu), tuple(meta)
+    for x, out, bias in itertools.product(((3,), (2, 3), (4, 2, 3)), (1, 2, 4), ((1,), (2,), (4,), (8,))):
+        cpu, meta = both(x, (out, 3), bias)
+        yield F.linear, tuple(cpu), tuple(meta)
+    for x, dim, n, src in itertools.product(((3, 4), (2, 3, 4)), (-2, 0, 1), (1, 2), ((2, 4), (2, 3), (2,), (2, 3, 4))):
+        cpu, meta = both(x, src)
+        yield torch.Tensor.index_add, (cpu[0], dim, torch.zeros(n, dtype=torch.long), cpu[1]), \
+            (meta[0], dim, torch.empty(n, dtype=torch.long, device="meta"), meta[1])
+    for mask in itertools.chain(*(itertools.product((1, 2, 3, 4, 5), repeat=k) for k in (1, 2, 3)),
+                                [(2, 3, 4, 5), (1, 2, 3, 4, 5), (2, 2, 4, 5)]):
+        cpu, meta = both((2, 3, 4, 2), (2, 3, 5, 2), (2, 3, 5, 2), mask)
+        yield F.scaled_dot_product_attention, tuple(cpu), tuple(meta)
+    for n in (1, 2, 3):
+        fn = getattr(F, f"adaptive_avg_pool{n}d")
+        for shape in itertools.chain(itertools.product(*[(0, 2)] * (n + 1)), itertools.product(*[(0, 2)] * (n + 2))):
+            cpu, meta = both(shape)
+            yield fn, (*cpu, (2,) * n), (*meta, (2,) * n)
+
+
+def _outcome(fn, args):
+    try:
+        fn(*args)
+        return None
+    except (RuntimeError, IndexError) as e:
+        return str(e).splitlines()[0]
+
+
+def test_the_other_checks_raise_the_cpus_words_where_the_meta_kernel_does_not() -> None:
+    caught = 0
+    for fn, cpu_args, meta_args in _other_calls():
+        cpu, kernel = _outcome(fn, cpu_args), _outcome(fn, meta_args)
+        assert fn in meta_shapes.CHECKS, fn
+        ours = _outcome(lambda *a: meta_shapes.check(fn, a, {}), meta_args)
+        if cpu is None:
+            assert ours is None, (fn, [tuple(a.shape) for a in cpu_args if isinstance(a, torch.Tensor)], ours)
+        elif kernel is None:  # the meta kernel takes what the CPU refuses: ours must not
+            assert ours == cpu, (fn, [tuple(a.shape) for a in cpu_args if isinstance(a, torch.Tensor)], ours, cpu)
+            caught += 1
+    assert caught > 50
+
+
+class _Op(nn.Module):
+    def __init__(self, fn, *extra):
+        super().__init__()
+        self.fn, self.extra = fn, extra
+
+    def forward(self, x):
+        return self.fn(x, *self.extra)
+
+
+@pytest.mark.parametrize("fn, extra, shape", [
+    (F.softmax, (2,), (2, 3)), (torch.Tensor.softmax, (-3,), (2, 3)), (torch.softmax, (5,), (2, 3)),
+    (F.adaptive_avg_pool2d, ((2, 2),), (1, 3, 0, 4)), (F.adaptive_avg_pool2d, ((2, 2),), (1, 0, 4, 4)),
+    (F.linear, (torch.zeros(1, 3), torch.zeros(2)), (4, 3)), (F.linear, (torch.zeros(2, 3), torch.zeros(2)), (4, 3)),
+    (torch.sort, (2,), (2, 3)),
+    (F.scaled_dot_product_attention, (torch.zeros(2, 1, 4, 2), torch.zeros(2, 1, 4, 2), torch.zeros(4, 3)), (2, 1, 4, 2)),
+    (F.scaled_dot_product_attention, (torch.zeros(2, 1, 4, 2), torch.zeros(2, 1, 4, 2), torch.zeros(2, 1, 1, 4)),
+     (2, 1, 4, 2)),
+])
+def test_a_meta_trace_of_the_op_agrees_with_the_cpu(fn, extra, shape) -> None:
+    model = _Op(fn, *extra)
+    want = _outcome(model, (torch.zeros(shape),))
+    for device in ("meta", "cpu"):
+        report = shapetrace.summary(model, input_size=shape, device=device)
+        assert report.ok == (want is None), (device, report.error)
+        if want is not None:
+            assert " ".join(want.split()) in report.error.message

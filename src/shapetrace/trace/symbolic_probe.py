@@ -25,7 +25,7 @@ from ..core.symbolic import (DEFAULT_MAX, AcceptedSizes, axis_names, check_reque
                              rows_of)
 from ..core.symbolic.constraints import Constraint, Kind
 from ..core.symbolic.expr import Dim
-from ..core.symbolic.flow import SymFlow
+from ..core.symbolic.flow import SymFlow, wrap_dim
 from ..core.symbolic.layers import Unmodelled
 from . import meta_shapes, ops
 from .adapters import core_call, functional_call, layer_rule
@@ -38,7 +38,8 @@ _BINARY = {operator.add, operator.iadd, operator.sub, operator.isub, operator.mu
 _BINARY_METHODS = {"add", "sub", "mul", "div", "add_", "sub_", "mul_", "div_", "__add__", "__mul__"}
 _KEEP_METHODS = {"contiguous", "relu", "relu_", "sigmoid", "tanh", "float", "to", "clone", "detach",
                  "softmax", "log_softmax", "exp", "sqrt", "abs", "neg", "clamp", "type_as", "masked_fill"}
-_KEEP_FUNCS = {F.softmax, F.log_softmax, F.dropout, F.gelu, F.silu, torch.softmax, torch.sigmoid, torch.tanh}
+_SOFTMAX = {F.softmax, F.log_softmax, torch.softmax}
+_KEEP_FUNCS = {F.dropout, F.gelu, F.silu, torch.sigmoid, torch.tanh} | _SOFTMAX
 
 
 class _Graph:
@@ -143,6 +144,8 @@ class _Graph:
         if target in _BINARY or target in ops.ELEMENTWISE and _two_tensors(args):
             return self.binary(row, target, args)
         if target in ops.ELEMENTWISE or target in _KEEP_FUNCS:
+            if target in _SOFTMAX and arg(args, kwargs, 1, "dim") is not None:
+                wrap_dim(row, arg(args, kwargs, 1, "dim"), len(args[0]))
             return f.record(row, getattr(target, "__name__", "op"), args[0])
         if target in ops.CONCAT:
             tensors = args[0]
@@ -180,7 +183,7 @@ class _Graph:
         x = args[0]
         if name == "size":
             if len(args) > 1:
-                return x[args[1]]
+                return x[wrap_dim(row, args[1], len(x))]
             return tuple(x)
         if name in ("view", "reshape"):
             return f.view(row, x, _sizes(args[1:]), name)
@@ -190,22 +193,26 @@ class _Graph:
             order = args[1] if len(args) == 2 and isinstance(args[1], (tuple, list)) else args[1:]
             return f.permute(row, x, order)
         if name == "transpose":
-            i, j = args[1] % len(x), args[2] % len(x)
+            i, j = wrap_dim(row, args[1], len(x)), wrap_dim(row, args[2], len(x))
             order = list(range(len(x)))
             order[i], order[j] = j, i
             return f.permute(row, x, order, "transpose")
         if name == "unsqueeze":
-            d = args[1] % (len(x) + 1)
+            d = wrap_dim(row, args[1], len(x) + 1)
             return f.record(row, name, tuple(x[:d]) + (Dim.const(1),) + tuple(x[d:]))
         if name in ("mean", "sum", "amax") and len(args) > 1:
             dims = args[1] if isinstance(args[1], (tuple, list)) else (args[1],)
             keep = kwargs.get("keepdim", args[2] if len(args) > 2 else False)
-            ds = {d % len(x) for d in dims}
+            ds = {wrap_dim(row, d, len(x)) for d in dims}
+            if len(ds) != len(dims):
+                raise ShapeError(f"{row}: a dimension appears more than once in {tuple(dims)}")
             out = tuple(Dim.const(1) if i in ds else d for i, d in enumerate(x) if keep or i not in ds)
             return f.record(row, name, out)
         if name in _BINARY_METHODS:
             return self.binary(row, name, args)
         if name in _KEEP_METHODS:
+            if name in ("softmax", "log_softmax"):
+                wrap_dim(row, arg(args, kwargs, 1, "dim"), len(x))
             return f.record(row, name, x)
         raise Unmodelled(row, f"Tensor.{name}")
 

@@ -204,7 +204,7 @@ def _kernel(func: Any, args: tuple, kwargs: dict) -> Any:
     (``meta_dtypes``, ``meta_shapes``)."""
     if func in meta_dtypes.FUNCS:
         meta_dtypes.check(func, args, kwargs)
-    if func in meta_shapes.CONVS:
+    if func in meta_shapes.CHECKS:
         meta_shapes.check(func, args, kwargs)
     if func in meta_ops.KERNELS:
         out = meta_ops.run(func, args, kwargs)

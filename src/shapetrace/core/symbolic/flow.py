@@ -15,6 +15,19 @@ from .expr import Dim, Lin
 from .layers import Shape, Unmodelled, apply, flatten_dims
 
 
+def wrap_dim(row: str, d: Any, rank: int) -> int:
+    """``d`` as torch wraps a dimension (``maybe_wrap_dim``: -1 is the last; a 0-d tensor
+    takes -1 and 0); out of range it is the error torch raises at every size. A dimension
+    that is not a number is not modelled."""
+    if isinstance(d, bool) or not isinstance(d, int):
+        raise Unmodelled(row, f"a dimension given as {type(d).__name__}")
+    size = max(rank, 1)
+    if not -size <= d < size:
+        raise ShapeError(f"{row}: Dimension out of range (expected to be in range of [{-size}, {size - 1}], "
+                         f"but got {d})")
+    return d + size if d < 0 else d
+
+
 @dataclass
 class SymRow:
     name: str
@@ -91,7 +104,10 @@ class SymFlow:
 
     def flatten(self, row: str, x: Shape, start: int = 0, end: int = -1, kind: str = "flatten") -> Shape:
         rank = len(x)
-        out = flatten_dims(x, start % max(rank, 1), end % max(rank, 1)) if rank else (Dim.const(1),)
+        s, e = wrap_dim(row, start, rank), wrap_dim(row, end, rank)
+        if s > e:
+            raise ShapeError(f"{row}: flatten() has invalid args: start_dim cannot come after end_dim")
+        out = flatten_dims(x, s, e) if rank else (Dim.const(1),)
         self._batch(row, x, out)
         return self.record(row, kind, out)
 
@@ -126,7 +142,13 @@ class SymFlow:
         return self.record(row, kind, out)
 
     def permute(self, row: str, x: Shape, order: Sequence[int], kind: str = "permute") -> Shape:
-        return self.record(row, kind, tuple(x[i % len(x)] for i in order))
+        if len(order) != len(x):
+            raise ShapeError(f"{row}: permute(): the input has {len(x)} dimensions but the order {tuple(order)} "
+                             f"names {len(order)}")
+        dims = [wrap_dim(row, i, len(x)) for i in order]
+        if len(set(dims)) != len(dims):
+            raise ShapeError(f"{row}: permute(): duplicate dims are not allowed")
+        return self.record(row, kind, tuple(x[i] for i in dims))
 
     def _batch(self, row: str, x: Shape, out: Shape) -> None:
         """The tracer's batch-fold check: a reshape must keep the batch size."""
