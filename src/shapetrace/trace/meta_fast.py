@@ -39,6 +39,8 @@ def _float_same_as_weight(m: nn.Module, x: Tensor) -> torch.dtype | None:
 
 
 def _indices(m: nn.Module, x: Tensor) -> torch.dtype | None:
+    if not x.is_meta:
+        return None  # token ids with values: F.embedding checks their range (meta_values)
     return m.weight.dtype if x.dtype in (torch.int64, torch.int32) else None
 
 

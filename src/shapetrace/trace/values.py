@@ -36,7 +36,7 @@ from typing import Any
 import torch
 
 from ..core.records import Warning_
-from . import meta_dtypes, meta_memo, meta_ops, meta_shapes, ops
+from . import meta_dtypes, meta_memo, meta_ops, meta_shapes, meta_values, ops
 from .call_args import call_tensors
 from .inputs import tensors
 
@@ -162,7 +162,17 @@ class MetaCalls:
         if not (meta or stale):
             self.real_calls += 1
             return func(*args, **kwargs)
-        # Mixed (or values lost): the real tensors take part as meta copies.
+        # Mixed (or values lost): the real tensors' values are read where the CPU would read
+        # them (an index's range, a mask's count: ``meta_values``), then they take part as
+        # meta copies.
+        if func in meta_values.CHECKS:
+            meta_values.check(func, args, kwargs, self._real)
+        if func in meta_values.BY_VALUES:
+            out = meta_values.by_values(func, args, kwargs, self._real)
+            if out is not NotImplemented:  # its size came from the input's values: said in the report
+                self.real_calls += 1
+                self.reads[ops.op_kind(func)] += 1
+                return out
         copies: dict[int, Tensor] = {}
 
         def as_meta(x: Any) -> Any:
@@ -227,7 +237,7 @@ def used_values(calls: MetaCalls) -> Warning_:
     return Warning_(code="input_values", row="",
                     message=f"traced on meta, but the forward reads tensor values ({kinds}): the "
                             f"tensors made from the input alone (masks, positions; {calls.real_calls} "
-                            f"calls) were computed on the CPU from the input's values, the weights "
+                            f"call{'' if calls.real_calls == 1 else 's'}) were computed on the CPU from the input's values, the weights "
                             f"stayed on meta")
 
 
