@@ -39,6 +39,14 @@ OPS = {
     "flatten(-3, -1)": lambda x: x.flatten(-3, -1),
     "permute(0, 1, 2, 7)": lambda x: x.permute(0, 1, 2, 7), "permute(0, 1, 1, 2)": lambda x: x.permute(0, 1, 1, 2),
     "permute(0, 1, 2)": lambda x: x.permute(0, 1, 2), "permute(0, -1, -2, 1)": lambda x: x.permute(0, -1, -2, 1),
+    # by keyword: permute(dims=) was read as no order, transpose(dim0=, dim1=) and unsqueeze(dim=) raised IndexError
+    "permute(dims=(0, 2, 3, 1))": lambda x: x.permute(dims=(0, 2, 3, 1)),
+    "transpose(dim0=1, dim1=5)": lambda x: x.transpose(dim0=1, dim1=5),
+    "transpose(dim0=1, dim1=-1)": lambda x: x.transpose(dim0=1, dim1=-1),
+    "unsqueeze(dim=9)": lambda x: x.unsqueeze(dim=9), "unsqueeze(dim=1)": lambda x: x.unsqueeze(dim=1),
+    "sum(dim=7)": lambda x: x.sum(dim=7), "mean(dim=(2, 3), keepdim=True)": lambda x: x.mean(dim=(2, 3), keepdim=True),
+    "softmax(dim=7)": lambda x: x.softmax(dim=7),
+    "size(dim=2)": lambda x: x.flatten(2).view(1, 3, x.size(dim=2), -1),
 }
 
 
@@ -54,3 +62,11 @@ def test_a_dimension_is_taken_as_torch_takes_it(name) -> None:
     if not res.boxes:
         assert res.error and ("out of range" in res.error or "more than once" in res.error
                               or "start_dim cannot come after end_dim" in res.error or "permute()" in res.error)
+
+
+def test_a_shape_index_out_of_range_accepts_no_size() -> None:
+    # x.shape[7] ended in an IndexError from the engine itself (a traceback in `sizes`)
+    model = Op(lambda x: x.view(x.shape[7], -1))
+    res = analyze_model(model, (1, 3, 8, 8), max_size=9)
+    assert res.exact and not res.boxes and "tuple index out of range" in res.error
+    assert analyze_model(Op(lambda x: x.view(x.shape[-4], -1)), (1, 3, 8, 8), max_size=9).boxes

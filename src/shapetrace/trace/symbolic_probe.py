@@ -137,6 +137,9 @@ class _Graph:
             obj, idx = args
             if isinstance(obj, tuple) and all(isinstance(d, Dim) for d in obj):
                 if isinstance(idx, int):
+                    if not -len(obj) <= idx < len(obj):  # x.shape[7] of a 4-D x, at every size
+                        raise ShapeError(f"{row}: tuple index out of range (index {idx} of a "
+                                         f"{len(obj)}-dimensional shape)")
                     return obj[idx]
                 if isinstance(idx, slice):
                     return obj[idx]
@@ -182,27 +185,28 @@ class _Graph:
         f = self.flow
         x = args[0]
         if name == "size":
-            if len(args) > 1:
-                return x[wrap_dim(row, args[1], len(x))]
-            return tuple(x)
+            d = arg(args, kwargs, 1, "dim")
+            return tuple(x) if d is None else x[wrap_dim(row, d, len(x))]
         if name in ("view", "reshape"):
             return f.view(row, x, _sizes(args[1:]), name)
         if name == "flatten":
             return f.flatten(row, x, arg(args, kwargs, 1, "start_dim", 0), arg(args, kwargs, 2, "end_dim", -1))
         if name == "permute":
             order = args[1] if len(args) == 2 and isinstance(args[1], (tuple, list)) else args[1:]
-            return f.permute(row, x, order)
+            return f.permute(row, x, kwargs.get("dims", order))
         if name == "transpose":
-            i, j = wrap_dim(row, args[1], len(x)), wrap_dim(row, args[2], len(x))
+            i = wrap_dim(row, arg(args, kwargs, 1, "dim0"), len(x))
+            j = wrap_dim(row, arg(args, kwargs, 2, "dim1"), len(x))
             order = list(range(len(x)))
             order[i], order[j] = j, i
             return f.permute(row, x, order, "transpose")
         if name == "unsqueeze":
-            d = wrap_dim(row, args[1], len(x) + 1)
+            d = wrap_dim(row, arg(args, kwargs, 1, "dim"), len(x) + 1)
             return f.record(row, name, tuple(x[:d]) + (Dim.const(1),) + tuple(x[d:]))
-        if name in ("mean", "sum", "amax") and len(args) > 1:
-            dims = args[1] if isinstance(args[1], (tuple, list)) else (args[1],)
-            keep = kwargs.get("keepdim", args[2] if len(args) > 2 else False)
+        if name in ("mean", "sum", "amax") and arg(args, kwargs, 1, "dim") is not None:
+            dims = arg(args, kwargs, 1, "dim")
+            dims = dims if isinstance(dims, (tuple, list)) else (dims,)
+            keep = arg(args, kwargs, 2, "keepdim", False)
             ds = {wrap_dim(row, d, len(x)) for d in dims}
             if len(ds) != len(dims):
                 raise ShapeError(f"{row}: a dimension appears more than once in {tuple(dims)}")
