@@ -70,3 +70,19 @@ def test_a_shape_index_out_of_range_accepts_no_size() -> None:
     res = analyze_model(model, (1, 3, 8, 8), max_size=9)
     assert res.exact and not res.boxes and "tuple index out of range" in res.error
     assert analyze_model(Op(lambda x: x.view(x.shape[-4], -1)), (1, 3, 8, 8), max_size=9).boxes
+
+
+def test_an_engine_failure_falls_back_to_probing(monkeypatch) -> None:
+    # whatever the engine trips on, `sizes` answers with the real tracer, never a traceback
+    import shapetrace.trace.symbolic_probe as sp
+
+    def broken(self, row, name, args, kwargs):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(sp._Graph, "method", broken)
+    model = Op(lambda x: x.transpose(-1, 1))
+    res = analyze_model(model, (1, 3, 8, 8), max_size=9)
+    assert not res.exact and "the engine failed (KeyError)" in res.probed["op"]
+    assert all(any(all(lo <= v <= hi for v, (lo, hi) in zip(pt, box)) for box in res.boxes)
+               == forward_accepts(model, (1, 3, 8, 8), (2, 3), pt)
+               for pt in [(h, w) for h in res.probed["sizes"][0] for w in res.probed["sizes"][1]])

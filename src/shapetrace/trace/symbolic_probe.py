@@ -329,6 +329,10 @@ def analyze_model(model: nn.Module, input_shape: Sequence[int], dims: Sequence[i
         return _probe(model, shape, axes, names, max_size, dtype, str(u), flow.rows)
     except ShapeError as e:
         return never(flow, names, max_size, str(e))
+    except Exception as e:  # noqa: BLE001 - an op the engine misreads: the real tracer answers
+        row = flow.rows[-1].name if flow.rows else "the forward"
+        return _probe(model, shape, axes, names, max_size, dtype,
+                      f"after {row}: the engine failed ({type(e).__name__})", flow.rows)
     return from_flow(flow, names, max_size)
 
 
