@@ -97,3 +97,12 @@ def test_a_size_the_values_decided_is_said_in_the_report() -> None:
     assert report.rows[-1].output_shapes == [(3,)]
     said = [w.message for w in report.warnings if w.code == "input_values"]
     assert said and "reads tensor values (getitem x1)" in said[0] and "1 call)" in said[0]
+
+
+def test_a_mask_made_from_the_weights_is_not_guessed() -> None:
+    # x[logits > 0]: the mask's values come from the weights, unknown on meta; zeros in its
+    # place would make an empty result silently. The meta trace says it needs the CPU.
+    model = Model(lambda s, x: x[_lin(s, x).sum(1) > 0], nn.Linear(4, 3))
+    with pytest.raises(shapetrace.ModelError, match="cannot run on the meta device .*device='cpu'"):
+        shapetrace.summary(model, input_data=[torch.ones(3, 4)], device="meta")
+    assert shapetrace.summary(model, input_data=[torch.ones(3, 4)], device="cpu").ok

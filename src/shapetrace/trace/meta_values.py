@@ -12,7 +12,7 @@ weight, an activation) runs on meta, which has no values, so
 * a call whose output size is a function of the real tensor's values (``x[mask]``,
   ``masked_select``, ``repeat_interleave`` with a tensor of repeats) failed on meta
   ("cannot be called on meta tensors"). ``by_values`` runs it on the CPU with the meta
-  operands as zeros that take no memory (an expanded 0-d tensor; their values decide no
+  data tensor as zeros that take no memory (an expanded 0-d tensor; its values decide no
   size) and returns a meta tensor of the size the CPU gives.
 
 Both compared with real CPU calls in tests/trace/test_meta_values.py.
@@ -143,34 +143,27 @@ def check(func: Any, args: tuple, kwargs: dict, real: Real) -> None:
 # Calls whose output size is a function of a real tensor's values.
 BY_VALUES: frozenset = frozenset(resolve(torch, ("masked_select", "repeat_interleave")) + resolve(
     Tensor, ("__getitem__", "masked_select", "repeat_interleave")))
-MAX_ELEMENTS = 1 << 20  # the meta operands' size up to which the CPU call is made
+MAX_ELEMENTS = 1 << 20  # the data's size up to which the CPU call is made (its output is at most as large)
 
 
 def by_values(func: Any, args: tuple, kwargs: dict, real: Real) -> Any:
-    """The call on the CPU, its meta operands as zeros that take no memory, the result as
-    meta tensors; NotImplemented when it is not such a call (no real operand with values,
-    or meta operands too large to compute on)."""
-    metas: list[Tensor] = []
-
-    def stand_in(x: Any) -> Any:
-        if isinstance(x, Tensor) and x.is_meta:
-            metas.append(x)
-            return torch.zeros((), dtype=x.dtype).expand(x.shape)
-        if isinstance(x, (list, tuple)) and not hasattr(x, "_fields"):
-            return type(x)(stand_in(v) for v in x)
-        return x
-
-    new_args = tuple(stand_in(a) for a in args)
-    new_kwargs = {k: stand_in(v) for k, v in kwargs.items()}
-    if not metas or sum(t.numel() for t in metas) > MAX_ELEMENTS:
+    """The call on the CPU, its meta data tensor (the first argument) as zeros that take no
+    memory, the result as a meta tensor; NotImplemented when it is not such a call: the
+    data is not on meta or too large, or a mask, index or repeats tensor is itself on meta
+    (made from the weights: its values, which decide the size, are unknown, and zeros in
+    their place would give a wrong size silently)."""
+    data = args[0] if args else None
+    rest = _flat((args[1:], kwargs))
+    if not isinstance(data, Tensor) or not data.is_meta or data.numel() > MAX_ELEMENTS:
         return NotImplemented
-    if not any(isinstance(t, Tensor) and not t.is_meta and real(t) for t in _flat((args, kwargs))):
+    if any(isinstance(t, Tensor) and (t.is_meta or not real(t)) for t in rest):
         return NotImplemented
-    out = func(*new_args, **new_kwargs)
+    if not any(isinstance(t, Tensor) for t in rest):
+        return NotImplemented
+    out = func(torch.zeros((), dtype=data.dtype).expand(data.shape), *args[1:], **kwargs)
     if not isinstance(out, Tensor):
         return NotImplemented
-    grad = out.is_floating_point() and any(t.requires_grad for t in metas)
-    return torch.empty_like(out, device=META).requires_grad_(grad)
+    return torch.empty_like(out, device=META).requires_grad_(out.is_floating_point() and data.requires_grad)
 
 
 def _flat(x: Any) -> list:

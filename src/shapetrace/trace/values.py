@@ -237,8 +237,8 @@ def used_values(calls: MetaCalls) -> Warning_:
     return Warning_(code="input_values", row="",
                     message=f"traced on meta, but the forward reads tensor values ({kinds}): the "
                             f"tensors made from the input alone (masks, positions; {calls.real_calls} "
-                            f"call{'' if calls.real_calls == 1 else 's'}) were computed on the CPU from the input's values, the weights "
-                            f"stayed on meta")
+                            f"call{'' if calls.real_calls == 1 else 's'}) were computed on the CPU from the "
+                            f"input's values, the weights stayed on meta")
 
 
 _READ_WORDS = {"__bool__": "bool()", "__int__": "int()", "__float__": "float()", "__index__": "index",
