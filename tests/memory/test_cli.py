@@ -141,3 +141,36 @@ def test_more_dtypes_than_inputs_is_named_in_the_clis_words(cmd, option, capsys)
     assert code == 2 and "gives 3 dtypes for 2 inputs (--input)" in err
     code, out, err = run([cmd, "-i", "1,1,28,28", option, "float32"], capsys)  # one for all
     assert code == 0, err
+
+
+MEMGAPS = '''
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+
+class Bias(nn.Module):  # a bias of 2 into 1 output feature: the CPU refuses it, fake kernels did not
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(1, 4))
+        self.b = nn.Parameter(torch.randn(2))
+
+    def forward(self, x):
+        return F.linear(x, self.w, self.b).sum()
+
+
+class Fits(Bias):
+    def __init__(self):
+        super().__init__()
+        self.b = nn.Parameter(torch.randn(1))
+'''
+
+
+def test_a_shape_the_cpu_refuses_fails_the_step_as_on_the_cpu(tmp_path, capsys):
+    f = tmp_path / "gaps.py"
+    f.write_text(MEMGAPS)
+    code, out, err = run(["memory", f"{f}:Bias", "--input", "2,3,4"], capsys)
+    one_line_error(code, err, "the training step failed on fake tensors: RuntimeError: The expanded size of the "
+                              "tensor (1) must match the existing size (2)")
+    code, out, err = run(["memory", f"{f}:Fits", "--input", "2,3,4"], capsys)
+    assert code == 0, err

@@ -156,6 +156,7 @@ def _marks_class():
     import torch.nn.functional as F
     from torch.overrides import TorchFunctionMode
 
+    from ..trace import meta_shapes
     from ..trace.inputs import tensors
 
     class Marks(TorchFunctionMode):
@@ -167,6 +168,8 @@ def _marks_class():
             self.state, self.nodes, self.meta = state, nodes, meta
 
         def __torch_function__(self, func, types, args=(), kwargs=None):
+            if func in meta_shapes.CHECKS:  # the CPU's shape checks fake (meta) kernels skip
+                meta_shapes.check(func, args, kwargs or {})
             out = func(*args, **(kwargs or {}))
             row = self.state.current_row()
             # a mode does not see the calls inside the function it handles: MultiheadAttention's

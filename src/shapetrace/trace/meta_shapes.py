@@ -39,12 +39,12 @@ from .call_args import arg
 from .ops import resolve
 
 
-class ShapeRefused(RuntimeError):
-    """What a check raises: a RuntimeError, as torch's own error is."""
-
-
-class DimRefused(IndexError):
-    """A dimension out of range: an IndexError, as torch's own error is."""
+# What the checks raise: torch's own exception types (a shape error is a RuntimeError, a
+# dimension out of range an IndexError), so that every caller, and every message that
+# names the type ("the training step failed on fake tensors: RuntimeError: ..."), reads
+# them as the CPU's.
+ShapeRefused = RuntimeError
+DimRefused = IndexError
 
 
 def _convs() -> dict[Any, tuple[str, int]]:
