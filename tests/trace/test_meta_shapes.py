@@ -166,3 +166,23 @@ def test_a_meta_trace_of_the_op_agrees_with_the_cpu(fn, extra, shape) -> None:
         assert report.ok == (want is None), (device, report.error)
         if want is not None:
             assert " ".join(want.split()) in report.error.message
+
+
+def test_linear_interpolation_to_or_from_size_0_is_refused_as_on_the_cpu() -> None:
+    # the meta kernels of linear/bilinear/bicubic/trilinear give size 0 where the CPU refuses;
+    # ``after`` reads the result's sizes (made here as the kernel makes them: torch's Python
+    # decompositions take ~30 ms a call, so the kernel itself runs once, in the trace below)
+    caught = 0
+    for n, mode in ((1, "linear"), (2, "bilinear"), (2, "bicubic"), (3, "trilinear")):
+        for shape in itertools.product((0, 1, 2), (0, 1, 2), *[(0, 1, 3)] * n):
+            for kw in (dict(scale_factor=0.5), dict(scale_factor=2), dict(size=(0,) * n), dict(size=(2,) * n)):
+                cpu = _outcome(lambda: F.interpolate(torch.zeros(shape), mode=mode, **kw), ())
+                sizes = kw.get("size") or tuple(int(d * kw["scale_factor"]) for d in shape[2:])
+                out = torch.empty(shape[:2] + tuple(sizes), device="meta")
+                ours = _outcome(lambda: meta_shapes.after(F.interpolate, (torch.empty(shape, device="meta"),),
+                                                          dict(mode=mode, **kw), out), ())
+                assert ours == cpu, (shape, mode, kw)
+                caught += cpu is not None
+    assert caught > 500
+    report = shapetrace.summary(_Op(F.interpolate, None, 0.5, "bilinear"), input_size=(1, 1, 1, 1), device="meta")
+    assert not report.ok and "Input and output sizes should be greater than 0" in report.error.message

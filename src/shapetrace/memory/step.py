@@ -171,6 +171,8 @@ def _marks_class():
             if func in meta_shapes.CHECKS:  # the CPU's shape checks fake (meta) kernels skip
                 meta_shapes.check(func, args, kwargs or {})
             out = func(*args, **(kwargs or {}))
+            if func in meta_shapes.AFTER:
+                meta_shapes.after(func, args, kwargs or {}, out)
             row = self.state.current_row()
             # a mode does not see the calls inside the function it handles: MultiheadAttention's
             # sdpa (need_weights=False) is seen as multi_head_attention_forward

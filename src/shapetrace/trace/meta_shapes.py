@@ -19,10 +19,12 @@ broadcast the added tensor on meta where the CPU expands it to the product's sha
 (``expand_size``: each of its sizes equal or 1), so a bias of 2 values into one output
 feature gave a (N, 2) result; adaptive average pooling takes an empty spatial dimension
 on meta (aten/src/ATen/native/AdaptiveAveragePooling.cpp refuses it; in 3-D every
-dimension but the first); ``sort``/``argsort`` take a ``dim`` out of range; ``index_add``
+dimension but the first); linear interpolation gives an output of size 0 (``after``, which
+reads the kernel's result); ``sort``/``argsort`` take a ``dim`` out of range; ``index_add``
 takes a source whose other dimensions differ from the tensor's; and
 ``F.scaled_dot_product_attention`` takes an ``attn_mask`` that does not expand to the
-attention's (..., L, S) (a 1-D mask, a mask of another size: the CPU adds it in place).
+attention's (..., L, S) (a mask of another size: the CPU adds it in place; a 1-D mask where
+the CPU picks its fused kernel, which wants two dimensions).
 Each check raises the CPU's own words.
 """
 
@@ -160,6 +162,12 @@ def _adaptive_check(func: Any, args: tuple, kwargs: dict) -> None:
     x = arg(args, kwargs, 0, "input")
     if not isinstance(x, torch.Tensor) or x.dim() not in (n + 1, n + 2):
         return  # the rank is torch's own check
+    size = arg(args, kwargs, 1, "output_size")
+    sizes = (size,) * n if isinstance(size, int) else tuple(size) if isinstance(size, (tuple, list)) else None
+    if sizes is None or len(sizes) != n:
+        return  # torch's own checks
+    if all(x.shape[-n + i] == 1 if s is None else s == 1 for i, s in enumerate(sizes)):
+        return  # an output of 1s is a mean, which the CPU takes of anything
     shape = tuple(x.shape) if n > 1 else tuple(x.shape[:-1]) + (1, x.shape[-1])  # 1-D runs as 2-D
     first = len(shape) - 2 if n < 3 else 1  # the dimensions the CPU wants non-empty
     for i in range(first, len(shape)):
@@ -184,8 +192,9 @@ def _sdpa_check(func: Any, args: tuple, kwargs: dict) -> None:
     q, k, mask = arg(args, kwargs, 0, "query"), arg(args, kwargs, 1, "key"), arg(args, kwargs, 3, "attn_mask")
     if not all(isinstance(t, torch.Tensor) for t in (q, k, mask)) or q.dim() < 2 or q.dim() != k.dim():
         return
-    if mask.dim() < 2:  # the CPU reads its last two dimensions
-        size = max(mask.dim(), 1)
+    flash = q.dim() == 4 and not arg(args, kwargs, 4, "dropout_p", 0.0) and not mask.requires_grad
+    if mask.dim() < 2 and flash:  # the CPU's fused kernel reads its last two dimensions (its math path,
+        size = max(mask.dim(), 1)  # for dropout, a mask that requires grad or a 3-D query, broadcasts it)
         raise DimRefused(f"Dimension out of range (expected to be in range of [{-size}, {size - 1}], but got -2)")
     target = tuple(q.shape[:-1]) + (k.shape[-2],)  # the weights q @ k^T, to which the mask is added in place
     have = tuple(mask.shape)
@@ -218,6 +227,39 @@ def _table() -> dict[Any, Callable[[Any, tuple, dict], None]]:
 
 
 CHECKS = _table()
+
+
+_INTERPOLATING = ("linear", "bilinear", "bicubic", "trilinear")
+_AXES = {1: "W", 2: "HW", 3: "DHW"}
+
+
+def _interpolate_after(args: tuple, kwargs: dict, out: Any) -> None:
+    """F.interpolate's linear modes: the CPU wants every input and output size above 0 and
+    a non-empty channel dimension (aten/src/ATen/native/UpSample.h,
+    ``upsample_2d_common_check``); the meta kernel gives the sizes without checking them."""
+    x, mode = arg(args, kwargs, 0, "input"), arg(args, kwargs, 3, "mode", "nearest")
+    if mode not in _INTERPOLATING or not isinstance(x, torch.Tensor) or not isinstance(out, torch.Tensor):
+        return
+    n = x.dim() - 2
+    if n not in _AXES or out.dim() != x.dim():
+        return
+    ins, outs = tuple(x.shape[2:]), tuple(out.shape[2:])
+    if min(ins + outs) <= 0:
+        def sizes(v: tuple[int, ...]) -> str:
+            return ", ".join(f"{a}: {d}" for a, d in zip(_AXES[n], v))
+        joint = " and " if n == 1 else " "
+        raise ShapeRefused(f"Input and output sizes should be greater than 0, but got input ({sizes(ins)}){joint}"
+                           f"output ({sizes(outs)})")
+    if not x.shape[1]:
+        raise ShapeRefused(f"Non-empty {x.dim()}D data tensor expected but got a tensor with sizes {list(x.shape)}")
+
+
+AFTER = {F.interpolate: _interpolate_after}
+
+
+def after(func: Any, args: tuple, kwargs: dict, out: Any) -> None:
+    """Raise where the CPU refuses the result torch's meta kernel computed (its sizes)."""
+    AFTER[func](args, kwargs, out)
 
 
 def check(func: Any, args: tuple, kwargs: dict) -> None:

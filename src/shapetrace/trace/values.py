@@ -220,7 +220,10 @@ def _kernel(func: Any, args: tuple, kwargs: dict) -> Any:
         out = meta_ops.run(func, args, kwargs)
         if out is not NotImplemented:
             return out
-    return func(*args, **kwargs)
+    out = func(*args, **kwargs)
+    if func in meta_shapes.AFTER:
+        meta_shapes.after(func, args, kwargs, out)
+    return out
 
 
 def keeps(inputs: Any) -> bool:
