@@ -186,3 +186,23 @@ def test_linear_interpolation_to_or_from_size_0_is_refused_as_on_the_cpu() -> No
     assert caught > 500
     report = shapetrace.summary(_Op(F.interpolate, None, 0.5, "bilinear"), input_size=(1, 1, 1, 1), device="meta")
     assert not report.ok and "Input and output sizes should be greater than 0" in report.error.message
+
+
+def test_an_op_that_refuses_its_arguments_everywhere_is_a_diagnosis_not_a_meta_limit() -> None:
+    # F.pad raises NotImplementedError for a padding its mode does not support, on every
+    # device; a meta trace said "cannot run on the meta device; trace it with device='cpu'"
+    model = _Op(F.pad, (1, 1, 1, 1), "reflect")
+    for device in ("meta", "cpu"):
+        report = shapetrace.summary(model, input_size=(2, 3), device=device)
+        assert not report.ok and "Padding size 4 is not supported for 2D input tensor" in report.error.message
+
+    class NonZero(nn.Module):  # a real meta limit still says so
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(3, 3)
+
+        def forward(self, x):
+            return self.lin(x).nonzero()
+
+    with pytest.raises(shapetrace.ModelError, match="cannot run on the meta device .*device='cpu'"):
+        shapetrace.summary(NonZero(), input_size=(2, 3), device="meta")

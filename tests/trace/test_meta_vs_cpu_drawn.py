@@ -39,11 +39,7 @@ def _addmm(r):
 
 def _softmax(r):
     d = r.randint(-4, 3)
-    return _sh(r, r.randint(1, 3)), [], lambda x: r_fn(d)(x)
-
-
-def r_fn(d):
-    return lambda x: F.softmax(x, dim=d)
+    return _sh(r, r.randint(1, 3)), [], lambda x: F.softmax(x, dim=d)
 
 
 def _sort(r):
@@ -130,7 +126,86 @@ def _bilinear(r):
     return (2, r.randint(1, 3)), [(2, r.randint(1, 3)), _sh(r, 3), (r.randint(1, 3),)], F.bilinear
 
 
-BUILDERS = [_linear, _matmul, _addmm, _softmax, _sort, _layer_norm, _group_norm, _conv, _conv_t, _pool, _adaptive,
+def _masked_fill(r):
+    mask = _sh(r, r.randint(1, 3))  # drawn here: a lambda drawing at each call would differ per device
+    return _sh(r, r.randint(1, 3)), [], lambda x: x.masked_fill(torch.zeros(mask, dtype=torch.bool), 0.0)
+
+
+def _where(r):
+    cond = _sh(r, r.randint(1, 3))
+    return _sh(r, r.randint(1, 3)), [_sh(r, r.randint(1, 3))], \
+        lambda x, y: torch.where(torch.zeros(cond, dtype=torch.bool), x, y)
+
+
+def _expand(r):
+    s = tuple(r.choice([-1, 1, 2, 3]) for _ in range(r.randint(1, 4)))
+    return _sh(r, r.randint(1, 3)), [], lambda x: x.expand(s)
+
+
+def _repeat(r):
+    s = tuple(r.randint(0, 2) for _ in range(r.randint(1, 4)))
+    return _sh(r, r.randint(1, 3)), [], lambda x: x.repeat(*s)
+
+
+def _gather(r):
+    d = r.randint(-2, 1)
+    idx = _sh(r, r.choice([1, 2, 3]))
+    return _sh(r, 2), [], lambda x: torch.gather(x, d, torch.zeros(idx, dtype=torch.long))
+
+
+def _stack(r):
+    d = r.randint(-4, 3)
+    return _sh(r, 3), [_sh(r, 3)], lambda x, y: torch.stack([x, y], dim=d)
+
+
+def _chunk(r):
+    c, d = r.randint(1, 3), r.randint(-4, 3)
+    return _sh(r, 3), [], lambda x: x.chunk(c, d)[0]
+
+
+def _pad(r):
+    p = tuple(r.randint(-2, 3) for _ in range(r.choice([2, 4])))
+    mode = r.choice(["constant", "reflect", "replicate", "circular"])
+    return _sh(r, r.choice([2, 3, 4]), 1, 4), [], lambda x: F.pad(x, p, mode=mode)
+
+
+def _unfold(r):
+    k, d, p, st_ = r.randint(1, 4), r.randint(1, 2), r.randint(0, 1), r.randint(1, 2)
+    return _sh(r, 4, 1, 6), [], lambda x: F.unfold(x, k, dilation=d, padding=p, stride=st_)
+
+
+def _pixel_shuffle(r):
+    f = r.randint(1, 3)
+    return _sh(r, r.choice([3, 4, 5]), 1, 8), [], lambda x: F.pixel_shuffle(x, f)
+
+
+def _narrow(r):
+    d, a, n = r.randint(-3, 2), r.randint(-3, 3), r.randint(0, 3)
+    return _sh(r, 2), [], lambda x: x.narrow(d, a, n)
+
+
+def _topk(r):
+    k, d = r.randint(0, 5), r.randint(-3, 2)
+    return _sh(r, 2), [], lambda x: torch.topk(x, k, dim=d)[0]
+
+
+def _einsum(r):
+    return _sh(r, 3), [_sh(r, 3)], lambda x, y: torch.einsum("bij,bjk->bik", x, y)
+
+
+def _embedding(r):
+    n = r.randint(1, 4)
+    return _sh(r, r.randint(1, 3)), [(n, r.randint(1, 3))], lambda x, w: F.embedding(x.long(), w)
+
+
+def _group_conv_module(r):
+    g = r.choice([1, 2, 3])
+    conv = nn.Conv2d(g * r.randint(1, 2), g * r.randint(1, 2), r.randint(1, 3), groups=g, padding=r.choice([0, 1, "same"]))
+    return (1, r.randint(1, 6), r.randint(1, 5), r.randint(1, 5)), [], lambda x: conv(x)
+
+
+BUILDERS = [_masked_fill, _where, _expand, _repeat, _gather, _stack, _chunk, _pad, _unfold, _pixel_shuffle, _narrow,
+            _topk, _einsum, _embedding, _group_conv_module, _linear, _matmul, _addmm, _softmax, _sort, _layer_norm, _group_norm, _conv, _conv_t, _pool, _adaptive,
             _interpolate, _cat, _view, _transpose, _sdpa, _bmm, _index_add, _bilinear]
 
 

@@ -100,7 +100,7 @@ def error_from(e: Exception, failures: Failures, *, rows: list[Row], frame_row: 
             raise ModelError(mixed_message(model_name, f.failure.row, f.wrong_dtype, input_dtypes)) from None
         if f.wrong_dtype is not None:
             raise ModelError(dtype_message(model_name, f.failure.row, f.wrong_dtype, input_dtypes)) from None
-        if isinstance(root, NotImplementedError) and meta:
+        if isinstance(root, NotImplementedError) and meta and _meta_cannot(root):
             row = f.failure.row
             raise ModelError(f"{model_name}: `{row.name}` ({row.kind}) cannot run on the meta "
                              f"device ({first_line(root)}); trace it with device='cpu'") from None
@@ -120,6 +120,15 @@ def error_from(e: Exception, failures: Failures, *, rows: list[Row], frame_row: 
     hint = ("; the meta device holds no values, so data-dependent code (.item(), "
             "if x.sum() > 0) needs device='cpu'") if meta else ""
     raise ModelError(f"{model_name}.forward raised {type(e).__name__}: {first_line(e)}{hint}") from None
+
+
+def _meta_cannot(e: NotImplementedError) -> bool:
+    """Whether the meta device lacks the op (torch's words name it: "Could not run
+    'aten::nonzero' with arguments from the 'Meta' backend", a data-dependent op's
+    "register_meta ... raises unimplemented"), rather than the op refusing its arguments on
+    every device (F.pad's "Padding size 4 is not supported for 2D input tensor", which the
+    CPU raises too: a diagnosis, not a reason to run on the CPU)."""
+    return "meta" in str(e).lower()
 
 
 def _signature_refuses(model: nn.Module, call: tuple[tuple, dict]) -> tuple[str, str] | None:
