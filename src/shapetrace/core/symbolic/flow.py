@@ -50,13 +50,13 @@ class SymFlow:
         self.rows.append(SymRow(row, kind, tuple(shape)))
         return shape
 
-    def need(self, row: str, kind: Kind, a: Dim, b: Dim | None = None) -> None:
+    def need(self, row: str, kind: Kind, a: Dim, b: Dim | None = None, out: Dim | None = None) -> None:
         """Add a constraint unless it holds for every size (structurally equal sides)."""
         if kind in (Kind.EQUAL, Kind.BROADCAST, Kind.BATCH) and a == b:
             return
         if kind is Kind.INTEGRAL and a.coef.denominator == 1:
             return
-        self.constraints.append(Constraint(row, kind, a, b))
+        self.constraints.append(Constraint(row, kind, a, b, out=out))
 
     # -- layers and ops
     def layer(self, row: str, layer: str, kwargs: dict[str, Any], x: Shape) -> Shape:
@@ -75,8 +75,11 @@ class SymFlow:
             elif x == one:
                 out.append(y)
             else:
-                self.need(row, Kind.BROADCAST, x, y)
-                out.append(y if y.is_const else x)
+                # the flow goes on with one side as the output; where the other is the 1 that
+                # broadcasts, that output is wrong, and the solver says the answer is not exact
+                assumed = y if y.is_const else x
+                self.need(row, Kind.BROADCAST, x, y, out=assumed)
+                out.append(assumed)
         return self.record(row, kind, tuple(out))
 
     def cat(self, row: str, shapes: Sequence[Shape], dim: int) -> Shape:

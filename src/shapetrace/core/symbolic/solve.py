@@ -116,6 +116,8 @@ def solve(n_vars: int, max_size: int, constraints: Sequence[Constraint]) -> tupl
     for v in range(n_vars):
         members.setdefault(find(v), []).append(v)
     notes: list[str] = []
+    if any(_loose_below_bounds(c, max_size) for c in constraints if c.kind is Kind.BROADCAST):
+        notes.append(_LOOSE)
     groups = []
     for vs in members.values():
         cons = [c for c in coupled if c.vars and find(next(iter(c.vars))) == find(vs[0])]
@@ -153,18 +155,45 @@ def _solve_group(vs, lims, cons, notes) -> list[Box]:
         raise TooMany(f"{total:,} combinations of distinct sizes to check; use a smaller --max")
     boxes: list[Box] = []
     loose = False
+    broadcasts = [c for c in cons if c.kind is Kind.BROADCAST]
     for combo in itertools.product(*(per_var[v] for v in vs)):
         vals: dict[Chain, int] = {}
         for _, vv in combo:
             vals.update(vv)
         if all(check(c, vals) for c in cons):
             boxes.append(tuple(r for r, _ in combo))
-            for c in cons:
-                if c.kind is Kind.BROADCAST and value(c.a, vals) != value(c.b, vals):
-                    loose = True
-    if loose:
-        notes.append("a broadcast of two varying sizes where one of them is 1 was assumed to give the other")
+        # A broadcast that holds because one side is 1 gives the other side, which is not
+        # always the one the flow went on with: there the later constraints (accepted or
+        # not) were computed from a wrong size, so the answer is not exact. Asked at every
+        # combination, not only accepted ones: a wrong size can refuse what torch takes.
+        loose = loose or any(_broadcast_differs(c, vals) for c in broadcasts)
+    if loose and _LOOSE not in notes:
+        notes.append(_LOOSE)
     return merge(boxes)
+
+
+_LOOSE = "a broadcast of two varying sizes where one of them is 1 was assumed to give the other"
+
+
+def _loose_below_bounds(c: Constraint, max_size: int) -> bool:
+    """``_broadcast_differs`` anywhere in 1..max_size of a one-variable broadcast, also
+    below the bounds the other constraints set: those bounds may come from the wrong size
+    (Upsample(0.5) after ``avgpool(2H) + 2H`` wants H >= 2, but at H = 1 the sum is 2 wide)."""
+    if len(c.vars) != 1:
+        return False
+    v = next(iter(c.vars))
+    chains = sorted({ch for d in (c.a, c.b, c.out) if d is not None for ch in d.factors if ch.var == v}, key=repr)
+    return any(_broadcast_differs(c, {ch: ch(r[0]) for ch in chains}) for r in runs(chains, 1, max_size))
+
+
+def _broadcast_differs(c: Constraint, vals: dict[Chain, int]) -> bool:
+    """At these sizes the broadcast holds by a side of 1, and its true output (the other
+    side) is not the one the flow assumed (``Constraint.out``)."""
+    a, b = value(c.a, vals), value(c.b, vals)
+    if a == b or not (a == 1 or b == 1):
+        return False
+    true = b if a == 1 else a
+    return c.out is None or value(c.out, vals) != true
 
 
 def _divides(v: int, target: Fraction) -> bool:
