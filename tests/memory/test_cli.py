@@ -141,6 +141,11 @@ def test_more_dtypes_than_inputs_is_named_in_the_clis_words(cmd, option, capsys)
     assert code == 2 and "gives 3 dtypes for 2 inputs (--input)" in err
     code, out, err = run([cmd, "-i", "1,1,28,28", option, "float32"], capsys)  # one for all
     assert code == 0, err
+    # each entry in the option's words, not the Python argument's ("dtypes entries must be ...")
+    code, out, err = run([cmd, "-i", "1,1,28,28;1,1,28,28", option, "int64;"], capsys)
+    assert code == 2 and f"{option} has an empty entry: 'int64;'" in err and len(err.strip().splitlines()) == 1
+    code, out, err = run([cmd, "-i", "1,1,28,28", option, "x" * 300], capsys)
+    assert code == 2 and f"{option}: '{'x' * 40}' is not a torch dtype" in err and len(err) < 200
 
 
 MEMGAPS = '''

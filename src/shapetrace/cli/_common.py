@@ -177,6 +177,15 @@ def parse_dtypes(text: str | None, option: str, n_inputs: int) -> list[str] | No
     if not text or not text.strip():
         return None
     names = [d.strip() for d in text.split(";")]
+    import torch  # a model's command: torch is loaded for it anyway
+
+    for name in names:
+        if not name:
+            raise ShapetraceError(f"{option} has an empty entry: {text[:60]!r} (one dtype per input, "
+                                  f"separated by ';')")
+        if not isinstance(getattr(torch, name.removeprefix("torch."), None), torch.dtype):
+            raise ShapetraceError(f"{option}: {name[:40]!r} is not a torch dtype (float32, float16, bfloat16, "
+                                  f"float64, int64, int32, bool ...)")
     if len(names) not in (1, n_inputs):
         raise ShapetraceError(f"{option} gives {len(names)} dtypes for {n_inputs} input"
                               f"{'' if n_inputs == 1 else 's'} (--input): give one dtype for all inputs, or "
