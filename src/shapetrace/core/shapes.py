@@ -15,6 +15,22 @@ from typing import Any, Sequence
 Shape = tuple[int, ...]
 
 
+def wrap_dim(d: int, rank: int) -> int | None:
+    """``d`` as torch wraps a dimension of a ``rank``-dimensional tensor (``maybe_wrap_dim``:
+    -1 is the last; a 0-d tensor takes -1 and 0), or None where torch says it is out of range
+    (``dim_out_of_range``)."""
+    size = max(rank, 1)
+    if not -size <= d < size:
+        return None
+    return d + size if d < 0 else d
+
+
+def dim_out_of_range(d: int, rank: int) -> str:
+    """torch's words for a dimension ``wrap_dim`` refuses."""
+    size = max(rank, 1)
+    return f"Dimension out of range (expected to be in range of [{-size}, {size - 1}], but got {d})"
+
+
 def fmt_shape(shape: Sequence[int]) -> str:
     """``(1, 32, 28, 28)``; one element as Python writes a 1-tuple: ``(5,)``."""
     return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"

@@ -24,7 +24,7 @@ from ..core.layers import REGISTRY, weights
 from ..core.layers.base import REQUIRED
 from ..core.errors import ShapeError
 from ..core.records import Note, note
-from .call_args import arg
+from .call_args import arg, typed_items
 from .inputs import uninitialized
 
 _MISSING = object()
@@ -283,9 +283,7 @@ def _expected(name: str, kw: dict[str, Any]) -> dict[str, tuple[int, ...]] | Non
     if not weights.has_weights(name):
         return None
     try:
-        # the values' types are in the key, as in answers.answer: 4 and 4.0 hash alike
-        vals = tuple(kw.values())
-        key = (name, tuple(kw), vals, tuple(map(type, vals)))
+        key = (name, typed_items(kw))
         hit = _EXPECTED.get(key, _MISSING)
     except TypeError:  # an unhashable argument (a list)
         return weights.shapes(name, kw)

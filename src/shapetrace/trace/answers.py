@@ -18,6 +18,7 @@ from ..core.api import compute
 from ..core.errors import ShapeError
 from ..core.records import LayerResult, Row
 from .adapters import layer_rule, n_inputs
+from .call_args import typed_items
 
 # (layer, kwargs, input shapes) -> the core's answer; emptied when it reaches MAX_ENTRIES.
 _ANSWERS: dict[tuple, LayerResult] = {}
@@ -27,9 +28,7 @@ MAX_ENTRIES = 4096
 def answer(name: str, shape: Any, kw: dict[str, Any]) -> LayerResult:
     """``compute(name, shape, **kw)``, from the table when it was asked before."""
     try:
-        # the value's type is in the key: True == 1 and 1.0 == 1 hash alike, but the
-        # answer's kwargs keep the argument as given
-        key: tuple | None = (name, tuple([(k, v.__class__, v) for k, v in kw.items()]), tuple(shape))
+        key: tuple | None = (name, typed_items(kw), tuple(shape))
         hash(key)
     except TypeError:  # an unhashable argument value: ask the core every time
         key = None

@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 
 from ..core.layers import weights
-from ..core.shapes import fmt_shape
+from ..core.shapes import broadcast, dim_out_of_range, fmt_shape, mismatched_dims, padded, wrap_dim
 from .call_args import arg
 from .ops import resolve
 
@@ -93,9 +93,8 @@ def _dim_check(func: Any, args: tuple, kwargs: dict) -> None:
     x, dim = arg(args, kwargs, 0, "input"), arg(args, kwargs, 1, "dim")
     if not isinstance(x, torch.Tensor) or isinstance(dim, bool) or not isinstance(dim, int):
         return  # dim=None (the implicit dim, with torch's warning) or a name: torch decides
-    size = max(x.dim(), 1)
-    if not -size <= dim < size:
-        raise DimRefused(f"Dimension out of range (expected to be in range of [{-size}, {size - 1}], but got {dim})")
+    if wrap_dim(dim, x.dim()) is None:
+        raise DimRefused(dim_out_of_range(dim, x.dim()))
 
 
 _TYPE_NAMES = {torch.float32: "Float", torch.float64: "Double", torch.float16: "Half", torch.bfloat16: "BFloat16"}
@@ -193,23 +192,18 @@ def _sdpa_check(func: Any, args: tuple, kwargs: dict) -> None:
     if not all(isinstance(t, torch.Tensor) for t in (q, k, mask)) or q.dim() < 2 or q.dim() != k.dim():
         return
     flash = q.dim() == 4 and not arg(args, kwargs, 4, "dropout_p", 0.0) and not mask.requires_grad
-    if mask.dim() < 2 and flash:  # the CPU's fused kernel reads its last two dimensions (its math path,
-        size = max(mask.dim(), 1)  # for dropout, a mask that requires grad or a 3-D query, broadcasts it)
-        raise DimRefused(f"Dimension out of range (expected to be in range of [{-size}, {size - 1}], but got -2)")
+    if mask.dim() < 2 and flash:  # the CPU's fused kernel reads its last two dimensions (its math
+        raise DimRefused(dim_out_of_range(-2, mask.dim()))  # path, taken otherwise, broadcasts the mask)
     target = tuple(q.shape[:-1]) + (k.shape[-2],)  # the weights q @ k^T, to which the mask is added in place
     have = tuple(mask.shape)
-    rank = max(len(target), len(have))
-    grown = []
-    for i in range(1, rank + 1):
-        t = target[-i] if i <= len(target) else 1
-        m = have[-i] if i <= len(have) else 1
-        if t != m and 1 not in (t, m):
-            raise ShapeRefused(f"The size of tensor a ({t}) must match the size of tensor b ({m}) at "
-                               f"non-singleton dimension {rank - i}")
-        grown.append(max(t, m) if 1 in (t, m) else t)
-    broadcast = tuple(reversed(grown))
-    if broadcast != target:
-        raise ShapeRefused(f"output with shape {list(target)} doesn't match the broadcast shape {list(broadcast)}")
+    bad = mismatched_dims(target, have)
+    if bad:  # torch names the last one
+        t, m = (p[bad[-1]] for p in padded(target, have))
+        raise ShapeRefused(f"The size of tensor a ({t}) must match the size of tensor b ({m}) at "
+                           f"non-singleton dimension {bad[-1]}")
+    grown = broadcast(target, have)
+    if grown != target:
+        raise ShapeRefused(f"output with shape {list(target)} doesn't match the broadcast shape {list(grown)}")
 
 
 def _table() -> dict[Any, Callable[[Any, tuple, dict], None]]:

@@ -25,7 +25,8 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
-from .call_args import arg
+from ..core.shapes import wrap_dim
+from .call_args import arg, call_tensors
 from .ops import resolve
 
 Tensor = torch.Tensor
@@ -44,8 +45,7 @@ def _index(t: Any, real: Real) -> Tensor | None:
 def _dim(x: Any, dim: Any) -> int | None:
     if not isinstance(x, Tensor) or isinstance(dim, bool) or not isinstance(dim, int):
         return None
-    n = max(x.dim(), 1)
-    return dim + n if -n <= dim < 0 else dim if 0 <= dim < n else None
+    return wrap_dim(dim, x.dim())
 
 
 def _first_out(idx: Tensor, lo: int, hi: int) -> int | None:
@@ -153,22 +153,13 @@ def by_values(func: Any, args: tuple, kwargs: dict, real: Real) -> Any:
     (made from the weights: its values, which decide the size, are unknown, and zeros in
     their place would give a wrong size silently)."""
     data = args[0] if args else None
-    rest = _flat((args[1:], kwargs))
+    rest = call_tensors(args[1:], kwargs)
     if not isinstance(data, Tensor) or not data.is_meta or data.numel() > MAX_ELEMENTS:
         return NotImplemented
-    if any(isinstance(t, Tensor) and (t.is_meta or not real(t)) for t in rest):
-        return NotImplemented
-    if not any(isinstance(t, Tensor) for t in rest):
+    if not rest or any(t.is_meta or not real(t) for t in rest):
         return NotImplemented
     out = func(torch.zeros((), dtype=data.dtype).expand(data.shape), *args[1:], **kwargs)
     if not isinstance(out, Tensor):
         return NotImplemented
     return torch.empty_like(out, device=META).requires_grad_(out.is_floating_point() and data.requires_grad)
 
-
-def _flat(x: Any) -> list:
-    if isinstance(x, dict):
-        return [t for v in x.values() for t in _flat(v)]
-    if isinstance(x, (list, tuple)):
-        return [t for v in x for t in _flat(v)]
-    return [x]

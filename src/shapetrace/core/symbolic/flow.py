@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Sequence
 
+from .. import shapes
 from ..errors import ShapeError
 from .constraints import Constraint, Kind
 from .expr import Dim, Lin
@@ -21,11 +22,10 @@ def wrap_dim(row: str, d: Any, rank: int) -> int:
     that is not a number is not modelled."""
     if isinstance(d, bool) or not isinstance(d, int):
         raise Unmodelled(row, f"a dimension given as {type(d).__name__}")
-    size = max(rank, 1)
-    if not -size <= d < size:
-        raise ShapeError(f"{row}: Dimension out of range (expected to be in range of [{-size}, {size - 1}], "
-                         f"but got {d})")
-    return d + size if d < 0 else d
+    wrapped = shapes.wrap_dim(d, rank)
+    if wrapped is None:
+        raise ShapeError(f"{row}: {shapes.dim_out_of_range(d, rank)}")
+    return wrapped
 
 
 @dataclass
