@@ -131,6 +131,15 @@ TRANSFORMERS: list[Case] = [
                                                                    moe_intermediate_size=24,
                                                                    shared_expert_intermediate_size=24)),
          _text(), tags={"mask", "moe"}),
+    # Longformer chunks its sequence with ``torch.div(n, 2 * w, rounding_mode="trunc")``, a real
+    # one-value tensor given to ``view`` of a meta one.
+    Case("longformer", _hf("LongformerConfig", "LongformerModel", **_TEXT, attention_window=4, pad_token_id=0,
+                           bos_token_id=1, eos_token_id=2, sep_token_id=2), _text(), tags={"mask"}),
+    # JetMoE routes with ``expert_counts.tolist()``: values computed from the weights, which a
+    # meta trace does not have (the default device runs it on the CPU; explicit meta says why not).
+    Case("jetmoe", _hf("JetMoeConfig", "JetMoeModel", **dict(_DECODER, kv_channels=8, num_local_experts=4,
+                                                            num_experts_per_tok=2)),
+         _text(), tags={"mask", "moe", "values_from_weights"}),
     Case("t5", _hf("T5Config", "T5Model", vocab_size=99, d_model=32, d_kv=8, d_ff=48, num_layers=2, num_heads=4),
          _text(decoder_input_ids=lambda: _ids(2, 5, seed=1)), tags={"mask"}),
     Case("whisper", _hf("WhisperConfig", "WhisperModel", vocab_size=99, d_model=32, encoder_layers=1, decoder_layers=1,

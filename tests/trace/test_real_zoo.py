@@ -10,6 +10,7 @@ import functools
 import pytest
 
 import shapetrace
+from shapetrace.trace.failures import MetaLacksValues
 
 from .real_state import differences, global_state, model_state
 from .real_zoo import CASES, built
@@ -46,9 +47,19 @@ def test_real_model_matches_a_real_forward(name: str, device: str | None, one_to
     calls, params, trainable = expected(name)
     model = built(name)
     before_model, before_global = model_state(model), global_state()
+    weights_decide = "values_from_weights" in CASES[name].tags
+    if weights_decide and device == "meta":  # what meta cannot hold, said, and nothing changed
+        with pytest.raises(MetaLacksValues, match="needs device='cpu'"):
+            trace(name, device)
+        assert differences(before_model, model_state(model)) == []
+        assert differences(before_global, global_state()) == []
+        return
     report = trace(name, device)
     assert differences(before_model, model_state(model)) == []
     assert differences(before_global, global_state()) == []
     assert report.ok, report.error
+    if device is None:  # the default: meta, or the CPU (said) where the weights' values decide
+        assert report.device == ("cpu" if weights_decide else "meta")
+        assert ("ran_on_cpu" in [w.code for w in report.warnings]) == weights_decide
     assert (report.totals.params, report.totals.trainable_params) == (params, trainable)
     assert module_rows(report) == calls

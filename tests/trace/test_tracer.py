@@ -206,7 +206,7 @@ def test_a_type_error_inside_a_forward_that_takes_the_inputs_keeps_the_meta_hint
             raise TypeError("can't convert meta device type tensor to numpy")
 
     with pytest.raises(shapetrace.ShapetraceError, match="the meta device holds no values"):
-        shapetrace.summary(Numpy(), input_data=torch.zeros(1, 4))
+        shapetrace.summary(Numpy(), input_data=torch.zeros(1, 4), device="meta")
 
 
 def test_not_a_module() -> None:

@@ -147,9 +147,14 @@ def test_a_value_written_through_out_is_no_value_any_more() -> None:
 
 
 def test_shapes_alone_keep_no_values() -> None:
-    """An input_size is shapes: nothing to read, the trace is all meta (as before)."""
+    """An input_size is shapes: nothing to read, the trace is all meta (as before); the
+    default device then runs the small model on the CPU, and says so."""
+    shapes = dict(input_size=[(2, 6), (2, 6)], dtypes=[torch.long, torch.long])
     with pytest.raises(ModelError, match="meta"):
-        shapetrace.summary(MaskReader(), input_size=[(2, 6), (2, 6)], dtypes=[torch.long, torch.long])
+        shapetrace.summary(MaskReader(), **shapes, device="meta")
+    report = shapetrace.summary(MaskReader(), **shapes)
+    assert report.ok and report.device == "cpu"
+    assert [w.code for w in report.warnings] == ["ran_on_cpu"]
 
 
 class CopiesTo(nn.Module):

@@ -33,6 +33,17 @@ class ModelError(ShapetraceError):
     exit_code = 2
 
 
+class MetaLacksValues(ModelError):
+    """A meta trace stopped where the forward needs what the meta device does not have: a
+    value computed from the weights (``expert_counts.tolist()`` in a mixture of experts'
+    routing), or an op with no meta kernel. The CPU runs it (``tracer.summary``'s default
+    device then does, for a small model). ``where``: the call that stopped, and torch's words."""
+
+    def __init__(self, message: str, where: str) -> None:
+        super().__init__(message)
+        self.where = where
+
+
 class CoreRejected(RuntimeError, ValueError):
     """Raised from a pre-hook when the core rejects a layer call on the meta device; a
     RuntimeError like torch's own, so a model that catches torch's error catches this."""
@@ -100,10 +111,11 @@ def error_from(e: Exception, failures: Failures, *, rows: list[Row], frame_row: 
             raise ModelError(mixed_message(model_name, f.failure.row, f.wrong_dtype, input_dtypes)) from None
         if f.wrong_dtype is not None:
             raise ModelError(dtype_message(model_name, f.failure.row, f.wrong_dtype, input_dtypes)) from None
-        if isinstance(root, NotImplementedError) and meta and _meta_cannot(root):
+        if meta and meta_cannot(root):
             row = f.failure.row
-            raise ModelError(f"{model_name}: `{row.name}` ({row.kind}) cannot run on the meta "
-                             f"device ({first_line(root)}); trace it with device='cpu'") from None
+            raise MetaLacksValues(f"{model_name}: `{row.name}` ({row.kind}) cannot run on the meta "
+                                  f"device ({first_line(root)}); trace it with device='cpu'",
+                                  f"`{row.name}` ({row.kind}; {first_line(root)})") from None
         if f.append:
             rows.append(f.failure.row)
         return diagnose.diagnose(f.failure, context())
@@ -117,18 +129,32 @@ def error_from(e: Exception, failures: Failures, *, rows: list[Row], frame_row: 
         refused = _signature_refuses(model, call)
         if refused is not None:  # the inputs do not fit the forward: no device would help
             raise ModelError(f"{model_name}.forward{refused[0]} does not take the inputs given: {refused[1]}") from None
-    hint = ("; the meta device holds no values, so data-dependent code (.item(), "
-            "if x.sum() > 0) needs device='cpu'") if meta else ""
-    raise ModelError(f"{model_name}.forward raised {type(e).__name__}: {first_line(e)}{hint}") from None
+    message = f"{model_name}.forward raised {type(e).__name__}: {first_line(e)}"
+    if meta and meta_cannot(e):
+        raise MetaLacksValues(f"{message}; the meta device holds no values, so data-dependent code "
+                              f"(.item(), if x.sum() > 0) needs device='cpu'",
+                              f"{model_name}.forward ({first_line(e)})") from None
+    raise ModelError(message) from None
 
 
-def _meta_cannot(e: NotImplementedError) -> bool:
-    """Whether the meta device lacks the op (torch's words name it: "Could not run
-    'aten::nonzero' with arguments from the 'Meta' backend", a data-dependent op's
-    "register_meta ... raises unimplemented"), rather than the op refusing its arguments on
-    every device (F.pad's "Padding size 4 is not supported for 2D input tensor", which the
-    CPU raises too: a diagnosis, not a reason to run on the CPU)."""
-    return "meta" in str(e).lower()
+# torch's words for a value the meta device does not hold, from a C++ kernel that reads
+# one (``x.view(n, -1)`` with ``n`` a meta tensor, ``torch.full((2,), t)``, ``bool(t)``) or
+# from Python (``t.numpy()``, ``repeat_interleave`` without ``output_size``).
+_NO_VALUE = ("cannot be called on meta tensors", "copy out of meta tensor", "meta device type tensor",
+             "a meta tensor without")
+
+
+def meta_cannot(e: BaseException) -> bool:
+    """Whether ``e`` says the meta device lacks what the call needs: an op with no meta
+    kernel (torch names the backend: "Could not run 'aten::nonzero' with arguments from the
+    'Meta' backend", a data-dependent op's "register_meta ... raises unimplemented") or a
+    value (``_NO_VALUE``), rather than the call refusing its arguments on every device
+    (F.pad's "Padding size 4 is not supported for 2D input tensor", which the CPU raises too:
+    a diagnosis, not a reason to run on the CPU)."""
+    text = str(e).lower()
+    if isinstance(e, NotImplementedError):
+        return "meta" in text
+    return isinstance(e, (RuntimeError, TypeError)) and any(words in text for words in _NO_VALUE)
 
 
 def _signature_refuses(model: nn.Module, call: tuple[tuple, dict]) -> tuple[str, str] | None:

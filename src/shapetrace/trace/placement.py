@@ -24,7 +24,7 @@ from torch import nn
 from ..core.errors import ArgumentError
 from ..core.records import Warning_
 from ..devices import Device
-from .failures import ModelError, first_line
+from .failures import MetaLacksValues, ModelError, first_line
 from .inputs import tensors_of, uninitialized
 from .weak_ids import WeakIds
 
@@ -233,6 +233,16 @@ def weights_changed(names: list[str], dev: torch.device) -> Warning_:
                     message=f"the forward changed {len(names)} of the model's parameters in place ({shown}); "
                             f"on device='{dev.type}' it runs on your own weights, so the change stays",
                     fix="trace on meta (the default): the model is left untouched")
+
+
+def ran_on_cpu(why: MetaLacksValues, model: nn.Module) -> Warning_:
+    """What the report says when the default device, meta, could not run the forward and a
+    small model ran on the CPU instead (``tracer.summary``)."""
+    params = sum(p.numel() for p in model.parameters() if not uninitialized(p))
+    return Warning_(code="ran_on_cpu", row="",
+                    message=f"traced on the CPU, for real ({params:,} parameters): the meta device "
+                            f"could not run {why.where}",
+                    fix="device='meta' stops there instead; device='cpu' runs it for real from the start")
 
 
 def _buffer_copy(t: torch.Tensor) -> torch.Tensor:

@@ -29,12 +29,12 @@ from torch import nn
 from ..core.errors import ArgumentError
 from ..core.records import Report
 from ..devices import Device
-from .failures import ModelError
+from .failures import MetaLacksValues, ModelError
 from .fold import fold
 from .inputs import Inputs, default_dtype
 from . import values, wrapped
 from .placement import (AUTO_MAX_INPUT, AUTO_MAX_PARAMS, META, input_device, is_auto, no_gc, pick_device, prepared,
-                        threads, weights_changed)
+                        ran_on_cpu, threads, weights_changed)
 from .recorder import Recorder
 from .state import kept, one_at_a_time
 
@@ -43,7 +43,7 @@ __all__ = ["summary", "ModelError", "Device", "pick_device", "AUTO_MAX_PARAMS", 
 
 def summary(model: nn.Module, input_size: Any = None, input_data: Any = None, *,
             depth: int | None = None, dtypes: Sequence[Any] | None = None,
-            device: str | torch.device = "meta", core_checks: bool = True,
+            device: str | torch.device | None = None, core_checks: bool = True,
             mode: str = "eval") -> Report:
     """Trace ``model`` on an input and return its flow as a ``Report``.
 
@@ -52,8 +52,11 @@ def summary(model: nn.Module, input_size: Any = None, input_data: Any = None, *,
     ``input_data``: a tensor, a list/tuple of tensors (positional arguments) or a dict
     (keyword arguments), as torchinfo takes it.
     ``depth``: rows deeper than this are folded into their ancestor (params and MACs add up).
-    ``device``: "meta" (default: no compute, no weight memory), "cpu"/"cuda" (runs for
-    real), or "auto" (cpu for small models on the CPU, else meta; see ``pick_device``).
+    ``device``: "meta" (no compute, no weight memory), "cpu"/"cuda" (runs for real), or
+    "auto" (cpu for small models on the CPU, else meta; see ``pick_device``). The default,
+    None, is meta, and the CPU for a forward that needs what meta does not hold (a value
+    computed from the weights, an op with no meta kernel) when "auto" would run the model
+    on the CPU: the report says so. An explicit "meta" raises ``ModelError`` there instead.
     ``mode``: "eval" (default) or "train": the mode the forward runs in; the model's own
     mode is restored afterwards.
 
@@ -72,25 +75,37 @@ def summary(model: nn.Module, input_size: Any = None, input_data: Any = None, *,
         return _summary(model, inputs, depth, device, core_checks, mode)
 
 
-def _summary(model: nn.Module, inputs: Inputs, depth: int | None, device: str | torch.device, core_checks: bool,
-             mode: str) -> Report:
+def _summary(model: nn.Module, inputs: Inputs, depth: int | None, device: str | torch.device | None,
+             core_checks: bool, mode: str) -> Report:
     model, said = wrapped.unwrap(model)  # torch.compile: its _orig_mod; TorchScript: an error
-    dev = pick_device(device, model, inputs.numel)
+    dev = pick_device(META if device is None else device, model, inputs.numel)
+    try:
+        report = _trace(model, inputs, dev, is_auto(device), core_checks, mode)
+    except MetaLacksValues as e:
+        if device is not None or pick_device("auto", model, inputs.numel).type == META:
+            raise
+        report = _trace(model, inputs, torch.device("cpu"), True, core_checks, mode)
+        report.warnings.insert(0, ran_on_cpu(e, model))
+    report.warnings += said
+    if depth is not None:
+        report = fold(report, depth)
+    return report
+
+
+def _trace(model: nn.Module, inputs: Inputs, dev: torch.device, auto: bool, core_checks: bool,
+           mode: str) -> Report:
     meta = dev.type == META
     keep = meta and values.keeps(inputs)  # the input's values, for code that reads them
     calls = values.MetaCalls(keep) if meta else None
     # one thread: a small model's forward (or a meta trace's few value calls) only contends
     changed: list[str] = []
     with kept(), no_gc(), prepared(model, dev, mode == "train", changed) as target, \
-            threads(1 if is_auto(device) or meta else None):
+            threads(1 if auto or meta else None):
         args, kwargs = inputs.build(values.CPU if keep else input_device(target, dev), default_dtype(model))
         recorder = Recorder(target, dev, core_checks, type(model).__name__, **({"call": calls} if meta else {}))
         report = recorder.run(args, kwargs)
-    report.warnings += said
     if changed:
         report.warnings.append(weights_changed(changed, dev))
     if calls is not None and calls.reads:
         report.warnings.append(values.used_values(calls))
-    if depth is not None:
-        report = fold(report, depth)
     return report

@@ -31,13 +31,14 @@ another device's rules (``meta_ops``), and remembers meta kernels' answers (``me
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
 from ..core.records import Warning_
 from . import meta_dtypes, meta_memo, meta_ops, meta_shapes, meta_values, ops
 from .call_args import call_tensors
+from .failures import meta_cannot
 from .inputs import tensors
 
 Tensor = torch.Tensor
@@ -187,7 +188,12 @@ class MetaCalls:
 
         new_args = tuple(as_meta(a) for a in args)
         new_kwargs = {k: as_meta(v) for k, v in kwargs.items()}
-        out = _run(func, new_args, new_kwargs)
+        try:
+            out = _run(func, new_args, new_kwargs)
+        except Exception as e:
+            out = self._with_numbers(func, args, kwargs, as_meta, meta_cannot(e))
+            if out is NotImplemented:
+                raise  # torch's own error, from the call as the CPU would see it
         first = args[0] if args else None
         if isinstance(first, Tensor) and not first.is_meta and (
                 func in _SETITEM or (isinstance(out, Tensor) and out is new_args[0])):
@@ -195,6 +201,39 @@ class MetaCalls:
         for t in call_tensors((kwargs.get("out"),), {}):  # written by the call: gone as well
             if not t.is_meta:
                 self._lose(t)
+        return out
+
+    def _with_numbers(self, func: Any, args: tuple, kwargs: dict, as_meta: Callable[[Any], Any],
+                      read_first: bool) -> Any:
+        """The call again with each real one-value tensor as its number, where its meta copy
+        failed: torch reads a tensor given for a size or a scalar (``x.view(b, n, -1)`` with
+        ``n = torch.div(x.size(1), 2, rounding_mode="trunc")``, Longformer's chunking;
+        ``x.narrow(0, start, 1)``) with ``__index__``/``item``, which the CPU answers from
+        its value and a meta copy cannot. NotImplemented when there is none. When this call
+        fails as well, its error is the CPU's if the first one was torch reading a value
+        (``read_first``: the CPU reads the number too), else the first error stands
+        (NotImplemented: the tensor was an operand, not a number)."""
+        read = [0]
+
+        def as_number(x: Any) -> Any:
+            if isinstance(x, Tensor) and x.dim() == 0 and self._real(x) and not x.is_complex():
+                read[0] += 1
+                return x.item()
+            if isinstance(x, (list, tuple)) and not hasattr(x, "_fields"):
+                return type(x)(as_number(v) for v in x)
+            return as_meta(x)
+
+        new_args = tuple(as_number(a) for a in args)
+        new_kwargs = {k: as_number(v) for k, v in kwargs.items()}
+        if not read[0]:
+            return NotImplemented
+        try:
+            out = _run(func, new_args, new_kwargs)
+        except Exception:  # noqa: BLE001 - which error is the CPU's, see the docstring
+            if read_first:
+                raise
+            return NotImplemented
+        self.reads["item"] += read[0]
         return out
 
     def _lose(self, t: Tensor) -> None:
