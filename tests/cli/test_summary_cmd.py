@@ -205,3 +205,21 @@ def test_help_lists_the_options(capsys):
     assert code == 0
     for opt in ("--seed-table", "--layout", "--lang", "--explain", "--kwargs", "--input", "--device"):
         assert opt in out
+
+
+def test_a_forward_meta_cannot_run_names_the_clis_option(tmp_path, capsys):
+    (tmp_path / "dd.py").write_text(textwrap.dedent("""
+        import torch.nn as nn
+        class DataDependent(nn.Module):  # reads a value its weights compute: none on meta
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(3, 3)
+            def forward(self, x):
+                return x * 2 if self.fc(x).sum().item() > 0 else x
+    """))
+    target = f"{tmp_path / 'dd.py'}:DataDependent"
+    code, out, err = run(["summary", target, "-i", "1,3", "--device", "meta"], capsys)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("error: ") and "--device cpu (CLI)" in err, err
+    code, out, err = run(["summary", target, "-i", "1,3"], capsys)  # auto: the CPU for a small model
+    assert (code, err) == (0, "") and "device cpu" in out

@@ -114,7 +114,7 @@ def error_from(e: Exception, failures: Failures, *, rows: list[Row], frame_row: 
         if meta and meta_cannot(root):
             row = f.failure.row
             raise MetaLacksValues(f"{model_name}: `{row.name}` ({row.kind}) cannot run on the meta "
-                                  f"device ({first_line(root)}); trace it with device='cpu'",
+                                  f"device ({first_line(root)}); trace it with device='cpu' (Python) or --device cpu (CLI)",
                                   f"`{row.name}` ({row.kind}; {first_line(root)})") from None
         if f.append:
             rows.append(f.failure.row)
@@ -132,7 +132,7 @@ def error_from(e: Exception, failures: Failures, *, rows: list[Row], frame_row: 
     message = f"{model_name}.forward raised {type(e).__name__}: {first_line(e)}"
     if meta and meta_cannot(e):
         raise MetaLacksValues(f"{message}; the meta device holds no values, so data-dependent code "
-                              f"(.item(), if x.sum() > 0) needs device='cpu'",
+                              f"(.item(), if x.sum() > 0) needs device='cpu' (Python) or --device cpu (CLI)",
                               f"{model_name}.forward ({first_line(e)})") from None
     raise ModelError(message) from None
 
