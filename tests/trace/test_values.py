@@ -11,7 +11,9 @@ from torch import nn
 
 import shapetrace
 from shapetrace import render
-from shapetrace.trace.failures import ModelError
+from shapetrace.trace.failures import MetaLacksValues, ModelError
+from shapetrace.trace.placement import AUTO_MAX_INPUT
+from shapetrace.trace.values import MAX_VALUES
 
 from .real_state import differences, global_state, model_state
 from .real_zoo import CASES, built
@@ -146,15 +148,30 @@ def test_a_value_written_through_out_is_no_value_any_more() -> None:
         shapetrace.summary(WritesOut(), input_data=x, device="meta")
 
 
-def test_shapes_alone_keep_no_values() -> None:
-    """An input_size is shapes: nothing to read, the trace is all meta (as before); the
-    default device then runs the small model on the CPU, and says so."""
+def test_the_zeros_of_an_input_size_are_read_as_the_cpu_reads_them() -> None:
+    """An input_size makes zeros, on the CPU too: a meta trace reads the same values (the
+    mask's zeros: ``longest`` is 0), and says they were zeros. Past MAX_VALUES they are
+    meta: nothing to read, and the default runs the small model on the CPU instead."""
     shapes = dict(input_size=[(2, 6), (2, 6)], dtypes=[torch.long, torch.long])
+    cpu = shapetrace.summary(MaskReader(), **shapes, device="cpu")
+    meta = shapetrace.summary(MaskReader(), **shapes, device="meta")
+    assert cpu.ok and meta.ok, (cpu.error, meta.error)
+    assert [r.output_shapes for r in meta.rows] == [r.output_shapes for r in cpu.rows]
+    assert meta.rows[-1].output_shapes == [(2, 0, 8)]  # sliced to the longest sequence: 0
+    (said,) = [w.message for w in meta.warnings if w.code == "input_values"]
+    assert "(zeros: it was made from input_size)" in said
+
+
+def test_zeros_too_big_to_keep_are_meta() -> None:
+    n = MAX_VALUES // 2 + 1  # two inputs of n: past MAX_VALUES together
+    shapes = dict(input_size=[(1, n), (1, n)], dtypes=[torch.long, torch.long])
     with pytest.raises(ModelError, match="meta"):
         shapetrace.summary(MaskReader(), **shapes, device="meta")
-    report = shapetrace.summary(MaskReader(), **shapes)
-    assert report.ok and report.device == "cpu"
-    assert [w.code for w in report.warnings] == ["ran_on_cpu"]
+    # The default would run a small model on the CPU, but not an input past AUTO_MAX_INPUT:
+    # it says what to pass instead of guessing.
+    assert n * 2 > AUTO_MAX_INPUT
+    with pytest.raises(MetaLacksValues, match="device='cpu'"):
+        shapetrace.summary(MaskReader(), **shapes)
 
 
 class CopiesTo(nn.Module):
@@ -203,5 +220,6 @@ def test_a_forwards_own_cpu_tensors_meet_meta_ones(given: str) -> None:
     assert report.ok, report.error
     assert report.rows[-1].output_shapes == [(2, 2)]
     assert module_rows(report) == oracle(model, (x,), {})
-    if given == "input_size":  # its own value was read, no value of the input's
-        assert [w.code for w in report.warnings if w.code == "input_values"] == []
+    said = [w.message for w in report.warnings if w.code == "input_values"]
+    if given == "input_size":  # its own constant was read; the input, made zeros, is said as such
+        assert len(said) == 1 and "(zeros: it was made from input_size)" in said[0]

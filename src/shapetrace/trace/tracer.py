@@ -107,5 +107,5 @@ def _trace(model: nn.Module, inputs: Inputs, dev: torch.device, auto: bool, core
     if changed:
         report.warnings.append(weights_changed(changed, dev))
     if calls is not None and calls.reads:
-        report.warnings.append(values.used_values(calls))
+        report.warnings.append(values.used_values(calls, inputs.data is None))
     return report

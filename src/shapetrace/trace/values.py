@@ -4,16 +4,17 @@ The meta device holds shapes, no values, so a forward that reads a value fails t
 transformers' mask code asks ``attention_mask.all()`` (to skip an all-ones mask), T5
 buckets relative positions, a model checks ``if x.sum() > 0``. What such code reads is
 computed from the input alone (the mask, positions, ``torch.arange``), never from the
-weights. So a meta trace keeps the input's tensors real on the CPU (the ``input_data``
-the caller gave, when small: ``MAX_VALUES`` elements) and lets every tensor made from them alone stay real,
-while the weights and everything computed from them stay on meta:
+weights. So a meta trace keeps the input's tensors real on the CPU when small (``MAX_VALUES``
+elements: the ``input_data`` the caller gave, or the zeros an ``input_size`` makes, the
+values a CPU trace of that size reads too) and lets every tensor made from them alone stay
+real, while the weights and everything computed from them stay on meta:
 
 * a call on real tensors only runs on the CPU for real (the input is small, and these
   calls are few: mask and position bookkeeping);
 * a call that mixes real and meta tensors gets meta copies of the real ones (torch
   refuses most mixed calls, and computes some, like ``cpu.add_(meta)``, silently wrong),
   on every meta trace: a forward's own CPU tensors (``x + torch.ones(4)``, a layer it
-  builds as it runs) meet meta ones also when the input is only shapes;
+  builds as it runs) meet meta ones also when the input is too big to keep;
   a real tensor changed in place by such a call has lost its values and counts as meta
   from then on (``stale``);
 * a factory asked for the meta device (``torch.arange(n, device=x.device)`` with ``x``
@@ -266,21 +267,25 @@ def _kernel(func: Any, args: tuple, kwargs: dict) -> Any:
 
 
 def keeps(inputs: Any) -> bool:
-    """Whether a meta trace keeps this input's values: tensors the caller gave (``input_data``;
-    an ``input_size`` is shapes, its made zeros carry nothing to read), small, not on meta."""
-    if inputs.data is None:
+    """Whether a meta trace keeps this input's values, when small: the tensors the caller
+    gave (``input_data``, not on meta), or the zeros an ``input_size`` makes, which are the
+    values a CPU trace of that size reads too (transformers' ``pad_token_id in input_ids``
+    check, Longformer's, reads them)."""
+    if inputs.numel > MAX_VALUES:
         return False
-    return inputs.numel <= MAX_VALUES and not any(t.is_meta for t in tensors(inputs.data))
+    return inputs.data is None or not any(t.is_meta for t in tensors(inputs.data))
 
 
-def used_values(calls: MetaCalls) -> Warning_:
-    """What the report says when a meta trace read values."""
+def used_values(calls: MetaCalls, zeros: bool) -> Warning_:
+    """What the report says when a meta trace read values (``zeros``: the input was made
+    from ``input_size``)."""
     kinds = ", ".join(f"{_READ_WORDS.get(k, k)} x{n}" for k, n in sorted(calls.reads.items()))
+    values = "the input's values (zeros: it was made from input_size)" if zeros else "the input's values"
     return Warning_(code="input_values", row="",
                     message=f"traced on meta, but the forward reads tensor values ({kinds}): the "
                             f"tensors made from the input alone (masks, positions; {calls.real_calls} "
-                            f"call{'' if calls.real_calls == 1 else 's'}) were computed on the CPU from the "
-                            f"input's values, the weights stayed on meta")
+                            f"call{'' if calls.real_calls == 1 else 's'}) were computed on the CPU from "
+                            f"{values}, the weights stayed on meta")
 
 
 _READ_WORDS = {"__bool__": "bool()", "__int__": "int()", "__float__": "float()", "__index__": "index",
