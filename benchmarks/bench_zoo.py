@@ -6,8 +6,8 @@ the largest table, torchvision's DenseNet-121 at 224x224 (498 rows), against its
 Each model is built once (not timed); each tool is called once to warm up (torch's lazy
 imports, the first meta kernels) and then ``--repeat`` times, the two tools in turns (so
 a noisy spell of a shared machine slows both): the best of each is reported.
-shapetrace runs on its default device (meta) where it traces there, else on the CPU (the
-device is in the table); torchinfo runs its default, a real forward on the model's device
+shapetrace runs with its default device, as a user calls it: meta, or the CPU where meta
+cannot run the model (the report says which; the table shows it); torchinfo runs its default, a real forward on the model's device
 (the CPU), with the same input (``input_data=``; ``input_size=`` for ResNet-50, its own
 documented default). One intra-op thread for both (the models are tiny: more threads only
 add their own overhead).
@@ -58,13 +58,15 @@ def best_pair(fn, other, repeat: int) -> tuple[float, float]:
 
 
 def trace_device(model, data) -> str:
-    """shapetrace's default device where the model traces there, else the CPU."""
+    """The device shapetrace's default traces the model on: meta, or the CPU where meta
+    cannot (the report says so: its ``device``, and the ``ran_on_cpu`` warning)."""
     import shapetrace
 
     try:
-        if _summary(shapetrace, model, data, None).ok:
-            return "meta"
-    except Exception:  # noqa: BLE001 - an open issue-11 failure class on meta
+        report = _summary(shapetrace, model, data, None)
+        if report.ok:
+            return report.device
+    except Exception:  # noqa: BLE001 - a model the default cannot trace: time the CPU
         pass
     return "cpu"
 
@@ -94,7 +96,7 @@ def main() -> None:
     for name in names:
         model, data = built(name), CASES[name].input_data()
         device = trace_device(model, data)
-        dev = None if device == "meta" else device
+        dev = None  # the default device, as a user calls it (the table says where it ran)
         st, ti = best_pair(lambda: _summary(shapetrace, model, data, dev),
                            lambda: torchinfo.summary(model, input_data=data, verbose=0), args.repeat)
         rows.append((name, device, st, ti))
