@@ -7,10 +7,11 @@ Each model is built once (not timed); each tool is called once to warm up (torch
 imports, the first meta kernels) and then ``--repeat`` times, the two tools in turns (so
 a noisy spell of a shared machine slows both): the best of each is reported.
 shapetrace runs with its default device, as a user calls it: meta, or the CPU where meta
-cannot run the model (the report says which; the table shows it); torchinfo runs its default, a real forward on the model's device
-(the CPU), with the same input (``input_data=``; ``input_size=`` for ResNet-50, its own
-documented default). One intra-op thread for both (the models are tiny: more threads only
-add their own overhead).
+cannot run the model (the report says which; the table shows it); torchinfo runs its
+default, a real forward on the model's device (the CPU), with the same input
+(``input_data=``; ``input_size=`` for ResNet-50, its own documented default). One intra-op
+thread for both (the models are tiny: more threads only add their own overhead). A model
+the default cannot trace is left out of the table, with its error on stderr.
 
     python benchmarks/bench_zoo.py                 # Markdown on stdout
     python benchmarks/bench_zoo.py --repeat 5 --only bert gpt2
@@ -57,25 +58,6 @@ def best_pair(fn, other, repeat: int) -> tuple[float, float]:
     return min(a), min(b)
 
 
-def trace_device(model, data) -> str:
-    """The device shapetrace's default traces the model on: meta, or the CPU where meta
-    cannot (the report says so: its ``device``, and the ``ran_on_cpu`` warning)."""
-    import shapetrace
-
-    try:
-        report = _summary(shapetrace, model, data, None)
-        if report.ok:
-            return report.device
-    except Exception:  # noqa: BLE001 - a model the default cannot trace: time the CPU
-        pass
-    return "cpu"
-
-
-def _summary(shapetrace, model, data, device):
-    kw = {} if device is None else {"device": device}
-    return shapetrace.summary(model, input_data=data, **kw)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
@@ -92,14 +74,23 @@ def main() -> None:
 
     torch.set_num_threads(1)
     names = args.only or list(CASES)
+    unknown = [n for n in names if n not in CASES]
+    if unknown:
+        ap.error(f"--only: no zoo model named {', '.join(unknown)} (the zoo: {', '.join(CASES)})")
     rows = []
     for name in names:
         model, data = built(name), CASES[name].input_data()
-        device = trace_device(model, data)
-        dev = None  # the default device, as a user calls it (the table says where it ran)
-        st, ti = best_pair(lambda: _summary(shapetrace, model, data, dev),
+        try:  # where the default traces it: meta, or the CPU (the report's ran_on_cpu warning)
+            report = shapetrace.summary(model, input_data=data)
+            problem = None if report.ok else "the trace reports a failure"
+        except Exception as e:  # noqa: BLE001 - a model the default cannot trace: not timed
+            problem = f"{type(e).__name__}: {e}"
+        if problem:
+            print(f"{name}: left out: {problem}", file=sys.stderr)
+            continue
+        st, ti = best_pair(lambda: shapetrace.summary(model, input_data=data),
                            lambda: torchinfo.summary(model, input_data=data, verbose=0), args.repeat)
-        rows.append((name, device, st, ti))
+        rows.append((name, report.device, st, ti))
         print(f"{name}: {st * 1e3:.1f} ms vs {ti * 1e3:.1f} ms", file=sys.stderr)
 
     from trace_models import resnet50
