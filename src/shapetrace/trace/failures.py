@@ -33,6 +33,10 @@ class ModelError(ShapetraceError):
     exit_code = 2
 
 
+# How a MetaLacksValues says "run it on the CPU", for both callers (the API and the CLI).
+USE_CPU = "device='cpu' (Python) or --device cpu (CLI)"
+
+
 class MetaLacksValues(ModelError):
     """A meta trace stopped where the forward needs what the meta device does not have: a
     value computed from the weights (``expert_counts.tolist()`` in a mixture of experts'
@@ -114,7 +118,7 @@ def error_from(e: Exception, failures: Failures, *, rows: list[Row], frame_row: 
         if meta and meta_cannot(root):
             row = f.failure.row
             raise MetaLacksValues(f"{model_name}: `{row.name}` ({row.kind}) cannot run on the meta "
-                                  f"device ({first_line(root)}); trace it with device='cpu' (Python) or --device cpu (CLI)",
+                                  f"device ({first_line(root)}); trace it with {USE_CPU}",
                                   f"`{row.name}` ({row.kind}; {first_line(root)})") from None
         if f.append:
             rows.append(f.failure.row)
@@ -132,7 +136,7 @@ def error_from(e: Exception, failures: Failures, *, rows: list[Row], frame_row: 
     message = f"{model_name}.forward raised {type(e).__name__}: {first_line(e)}"
     if meta and meta_cannot(e):
         raise MetaLacksValues(f"{message}; the meta device holds no values, so data-dependent code "
-                              f"(.item(), if x.sum() > 0) needs device='cpu' (Python) or --device cpu (CLI)",
+                              f"(.item(), if x.sum() > 0) needs {USE_CPU}",
                               f"{model_name}.forward ({first_line(e)})") from None
     raise ModelError(message) from None
 

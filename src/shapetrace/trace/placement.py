@@ -47,6 +47,11 @@ def is_auto(device: Any) -> bool:
     return isinstance(device, (str, Device)) and _text(device) == Device.auto.value
 
 
+def model_params(model: nn.Module) -> int:
+    """The model's parameter count (lazy modules' unmaterialised ones have none yet)."""
+    return sum(p.numel() for p in model.parameters() if not uninitialized(p))
+
+
 def pick_device(device: str | Device | torch.device, model: nn.Module, input_numel: int = 0) -> torch.device:
     """The device a trace runs on. "auto": the CPU for a model on the CPU with at most
     ``AUTO_MAX_PARAMS`` parameters and ``AUTO_MAX_INPUT`` input elements, else meta."""
@@ -55,8 +60,7 @@ def pick_device(device: str | Device | torch.device, model: nn.Module, input_num
     else:
         if is_auto(device):
             devices = {t.device.type for t in tensors_of(model)}
-            params = sum(p.numel() for p in model.parameters() if not uninitialized(p))
-            small = params <= AUTO_MAX_PARAMS and input_numel <= AUTO_MAX_INPUT
+            small = model_params(model) <= AUTO_MAX_PARAMS and input_numel <= AUTO_MAX_INPUT
             return torch.device("cpu" if devices <= {"cpu"} and small else META)
         try:
             dev = torch.device(_text(device))
@@ -238,9 +242,8 @@ def weights_changed(names: list[str], dev: torch.device) -> Warning_:
 def ran_on_cpu(why: MetaLacksValues, model: nn.Module) -> Warning_:
     """What the report says when the default device, meta, could not run the forward and a
     small model ran on the CPU instead (``tracer.summary``)."""
-    params = sum(p.numel() for p in model.parameters() if not uninitialized(p))
     return Warning_(code="ran_on_cpu", row="",
-                    message=f"traced on the CPU, for real ({params:,} parameters): the meta device "
+                    message=f"traced on the CPU, for real ({model_params(model):,} parameters): the meta device "
                             f"could not run {why.where}",
                     fix="device='meta' stops there instead; device='cpu' runs it for real from the start")
 
