@@ -214,11 +214,47 @@ def test_output_through_a_symlink_keeps_the_link_and_the_mode(tmp_path, capsys):
     target.chmod(0o600)
     link = tmp_path / "out.txt"
     link.symlink_to(target)
-    code, _, err = run(["summary", spec, "-o", link], capsys)
+    code, _, err = run(["summary", spec, "-o", link, "--overwrite"], capsys)
     assert code == 0, err
     assert link.is_symlink() and os.readlink(link) == str(target)
     assert "Conv2d" in target.read_text()
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("argv", [["summary"], ["summary", "--format", "svg"], ["sizes", "seed", "--max", "32"],
+                                  ["memory", "seed", "--input", "2,1,28,28"]], ids=lambda a: " ".join(a))
+def test_output_onto_an_existing_file_is_refused_unless_overwrite(tmp_path, capsys, argv):
+    """A user's file is never replaced by a mistyped -o; --overwrite replaces it, atomically."""
+    mine = tmp_path / "model.py"
+    mine.write_text("a user's code\n")
+    link = tmp_path / "link.py"
+    link.symlink_to(mine)
+    for out in (mine, link):
+        code, _, err = run([*argv, "-o", out], capsys)
+        one_line_error(code, err, f"{out} already exists; pass --overwrite")
+        assert mine.read_text() == "a user's code\n" and link.is_symlink()
+    code, out, err = run([*argv, "-o", mine, "--overwrite"], capsys)
+    assert (code, out) == (0, ""), err
+    assert mine.read_text() != "a user's code\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_a_file_made_while_the_command_ran_is_not_replaced(tmp_path):
+    """The last look is the rename itself (a hard link, which refuses an existing name): a
+    second run that wrote the file meanwhile keeps its file, and no temp file stays."""
+    from shapetrace.atomic import atomic_path
+
+    out = tmp_path / "table.txt"
+    with pytest.raises(FileExistsError):
+        with atomic_path(out, replace=False) as tmp:
+            tmp.write_text("the slower run\n")
+            out.write_text("the other run\n")  # made after the first look
+    assert out.read_text() == "the other run\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["table.txt"]
+    with atomic_path(tmp_path / "new.txt", replace=False) as tmp:
+        tmp.write_text("new\n")
+    assert (tmp_path / "new.txt").read_text() == "new\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new.txt", "table.txt"]
 
 
 @pytest.mark.parametrize("dest", ["/dev/null", "dir"])

@@ -149,8 +149,11 @@ def one_case(p: Param, value: str, root, inputs, capsys) -> str | None:
     after = s.files()
     changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
     inputs_given = {tok for tok in args if tok != value}
-    if code == 0 and value and value not in inputs_given:
-        changed.discard(os.path.normpath(value))  # accepted: the output file, the --out folder
+    # accepted: a new output file, or an --out folder (a run adds its files beside a user's,
+    # never over them: train/run_folder.py); a file that existed must be left as it was
+    if code == 0 and value and value not in inputs_given and (
+            os.path.normpath(value) not in before or (s.root / value).is_dir()):
+        changed.discard(os.path.normpath(value))
     if changed:
         return f"touched {sorted(changed)}: " + shown
     return None

@@ -2,11 +2,13 @@
 write a temp file in the same folder, fsync, ``os.replace`` (atomic on POSIX), fsync the folder.
 
 Onto an existing file the write keeps its mode; onto a symlink it replaces the link's target
-and leaves the link; onto a directory, a device or a FIFO it is refused."""
+and leaves the link; onto a directory, a device or a FIFO it is refused. ``replace=False``
+(the CLI's ``-o`` without ``--overwrite``) never replaces a file that exists."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import os
 import stat
@@ -18,11 +20,12 @@ CHUNK = 1 << 20
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes,
-                       after_first_chunk: Callable[[], None] | None = None) -> Path:
+                       after_first_chunk: Callable[[], None] | None = None, *, replace: bool = True) -> Path:
     """Write ``data`` to ``path`` atomically. ``after_first_chunk`` runs once the temp file holds
-    its first chunk (the fault-injection tests kill the process there)."""
+    its first chunk (the fault-injection tests kill the process there). ``replace=False``: an
+    existing file is left alone (``FileExistsError``), see ``atomic_path``."""
     p = Path(path)
-    with atomic_path(p) as tmp:
+    with atomic_path(p, replace=replace) as tmp:
         with open(tmp, "wb") as f:
             view = memoryview(data)
             for start in range(0, max(len(view), 1), CHUNK):
@@ -35,8 +38,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes,
     return p
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    return atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: str | os.PathLike, text: str, *, replace: bool = True) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"), replace=replace)
 
 
 class AtomicWriteError(OSError):
@@ -71,13 +74,18 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, *, replace: bool = True) -> Iterator[Path]:
     """Yield a temp path beside ``path``; on success rename it onto ``path``, on error delete it.
 
     For writers that want a file name (matplotlib's savefig, safetensors' save_file). A file
     that already exists keeps its permission bits; a symlink keeps pointing where it pointed
-    (its target is replaced); a non-regular file is refused (``resolve_target``)."""
+    (its target is replaced); a non-regular file is refused (``resolve_target``).
+    ``replace=False``: a file that exists is never replaced (``FileExistsError``, before any
+    work and again at the rename, which is then a hard link: it fails if a second writer made
+    the file meanwhile)."""
     p = resolve_target(path)
+    if not replace and p.exists():
+        raise FileExistsError(errno.EEXIST, "file exists", str(path))
     try:
         mode = stat.S_IMODE(os.stat(p).st_mode)  # replacing a 0600 file must not publish it
     except FileNotFoundError:
@@ -88,12 +96,31 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp
         os.chmod(tmp, mode)  # mkstemp makes 0600
-        os.replace(tmp, p)
+        if replace:
+            os.replace(tmp, p)
+        else:
+            _create(tmp, p)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
     _fsync_dir(p.parent)
+
+
+def _create(tmp: Path, p: Path) -> None:
+    """Put ``tmp`` at ``p`` only if nothing is there: a hard link is atomic and refuses an
+    existing name (``os.replace`` would silently replace it); the temp name then goes. Where
+    the file system has no hard links, a last look and the rename."""
+    try:
+        os.link(tmp, p)
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links here (some network and FUSE file systems)
+        if p.exists():
+            raise FileExistsError(errno.EEXIST, "file exists", str(p)) from None
+        os.replace(tmp, p)
+        return
+    tmp.unlink()
 
 
 def remove_stale_temps(folder: str | os.PathLike, *names: str) -> list[Path]:

@@ -194,17 +194,18 @@ def parse_dtypes(text: str | None, option: str, n_inputs: int) -> list[str] | No
 
 
 def write_output(path: str | Path, text: str, *, inputs: tuple[str | Path, ...] = (),
-                 what: str = "--output") -> None:
+                 what: str = "--output", overwrite: bool = False) -> None:
     """Write a command's output file atomically (atomic.py), never onto one of its own
     ``inputs`` (compared by device and inode, so a link or another spelling of the path is
-    caught too)."""
-    from ..atomic import AtomicWriteError, atomic_write_text, same_file
+    caught too), and never over a file that exists unless ``overwrite`` (--overwrite): a
+    mistyped ``-o model.py`` must not replace the user's code."""
+    from ..atomic import AtomicWriteError, atomic_write_text
 
-    for src in inputs:
-        if same_file(path, src):
-            raise ShapetraceError(f"{what} {path} is the input {src}; writing it would destroy the input")
+    _not_an_input(path, inputs, what)
     try:
-        atomic_write_text(path, text)
+        atomic_write_text(path, text, replace=overwrite)
+    except FileExistsError:
+        raise ShapetraceError(_exists(path, what)) from None
     except AtomicWriteError as e:
         raise ShapetraceError(f"{what}: {e}") from None
     except (OSError, ValueError) as e:
@@ -264,14 +265,53 @@ def render_plain(f: PlainFormat, renderer: Any, report: Any, *args: Any) -> str:
     return (renderer.markdown if f is PlainFormat.MARKDOWN else renderer.text)(report, *args)
 
 
-def emit(text: str, output: str | Path | None, target: Any) -> None:
-    """A command's answer: to ``-o`` (atomically, never onto the spec or the model's .py file
-    ``target`` was made from), else to stdout (box drawing as ASCII where it cannot encode it)."""
-    if output is not None:
-        from ..trace.targets import TargetKind
+def _not_an_input(path: str | Path, inputs: tuple[str | Path, ...], what: str) -> None:
+    from ..atomic import same_file
 
-        own = (target.location,) if target.kind in (TargetKind.SPEC, TargetKind.FILE) else ()
-        write_output(output, text, inputs=own)
+    for src in inputs:
+        if same_file(path, src):
+            raise ShapetraceError(f"{what} {path} is the input {src}; writing it would destroy the input")
+
+
+def _exists(path: str | Path, what: str) -> str:
+    return f"{what}: {path} already exists; pass --overwrite to replace it (nothing was written)"
+
+
+def own_inputs(target: Any) -> tuple[Path, ...]:
+    """The files a command's ``target`` was read from (a spec, the model's .py file)."""
+    from ..trace.targets import TargetKind
+
+    return (target.location,) if target.kind in (TargetKind.SPEC, TargetKind.FILE) else ()
+
+
+def check_output(path: str | Path | None, overwrite: bool, target: Any, what: str = "--output") -> None:
+    """Refuse ``-o`` onto the command's own input or onto an existing file before any work
+    (``write_output`` looks again as it writes, atomically, for a file made meanwhile)."""
+    from ..atomic import resolve_target
+
+    if path is None:
+        return
+    _not_an_input(path, own_inputs(target), what)
+    if overwrite:
+        return
+    try:
+        exists = resolve_target(path).exists()
+    except (OSError, ValueError):  # a folder, a device, an odd name: write_output says which
+        return
+    if exists:
+        raise ShapetraceError(_exists(path, what))
+
+
+# The option of every command that writes ``-o/--output`` (summary, sizes, memory).
+OVERWRITE_HELP = "Replace the --output file if it exists (without this, an existing file is refused)."
+
+
+def emit(text: str, output: str | Path | None, target: Any, overwrite: bool = False) -> None:
+    """A command's answer: to ``-o`` (atomically, never onto the spec or the model's .py file
+    ``target`` was made from, over an existing file only with ``overwrite``), else to stdout
+    (box drawing as ASCII where it cannot encode it)."""
+    if output is not None:
+        write_output(output, text, inputs=own_inputs(target), overwrite=overwrite)
     else:
         sys.stdout.write(ascii_text(text))
         sys.stdout.flush()

@@ -13,7 +13,7 @@ from typing import List, Optional
 import typer
 
 from ..core.errors import ShapetraceError
-from ._common import emit, guard, parse_dtypes, plain_format, render_plain
+from ._common import OVERWRITE_HELP, check_output, emit, guard, parse_dtypes, plain_format, render_plain
 
 
 
@@ -44,6 +44,7 @@ def memory_command(
     fmt: str = typer.Option("table", "--format", "-f", help="table, markdown or json."),
     lang: str = typer.Option("en", "--lang", help="en or ko."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file."),
+    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
 ) -> None:
     """Training memory: parameters, gradients, optimizer state, what autograd saves per layer,
     the step's peak, the FLOPs of forward and backward, and with --budget the batch that fits.
@@ -65,6 +66,7 @@ def memory_command(
     if batch_size is not None:
         check_batch_size(batch_size)
     tgt = parse_target(target)
+    check_output(output, overwrite, tgt)
     if tgt.kind is TargetKind.SPEC:
         raise ShapetraceError("a spec file has no weights to train; give a model target "
                               "(path/file.py:Name, package.module:factory or a built-in name)")
@@ -85,4 +87,4 @@ def memory_command(
                               dtype=dtype, amp=amp, batch_size=batch_size, budget=budget,
                               device=device, dtypes=dtypes)
     name = type(model).__name__
-    emit(render_plain(f, render_memory, report, name, lang), output, tgt)
+    emit(render_plain(f, render_memory, report, name, lang), output, tgt, overwrite)

@@ -14,7 +14,7 @@ from typing import Optional
 import typer
 
 from ..core.errors import ShapetraceError
-from ._common import emit, guard, parse_shape, plain_format, render_plain
+from ._common import OVERWRITE_HELP, check_output, emit, guard, parse_shape, plain_format, render_plain
 
 
 
@@ -31,6 +31,7 @@ def sizes_command(
     kwargs: Optional[str] = typer.Option(None, "--kwargs", help="Constructor arguments (model targets)."),
     dtype: Optional[str] = typer.Option(None, "--dtype", help="Input dtype, e.g. int64 for token ids."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file."),
+    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
 ) -> None:
     """The exact set of accepted input sizes (boxes), the constraint each layer imposes,
     every row's shape as a formula of the sizes, and how to make the model take any size."""
@@ -48,6 +49,7 @@ def sizes_command(
         axes = [_int(p, "--dims") for p in parts]
     shape = parse_shape(input) if input is not None else None
     tgt = parse_target(target)
+    check_output(output, overwrite, tgt)
     kw = None
     if kwargs is not None:
         from .summary_cmd import _kwargs
@@ -61,7 +63,7 @@ def sizes_command(
         res = accepted_sizes(target or "seed", shape, axes, mx, kwargs=kw, dtype=dtype)
     point = tuple(res.input_shape[d] for d in res.dims)
     title = target or "seed"
-    emit(render_plain(f, render_sizes, res, title, point), output, tgt)
+    emit(render_plain(f, render_sizes, res, title, point), output, tgt, overwrite)
     if not res.contains(point):
         print(f"error: the input {'x'.join(map(str, point))} ({', '.join(res.names)}) is not accepted; "
               f"see the accepted sizes above", file=sys.stderr)

@@ -18,7 +18,7 @@ from typing import Any, List, Optional
 import typer
 
 from ..core.errors import ShapetraceError
-from ._common import ascii_text, guard, parse_dtypes, parse_pairs, parse_shape, write_output
+from ._common import OVERWRITE_HELP, ascii_text, check_output, emit, guard, parse_dtypes, parse_pairs, parse_shape
 
 # Warnings that mean the model computes the wrong thing although nothing raised.
 _FAILING_WARNINGS = frozenset({"batch_changed"})
@@ -54,6 +54,7 @@ def summary_command(
     width: Optional[int] = typer.Option(None, "--width", min=40, help="Table width (default: the terminal)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead "
                                                                        "of the terminal."),
+    overwrite: bool = typer.Option(False, "--overwrite", help=OVERWRITE_HELP),
 ) -> None:
     """Trace a model (or compute a spec) layer by layer: shapes, params, MACs, memory,
     receptive field; on a shape error, the failing layer and the fix."""
@@ -71,6 +72,7 @@ def summary_command(
         raise ShapetraceError("the column 'symbolic' comes with --symbolic (--format table)")
     _check_device(device)  # also for a spec, which never uses it: a typo is not silently ignored
     tgt = parse_target(target)
+    check_output(output, overwrite, tgt)
     shapes = _shapes(input)
     if tgt.kind is TargetKind.SPEC:
         if kwargs is not None or dtype is not None:
@@ -96,13 +98,7 @@ def summary_command(
     else:  # a file or a pipe: plain text, every column at its natural width
         text = render.render(report, f, **options) if f is not Format.TABLE else \
             render.table(report, width=width, **options) if sym is None else _symbolic_text(report, options, sym, width)
-        if output is not None:
-            # never onto the spec or the model's .py file it was made from
-            inputs = (tgt.location,) if tgt.kind in (TargetKind.SPEC, TargetKind.FILE) else ()
-            write_output(output, text, inputs=inputs)
-        else:
-            sys.stdout.write(ascii_text(text))
-            sys.stdout.flush()
+        emit(text, output, tgt, overwrite)
 
     if report.error is not None:
         print(f"error: {' '.join(report.error.message.split())}", file=sys.stderr)
